@@ -1,0 +1,41 @@
+# The kit's commands. Everything runs in a virtual environment (.venv) built
+# from the pinned lock file, so a fresh machine reproduces the same versions.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SOLVED := build/assignment_solved.ipynb
+STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt | cksum | cut -d' ' -f1)
+
+.PHONY: help venv test test-fast solved data sample clean
+
+help:
+	@echo "make test        install (once) and run every test, notebooks included"
+	@echo "make test-fast   the tests without executing notebooks"
+	@echo "make solved      build/assignment_solved.ipynb, the references in place of the stubs"
+	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
+	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
+
+$(STAMP): requirements-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+solved: $(STAMP)
+	$(PY) -m grader solve --out $(SOLVED)
+
+data: $(STAMP)
+	$(PY) -m scripts.download_mnist --dest data/mnist
+
+sample: $(STAMP)
+	$(PY) -m scripts.build_mnist_sample
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,169 @@
+"""Read the assignment notebook: its graded stubs, its check cells, its definitions.
+
+Conventions of ``assignment.ipynb``:
+    * a graded function lives in a code cell whose body is fenced by
+      ``### YOUR CODE ###`` banners and raises ``NotImplementedError``;
+    * a check cell calls ``am.test_student_function(username, fn, [arg names])``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+STUB_BANNER = "### YOUR CODE ###"
+_MAGIC = re.compile(r"^(\s*)([%!?]|\w+\s*=\s*[%!])")
+
+
+class NotebookError(ValueError):
+    """A notebook that cannot be read; the message names the file and the problem."""
+
+
+def load_notebook(path) -> nbformat.NotebookNode:
+    """Read an nbformat-4 notebook.
+
+    Raises:
+        NotebookError: missing file, invalid JSON, or not a notebook.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookError(f"{path}: no such notebook") from None
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"{path}: not UTF-8 text ({error})") from None
+    try:
+        return nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
+        raise NotebookError(f"{path}: not valid notebook JSON ({str(error)[:200]})") from None
+    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
+        raise NotebookError(f"{path}: not a Jupyter notebook ({type(error).__name__}: "
+                            f"{str(error)[:200]})") from None
+
+
+def python_source(source: str) -> str:
+    """Cell source with IPython magics and shell escapes commented out, so it parses."""
+    lines = []
+    for line in source.splitlines():
+        match = _MAGIC.match(line)
+        lines.append(f"{match.group(1)}pass  # {line.strip()}" if match else line)
+    return "\n".join(lines)
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(python_source(source))
+    except SyntaxError:
+        return None
+
+
+def code_cells(notebook) -> list[tuple[int, str]]:
+    """``(index, source)`` of every code cell."""
+    return [(i, cell.source) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+
+
+def definitions_only(source: str) -> str:
+    """Only the imports, function and class definitions of a cell's source.
+
+    Training loops, plots, prints and magics are dropped; a cell that does not
+    parse yields its parseable definitions only if the whole cell parses,
+    otherwise nothing (the caller reports the syntax error).
+    """
+    tree = _parse(source)
+    if tree is None:
+        return ""
+    kept = [node for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                 ast.AsyncFunctionDef, ast.ClassDef))]
+    lines = python_source(source).splitlines()
+    chunks = []
+    for node in kept:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        chunks.append("\n".join(lines[start - 1:node.end_lineno]))
+    return "\n\n".join(chunks)
+
+
+def syntax_errors(notebook) -> list[str]:
+    """One line per code cell that does not parse."""
+    problems = []
+    for index, source in code_cells(notebook):
+        try:
+            ast.parse(python_source(source))
+        except SyntaxError as error:
+            problems.append(f"cell {index}: SyntaxError: {error.msg} (line {error.lineno})")
+    return problems
+
+
+def defined_functions(source: str) -> list[str]:
+    """Names of the top-level functions a cell defines."""
+    tree = _parse(source)
+    return [] if tree is None else [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+
+
+def stub_cells(notebook) -> dict[str, int]:
+    """``{function name: cell index}`` of every fenced stub."""
+    found = {}
+    for index, source in code_cells(notebook):
+        if STUB_BANNER in source:
+            for name in defined_functions(source):
+                found[name] = index
+    return found
+
+
+def check_calls(notebook) -> list[tuple[int, str, list]]:
+    """``(cell index, function name, arg_keys)`` of every ``test_student_function`` call."""
+    calls = []
+    for index, source in code_cells(notebook):
+        tree = _parse(source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "test_student_function" and len(node.args) >= 3
+                    and isinstance(node.args[1], ast.Name)):
+                try:
+                    arg_keys = ast.literal_eval(node.args[2])
+                except ValueError:
+                    arg_keys = None
+                calls.append((index, node.args[1].id, arg_keys))
+    return calls
+
+
+def replace_function(source: str, name: str, new_definition: str) -> str:
+    """``source`` with the top-level ``def name`` replaced by ``new_definition``.
+
+    Raises:
+        NotebookError: if the source does not define ``name``.
+    """
+    tree = _parse(source)
+    nodes = [n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef) and n.name == name]
+    if not nodes:
+        raise NotebookError(f"no top-level function {name!r} in this cell")
+    node = nodes[0]
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    lines = source.splitlines()
+    new_lines = lines[:start - 1] + new_definition.rstrip("\n").splitlines() + lines[node.end_lineno:]
+    return "\n".join(new_lines)
+
+
+def solve(notebook, references: dict) -> nbformat.NotebookNode:
+    """A copy of the notebook with every stub replaced by its reference.
+
+    Args:
+        notebook: the stub notebook.
+        references: ``{function name: reference function}``; a stub without
+            a reference is left as it is.
+
+    Returns:
+        A new notebook; the input is not modified.
+    """
+    solved = copy.deepcopy(notebook)
+    for name, index in stub_cells(solved).items():
+        if name in references:
+            cell = solved.cells[index]
+            cell.source = replace_function(cell.source, name, inspect.getsource(references[name]))
+    return solved

@@ -1,0 +1,73 @@
+"""References for matrix convolution ('same' cross-correlation) and the box blur."""
+
+import numpy as np
+
+
+def conv_matrix(matrix, kernel):
+    """'Same'-size cross-correlation of a matrix with a kernel, zero padded.
+
+    With a kernel of size (2p + 1, 2q + 1) the matrix is padded with p rows of
+    zeros above and below and q columns left and right, and
+
+        out[i, j] = sum_{a, b} kernel[a, b] * padded[i + a, j + b].
+
+    The kernel is not flipped (this is what deep-learning libraries call a
+    convolution). It may be 1x1, non-square, or larger than the matrix.
+
+    Args:
+        matrix: (height, width).
+        kernel: (2p + 1, 2q + 1), both sides odd.
+
+    Returns:
+        (height, width), float64.
+
+    Raises:
+        ValueError: if either argument is not 2-D or a kernel side is even.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if matrix.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(
+            f"conv_matrix needs 2-D arrays, got matrix {matrix.shape} and kernel {kernel.shape}")
+    k_rows, k_cols = kernel.shape
+    if k_rows % 2 == 0 or k_cols % 2 == 0:
+        raise ValueError(f"kernel sides must be odd (2p+1, 2q+1), got {kernel.shape}")
+    height, width = matrix.shape
+    p, q = k_rows // 2, k_cols // 2
+    padded = np.zeros((height + 2 * p, width + 2 * q))
+    padded[p:p + height, q:q + width] = matrix
+    # Only offsets whose window overlaps the matrix contribute; the rest read zeros.
+    a_lo, a_hi = max(0, p - height + 1), min(k_rows, p + height)
+    b_lo, b_hi = max(0, q - width + 1), min(k_cols, q + width)
+    out = np.zeros((height, width))
+    term = np.empty((height, width))
+    for a in range(a_lo, a_hi):
+        for b in range(b_lo, b_hi):
+            weight = kernel[a, b]
+            if weight != 0.0:
+                np.multiply(padded[a:a + height, b:b + width], weight, out=term)
+                out += term
+    return out
+
+
+def box_blur(image, box_size):
+    """Replace every pixel by the mean of the box_size x box_size box around it.
+
+    Implemented as ``conv_matrix`` with the kernel ones((box_size, box_size)) /
+    box_size ** 2; pixels near the border average in the zero padding.
+
+    Args:
+        image: (height, width).
+        box_size: odd positive int.
+
+    Returns:
+        (height, width), float64.
+
+    Raises:
+        ValueError: if ``box_size`` is not a positive odd integer.
+    """
+    if int(box_size) != box_size or box_size < 1 or box_size % 2 == 0:
+        raise ValueError(f"box_size must be a positive odd integer, got {box_size!r}")
+    box_size = int(box_size)
+    kernel = np.full((box_size, box_size), 1.0 / box_size ** 2)
+    return conv_matrix(image, kernel)
