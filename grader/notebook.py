@@ -146,7 +146,11 @@ def replace_function(source: str, name: str, new_definition: str) -> str:
     node = nodes[0]
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
     lines = source.splitlines()
-    new_lines = lines[:start - 1] + new_definition.rstrip("\n").splitlines() + lines[node.end_lineno:]
+    end = node.end_lineno
+    # Indented comments right after the body (the closing banner) belong to the function.
+    while end < len(lines) and lines[end][:1].isspace() and lines[end].lstrip().startswith("#"):
+        end += 1
+    new_lines = lines[:start - 1] + new_definition.rstrip("\n").splitlines() + lines[end:]
     return "\n".join(new_lines)
 
 
@@ -167,3 +171,9 @@ def solve(notebook, references: dict) -> nbformat.NotebookNode:
             cell = solved.cells[index]
             cell.source = replace_function(cell.source, name, inspect.getsource(references[name]))
     return solved
+
+
+def tagged_sources(notebook, tag: str) -> list[str]:
+    """Sources of the code cells carrying ``tag`` in their metadata, in order."""
+    return [cell.source for cell in notebook.cells
+            if cell.cell_type == "code" and tag in cell.get("metadata", {}).get("tags", [])]

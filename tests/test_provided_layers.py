@@ -1,0 +1,129 @@
+"""The layers the notebook provides (ConvLayer, MaxPool2x2, FlattenLayer), taken
+from the notebook itself and checked against plain loops and numerical gradients."""
+
+import numpy as np
+import pytest
+
+import solutions
+from gradient_check import numerical_gradient, rel_error
+from notebook_support import provided_namespace
+
+KERNELS = [3, 1, (1, 3), (3, 1), (5, 3), (3, 5)]
+
+
+@pytest.fixture(scope="module")
+def provided():
+    return provided_namespace()
+
+
+def loop_conv_layer(x, W, b):
+    """The definition, one conv_matrix per (object, output, input) channel."""
+    n, n_in, h, w = x.shape
+    out = np.zeros((n, W.shape[0], h, w))
+    for i in range(n):
+        for o in range(W.shape[0]):
+            out[i, o] = b[o] + sum(solutions.conv_matrix(x[i, c], W[o, c]) for c in range(n_in))
+    return out
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("n_in, n_out", [(1, 2), (3, 1), (2, 4)])
+def test_conv_forward_matches_the_definition_and_uses_the_bias(provided, kernel, n_in, n_out):
+    rng = np.random.default_rng(11)
+    layer = provided["ConvLayer"](n_in, n_out, kernel, rng=rng)
+    layer.b = rng.normal(size=n_out)
+    x = rng.normal(size=(3, n_in, 5, 6))
+    np.testing.assert_allclose(layer.forward(x), loop_conv_layer(x, layer.W, layer.b), atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_conv_backward_matches_numerical_gradients(provided, kernel):
+    rng = np.random.default_rng(12)
+    layer = provided["ConvLayer"](2, 3, kernel, rng=rng)
+    layer.b = rng.normal(size=3)
+    x = rng.normal(size=(2, 2, 4, 5))
+    weights = rng.normal(size=(2, 3, 4, 5))
+
+    def loss():
+        return float(np.sum(layer.forward(x) * weights))
+
+    grad_x = layer.backward(x, weights)
+    assert rel_error(grad_x, numerical_gradient(loss, x)) < 1e-7
+    assert rel_error(layer.grad_W, numerical_gradient(loss, layer.W)) < 1e-7
+    assert rel_error(layer.grad_b, numerical_gradient(loss, layer.b)) < 1e-7
+
+
+def test_conv_kernel_larger_than_the_image(provided):
+    rng = np.random.default_rng(13)
+    layer = provided["ConvLayer"](1, 1, 5, rng=rng)
+    x = rng.normal(size=(1, 1, 2, 3))
+    np.testing.assert_allclose(layer.forward(x), loop_conv_layer(x, layer.W, layer.b), atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [2, (3, 4), (2, 2)])
+def test_conv_refuses_even_kernels(provided, size):
+    with pytest.raises(ValueError, match="odd"):
+        provided["ConvLayer"](1, 1, size)
+
+
+def test_maxpool_layer_matches_the_reference_both_ways(provided):
+    rng = np.random.default_rng(14)
+    pool = provided["MaxPool2x2"]()
+    x = rng.normal(size=(3, 2, 6, 8))
+    grad_out = rng.normal(size=(3, 2, 3, 4))
+    np.testing.assert_array_equal(pool.forward(x), solutions.maxpool_forward(x))
+    np.testing.assert_array_equal(pool.backward(x, grad_out), solutions.maxpool_grad_input(x, grad_out))
+    numeric = numerical_gradient(lambda: float(np.sum(pool.forward(x) * grad_out)), x)
+    assert rel_error(pool.backward(x, grad_out), numeric) < 1e-8
+
+
+def test_maxpool_backward_sends_each_gradient_to_its_own_window():
+    """The bug the course shipped: gradients in the wrong cells. One hot cell per window."""
+    rng = np.random.default_rng(15)
+    pool = provided_namespace()["MaxPool2x2"]()
+    x = rng.normal(size=(2, 3, 4, 6))
+    grad_in = pool.backward(x, np.ones((2, 3, 2, 3)))
+    windows = grad_in.reshape(2, 3, 2, 2, 3, 2)
+    assert np.all(windows.sum(axis=(3, 5)) == 1)
+    assert np.all((grad_in == 1) == (x == np.repeat(np.repeat(pool.forward(x), 2, 2), 2, 3)))
+
+
+def test_maxpool_layer_needs_only_a_two_dimensional_student_function():
+    def strict_maxpool_forward(x_input):
+        if x_input.ndim != 2:
+            raise ValueError("only matrices")
+        h, w = x_input.shape
+        return x_input.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+
+    pool = provided_namespace({"maxpool_forward": strict_maxpool_forward})["MaxPool2x2"]()
+    x = np.random.default_rng(16).normal(size=(4, 3, 6, 4))
+    np.testing.assert_array_equal(pool.forward(x), solutions.maxpool_forward(x))
+
+
+def test_maxpool_layer_refuses_odd_sizes(provided):
+    with pytest.raises(ValueError, match="even"):
+        provided["MaxPool2x2"]().forward(np.zeros((1, 1, 5, 4)))
+
+
+def test_flatten_layer_round_trip(provided):
+    layer = provided["FlattenLayer"]()
+    x = np.random.default_rng(17).normal(size=(2, 3, 4, 5))
+    flat = layer.forward(x)
+    assert flat.shape == (2, 60)
+    np.testing.assert_array_equal(layer.backward(x, flat), x)
+
+
+def test_cnn_shapes_and_a_training_step_lowers_the_loss(provided):
+    rng = np.random.default_rng(18)
+    model = provided["build_cnn"](rng)
+    x = rng.random((8, 1, 28, 28))
+    y = rng.choice([-1, 1], size=8)
+    loss = provided["Hinge"]()
+    optimizer = provided["SGD"](model, learning_rate=0.05)
+    before = loss.forward(model.forward(x), y)
+    for _ in range(5):
+        prediction = model.forward(x)
+        assert prediction.shape == (8, 1)
+        model.backward(x, loss.backward(prediction, y))
+        optimizer.update_params()
+    assert loss.forward(model.forward(x), y) < before
