@@ -4,13 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SOLVED := build/assignment_solved.ipynb
+SUBMISSIONS ?= examples/submissions
+GRADING ?= grading
+JOBS ?=
 STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test test-fast solved data sample clean
+.PHONY: help venv grade test test-fast solved examples data sample clean
 
 help:
+	@echo "make grade       grade SUBMISSIONS (default: examples/submissions) into GRADING (grading/)"
 	@echo "make test        install (once) and run every test, notebooks included"
 	@echo "make test-fast   the tests without executing notebooks"
+	@echo "make examples    rebuild examples/submissions from the notebook"
 	@echo "make solved      build/assignment_solved.ipynb, the references in place of the stubs"
 	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
 	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
@@ -21,6 +26,12 @@ $(STAMP): requirements-lock.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+
+grade: $(STAMP)
+	$(PY) -m grader grade $(SUBMISSIONS) --out $(GRADING) $(if $(JOBS),-j $(JOBS))
+
+examples: $(STAMP)
+	$(PY) -m scripts.make_example_submissions
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -38,4 +49,4 @@ sample: $(STAMP)
 	$(PY) -m scripts.build_mnist_sample
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build grading .pytest_cache

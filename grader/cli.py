@@ -3,6 +3,7 @@
     python -m grader progress USERNAME
     python -m grader check PATH USERNAME [--record]
     python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb]
+    python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox auto|bwrap|plain]
 
 User errors print ``Error: ...`` and exit with status 1.
 """
@@ -63,6 +64,52 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def _points(args) -> dict:
+    from grader import exports
+    overrides = {}
+    for item in args.points or []:
+        name, _, value = item.partition("=")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--points takes TASK=NUMBER, got {item!r}") from None
+    chosen = [t for t in tasks.TASKS if t.name in _task_names(args)]
+    return exports.points_for(chosen, mandatory=args.mandatory_points,
+                              optional=args.optional_points, overrides=overrides)
+
+
+def _task_names(args) -> list[str]:
+    names = list(tasks.task_names())
+    if args.week:
+        names = [t.name for t in tasks.TASKS if t.week == args.week]
+    if args.tasks:
+        wanted = [n.strip() for n in args.tasks.split(",") if n.strip()]
+        for name in wanted:
+            tasks.get_task(name)
+        names = [n for n in names if n in wanted]
+    if not names:
+        raise ValueError("no task left to grade: check --week and --tasks")
+    return names
+
+
+def cmd_grade(args) -> int:
+    from grader.classroom import class_table, grade_class
+    from grader.sandbox.limits import Limits
+    limits = Limits(call_seconds=args.call_seconds, task_seconds=args.task_seconds,
+                    submission_seconds=args.submission_seconds, memory_mb=args.memory_mb)
+    run = grade_class(submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs,
+                      sandbox=args.sandbox, roster_path=args.roster, task_names=_task_names(args),
+                      limits=limits, points=_points(args), execute=args.execute)
+    print(class_table(run))
+    for line in run.ignored:
+        print(f"ignored: {line}")
+    print(f"\nGraded {len(run.graded)} submission(s), {len(run.skipped_unchanged)} unchanged, "
+          f"in {run.seconds:.1f} s (sandbox: {run.sandbox}).")
+    print(f"Gradebook: {Path(args.out) / 'gradebook.csv'}, report: {Path(args.out) / 'report.html'}, "
+          f"feedback: {Path(args.out) / 'feedback'}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     solver.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK))
     solver.add_argument("--out", default=str(DEFAULT_SOLVED))
     solver.set_defaults(run=cmd_solve)
+    grade = sub.add_parser("grade", help="grade a class of submissions in the sandbox")
+    grade.add_argument("submissions", nargs="?", default=str(paths.KIT_ROOT / "examples" / "submissions"),
+                       help="<username>/assignment.ipynb folders or <username>.ipynb files")
+    grade.add_argument("--out", default=str(paths.KIT_ROOT / "grading"), help="gradebook and reports")
+    grade.add_argument("-j", "--jobs", type=int, default=None, help="parallel submissions (default: all cores)")
+    grade.add_argument("--sandbox", choices=["auto", "bwrap", "plain"], default="auto")
+    grade.add_argument("--roster", help="students.csv (default: SUBMISSIONS/students.csv if present)")
+    grade.add_argument("--week", type=int, choices=[2, 3], help="grade only that week's tasks")
+    grade.add_argument("--tasks", help="comma-separated task names to grade")
+    grade.add_argument("--mandatory-points", type=float, default=1.0)
+    grade.add_argument("--optional-points", type=float, default=0.5)
+    grade.add_argument("--points", action="append", metavar="TASK=N", help="points of one task")
+    grade.add_argument("--call-seconds", type=float, default=5.0, help="time limit of one call")
+    grade.add_argument("--task-seconds", type=float, default=20.0, help="time limit of one function")
+    grade.add_argument("--submission-seconds", type=float, default=300.0)
+    grade.add_argument("--memory-mb", type=int, default=1024, help="memory limit per process")
+    grade.add_argument("--execute", action="store_true",
+                       help="also execute each whole notebook (nbclient, per-cell timeout) for feedback")
+    grade.set_defaults(run=cmd_grade)
     return parser
 
 

@@ -121,19 +121,19 @@ def compare(expected, answer, *, rtol: float, atol: float, scalar: bool,
         hint = " (same number of elements, arranged differently)" if got.size == want.size else ""
         return Comparison(results.WRONG_SHAPE,
                           f"expected shape {want.shape}, got {got.shape}{hint}")
-    bad_values = _logical_and(_logical_not(_isfinite(got)), _isfinite(want))
+    bad_values = _asarray(_logical_and(_logical_not(_isfinite(got)), _isfinite(want)))
     if _any(bad_values):
         index = int(_argmax(bad_values))
         value = got.reshape(-1)[index]
         return Comparison(results.NOT_FINITE, f"got {value}{_where(index, got.shape)} "
                           "where a finite number was expected")
-    error = _absolute(_subtract(got, want))
-    allowed = _add(atol, _multiply(rtol, _absolute(want)))
-    too_far = _greater(error, allowed)
+    error = _asarray(_absolute(_subtract(got, want)))
+    allowed = _asarray(_add(atol, _multiply(rtol, _absolute(want))))
+    too_far = _asarray(_greater(error, allowed))
     max_error = float(error.max()) if error.size else 0.0
     if not _any(too_far):
         return Comparison(results.OK, max_error=max_error)
-    index = int(_argmax(_subtract(error, allowed)))
+    index = int(_argmax(_asarray(_subtract(error, allowed))))
     n_bad, n_all = int(_sum(too_far)), too_far.size
     where = _where(index, got.shape)
     if hidden:

@@ -19,6 +19,7 @@ EXCEPTION = "exception"
 TIMEOUT = "timeout"
 NOT_IMPLEMENTED = "not_implemented"
 CRASHED = "crashed"            # the process running the submission died
+MISSING = "missing"            # the submission does not define the function
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class TaskResult:
     cases: tuple[CaseResult, ...] = ()
     error: str = ""
     error_kind: str = ""
+    mistake: str = ""
 
     @classmethod
     def crashed(cls, task: str, phase: str, message: str, kind: str = CRASHED) -> "TaskResult":
@@ -79,7 +81,7 @@ class TaskResult:
     @property
     def not_implemented(self) -> bool:
         """True when the function is still the stub (every case raised NotImplementedError)."""
-        if self.error_kind == NOT_IMPLEMENTED:
+        if self.error_kind in (NOT_IMPLEMENTED, MISSING):
             return True
         return bool(self.cases) and all(c.kind == NOT_IMPLEMENTED for c in self.cases)
 
@@ -99,7 +101,15 @@ class TaskResult:
     def to_dict(self) -> dict:
         return {"task": self.task, "phase": self.phase, "passed": self.passed,
                 "n_passed": self.n_passed, "n_cases": len(self.cases), "error": self.error,
-                "error_kind": self.error_kind, "cases": [c.to_dict() for c in self.cases]}
+                "error_kind": self.error_kind, "mistake": self.mistake,
+                "cases": [c.to_dict() for c in self.cases]}
+
+    @property
+    def state(self) -> str:
+        """AutoMark's progress state this result leads to."""
+        if self.passed:
+            return "completed"
+        return "not attempted" if self.not_implemented else "attempted"
 
 
 @dataclass(frozen=True)
@@ -117,3 +127,45 @@ class CheckResult:
     @property
     def not_implemented(self) -> bool:
         return self.local.not_implemented and self.remote.not_implemented
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Everything class grading found for one student's submission.
+
+    Attributes:
+        username: the student.
+        content_hash: SHA-256 of the submitted files ("" when nothing was submitted).
+        tasks: one result per graded task, in declaration order.
+        error: why nothing could be graded (invalid notebook, no submission ...).
+        notes: remarks for the feedback (syntax errors in cells, sandbox mode ...).
+        sandbox: ``"bwrap"`` or ``"plain"`` (or ``""`` when nothing ran).
+        seconds: wall time of the run.
+    """
+
+    username: str
+    content_hash: str = ""
+    tasks: tuple[TaskResult, ...] = ()
+    error: str = ""
+    notes: tuple[str, ...] = ()
+    sandbox: str = ""
+    seconds: float = 0.0
+
+    @classmethod
+    def crashed(cls, username: str, content_hash: str, message: str,
+                task_names=()) -> "SubmissionResult":
+        """A submission that could not be graded at all: every task fails with ``message``."""
+        tasks = tuple(TaskResult.crashed(name, "grade", message, kind=CRASHED) for name in task_names)
+        return cls(username=username, content_hash=content_hash, tasks=tasks, error=message)
+
+    def task(self, name: str) -> TaskResult | None:
+        return next((t for t in self.tasks if t.task == name), None)
+
+    def score(self, points: dict) -> float:
+        """Points earned: ``points[task]`` for every passed task."""
+        return float(sum(points.get(t.task, 0.0) for t in self.tasks if t.passed))
+
+    def to_dict(self) -> dict:
+        return {"username": self.username, "content_hash": self.content_hash,
+                "error": self.error, "notes": list(self.notes), "sandbox": self.sandbox,
+                "seconds": round(self.seconds, 3), "tasks": [t.to_dict() for t in self.tasks]}

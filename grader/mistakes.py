@@ -1,0 +1,124 @@
+"""Known wrong variants of the graded functions, to name a student's mistake.
+
+When a function fails, its answers are compared with each known variant on
+the same inputs; a variant that reproduces every wrong answer names the
+mistake in the feedback ("true convolution: the kernel was flipped").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import solutions as S
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong variant of one task's function."""
+
+    task: str
+    name: str
+    explanation: str
+    variant: Callable
+
+
+def _valid_conv(matrix, kernel):
+    p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
+    full = S.conv_matrix(matrix, kernel)
+    return full[p:matrix.shape[0] - p, q:matrix.shape[1] - q]
+
+
+def _hinge_grad_sum(target_pred, target_true):
+    return S.hinge_grad_input(target_pred, target_true) * len(target_pred)
+
+
+def _pool(reduce):
+    def variant(x_input):
+        h, w = x_input.shape
+        return reduce(x_input.reshape(h // 2, 2, w // 2, 2), axis=(1, 3))
+    return variant
+
+
+MISTAKES: tuple[Mistake, ...] = (
+    Mistake("conv_matrix", "true convolution (kernel flipped)",
+            "the kernel was flipped before sliding it: the lesson's convolution is a "
+            "cross-correlation, out[i, j] = sum K[a, b] * padded[i + a, j + b]",
+            lambda matrix, kernel: S.conv_matrix(matrix, kernel[::-1, ::-1])),
+    Mistake("conv_matrix", "no zero padding ('valid' output)",
+            "the output is smaller than the matrix: pad with p rows and q columns of zeros "
+            "so that the output keeps the matrix's shape", _valid_conv),
+    Mistake("box_blur", "not normalised (sum instead of mean)",
+            "the box was summed, not averaged: divide the kernel by box_size ** 2",
+            lambda image, box_size: S.box_blur(image, box_size) * box_size ** 2),
+    Mistake("box_blur", "divided by box_size instead of box_size ** 2",
+            "the box has box_size ** 2 pixels: divide by that",
+            lambda image, box_size: S.box_blur(image, box_size) * box_size),
+    Mistake("maxpool_forward", "minimum instead of maximum",
+            "each window's smallest value was kept: max pooling keeps the largest", _pool(np.min)),
+    Mistake("maxpool_forward", "average pooling",
+            "each window was averaged: max pooling keeps the largest value", _pool(np.mean)),
+    Mistake("flatten_forward", "flattened in Fortran (column-major) order",
+            "the values were flattened column by column: use C order, np.reshape(x, (n, -1))",
+            lambda x_input: x_input.reshape(x_input.shape[0], -1, order="F")),
+    Mistake("flatten_forward", "channels last before flattening",
+            "the channels were moved last before flattening: keep (channel, row, column) order",
+            lambda x_input: x_input.transpose(0, 2, 3, 1).reshape(x_input.shape[0], -1)),
+    Mistake("flatten_grad_input", "unflattened in Fortran (column-major) order",
+            "the gradient was reshaped column by column: use C order, np.reshape(g, x.shape)",
+            lambda x_input, grad_output: grad_output.reshape(x_input.shape, order="F")),
+    Mistake("hinge_forward", "sum instead of mean",
+            "the losses were summed over the batch: the hinge loss is their mean",
+            lambda target_pred, target_true: S.hinge_forward(target_pred, target_true) * len(target_pred)),
+    Mistake("hinge_forward", "no max(0, .)",
+            "negative margins were kept: each loss is max(0, 1 - pred * true)",
+            lambda target_pred, target_true: float(np.mean(1 - target_pred * target_true))),
+    Mistake("hinge_grad_input", "gradient without the 1 / n",
+            "the loss is a mean over the batch, so its gradient carries a factor 1 / n",
+            _hinge_grad_sum),
+    Mistake("dense_grad_W", "averaged over the batch",
+            "the gradient of a sum over the batch is a sum: do not divide by n",
+            lambda x_input, grad_output, W, b: S.dense_grad_W(x_input, grad_output, W, b) / len(x_input)),
+    Mistake("dense_grad_b", "averaged over the batch",
+            "the gradient of a sum over the batch is a sum: do not divide by n",
+            lambda x_input, grad_output, W, b: S.dense_grad_b(x_input, grad_output, W, b) / len(x_input)),
+    Mistake("mse_forward", "without the factor 1/2",
+            "the course's MSE is mean((pred - true) ** 2) / 2",
+            lambda target_pred, target_true: 2 * S.mse_forward(target_pred, target_true)),
+    Mistake("l2_regularizer", "without the factor 1/2",
+            "the penalty is weight_decay / 2 times the sum of squares",
+            lambda weight_decay, weights: 2 * S.l2_regularizer(weight_decay, weights)),
+)
+
+
+def mistakes_for(task_name: str) -> tuple[Mistake, ...]:
+    return tuple(m for m in MISTAKES if m.task == task_name)
+
+
+def _same(answer, expected) -> bool:
+    expected = np.asarray(expected, dtype=np.float64)
+    answer = np.asarray(answer, dtype=np.float64)
+    if answer.size == 1 and expected.size == 1:
+        answer, expected = answer.reshape(()), expected.reshape(())
+    return answer.shape == expected.shape and bool(np.allclose(answer, expected, rtol=1e-5, atol=1e-5))
+
+
+def name_mistake(task_name: str, wrong_cases: list[tuple[dict, np.ndarray]]) -> Mistake | None:
+    """The known mistake that reproduces every wrong answer, or None.
+
+    Args:
+        task_name: the task.
+        wrong_cases: ``(inputs, plain answer)`` for each case the student got wrong
+            (with an answer: exceptions and timeouts are not passed).
+    """
+    if not wrong_cases:
+        return None
+    for mistake in mistakes_for(task_name):
+        try:
+            if all(_same(answer, mistake.variant(**inputs)) for inputs, answer in wrong_cases):
+                return mistake
+        except Exception:  # noqa: BLE001 - a variant may not apply to every input
+            continue
+    return None

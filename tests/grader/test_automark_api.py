@@ -1,0 +1,376 @@
+"""grader.automark_api (``import automark as am``): test_student_function and get_progress."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import automark as am
+import solutions
+from grader import automark_api, cases, messages, tasks
+from grader.progress import ProgressStore
+from grader_fixtures import alice_registered, student_module, write_roster  # noqa: F401
+from wrong_submissions import (
+    blur_not_normalised, conv_flipped_kernel, conv_without_padding, flatten_fortran_order,
+    hinge_sum_not_mean, named, pool_takes_the_minimum, relu_in_place,
+    relu_lying_array_right_data, relu_lying_array_wrong_data, relu_nan, relu_raises,
+    relu_returns_a_liar, relu_returns_none, relu_stub, relu_wrong_shape)
+
+CONV = tasks.get_task("conv_matrix")
+N_LOCAL = len(cases.make_cases(CONV, "alice", "local"))
+N_REMOTE = len(cases.make_cases(CONV, "alice", "remote"))
+PASSED = ["Running local tests...", "{name} successfully passed local tests",
+          "Running remote test...", "Test was successful. Congratulations!"]
+
+
+def printed(capsys) -> list[str]:
+    return capsys.readouterr().out.splitlines()
+
+
+# ------------------------------------------------------------------ what is printed
+@pytest.mark.parametrize("task", tasks.TASKS, ids=[task.name for task in tasks.TASKS])
+def test_reference_prints_automarks_success_lines(capsys, task):
+    assert am.test_student_function("alice", task.reference, list(task.arg_names)) is None
+    assert printed(capsys) == [line.format(name=task.name) for line in PASSED]
+
+
+def test_wrong_function_prints_automarks_failure_lines_and_why(capsys):
+    am.test_student_function("alice", conv_flipped_kernel, ["matrix", "kernel"])
+    lines = printed(capsys)
+    assert lines[:2] == ["Running local tests...", "conv_matrix failed some local tests"]
+    assert lines[2].startswith("    ") and lines[2].endswith(f" of {N_LOCAL} local cases failed.")
+    assert lines[3].startswith("    First failure: case 1 (matrix (1, 5), kernel (1, 3)): ")
+    assert "values differ beyond the tolerance; largest error" in lines[3]
+    assert lines[4:6] == ["Running remote test...", "Test failed. Please review your code."]
+    assert lines[6].endswith(f" of {N_REMOTE} remote cases failed.")
+    assert lines[7].startswith("    First failure (hidden case): ")
+    assert "expected" not in lines[7]
+    assert len(lines) == 8
+
+
+WRONG = {
+    # name: (function, want in the local explanation, want in the remote explanation)
+    "flipped-kernel": (conv_flipped_kernel, "values differ beyond the tolerance; largest error",
+                       "values differ beyond the tolerance; largest error"),
+    "no-padding": (conv_without_padding, "expected shape (1, 5), got (1, 3)",
+                   "expected shape"),
+    "blur-not-normalised": (blur_not_normalised, "case 0 (image (3, 3), box_size=3): 9 of 9 "
+                            "values differ beyond the tolerance; largest error 32 at index "
+                            "[1, 1]: expected 4, got 36", "largest error"),
+    "pool-minimum": (pool_takes_the_minimum, "case 0 (x_input (2, 2)): 1 of 1 values differ",
+                     "1 of 1 values differ"),
+    "flatten-fortran": (flatten_fortran_order, "case 1 (x_input (1, 3, 2, 4)): ",
+                        "values differ beyond the tolerance"),
+    "hinge-sum": (hinge_sum_not_mean, "case 0 (target_pred (4,), target_true (4,)): 1 of 1 "
+                  "values differ beyond the tolerance; largest error 2.625: expected 0.875, "
+                  "got 3.5", "1 of 1 values differ"),
+    "wrong-shape": (relu_wrong_shape, "expected shape (", "expected shape ("),
+    "nan": (relu_nan, "got nan at index [0, 0] where a finite number was expected",
+            "got nan at index [0, 0] where a finite number was expected"),
+    "exception": (relu_raises, "raised IndexError: index ", "(line "),
+    "returns-none": (relu_returns_none, "returned None: did you forget the `return` statement?",
+                     "returned None"),
+    "lying-object": (relu_returns_a_liar, "returned a wrong_submissions.Liar, expected a NumPy "
+                     "array or a number", "returned a wrong_submissions.Liar"),
+    "lying-array": (relu_lying_array_wrong_data, "values differ beyond the tolerance",
+                    "values differ beyond the tolerance"),
+}
+
+
+@pytest.mark.parametrize("function, want_local, want_remote", list(WRONG.values()),
+                         ids=list(WRONG))
+def test_wrong_function_is_explained(capsys, function, want_local, want_remote):
+    name = function.__name__
+    am.test_student_function("alice", function, list(tasks.get_task(name).arg_names))
+    lines = printed(capsys)
+    assert lines[:2] == ["Running local tests...", f"{name} failed some local tests"]
+    assert re.fullmatch(r"    \d+ of \d+ local cases failed\.", lines[2])
+    assert lines[3].startswith("    First failure: case ") and want_local in lines[3]
+    assert lines[4:6] == ["Running remote test...", "Test failed. Please review your code."]
+    assert re.fullmatch(r"    \d+ of \d+ remote cases failed\.", lines[6])
+    assert lines[7].startswith("    First failure (hidden case): ") and want_remote in lines[7]
+    assert len(lines) == 8
+
+
+def test_right_answer_in_a_lying_array_passes(capsys):
+    am.test_student_function("alice", relu_lying_array_right_data, ["x_input"])
+    assert printed(capsys) == [line.format(name="relu_forward") for line in PASSED]
+
+
+def test_stub_prints_one_explanation(capsys):
+    am.test_student_function("alice", relu_stub, ["x_input"])
+    assert printed(capsys) == [
+        "Running local tests...", "relu_forward failed some local tests",
+        "    relu_forward is not implemented yet: replace the `raise NotImplementedError` line "
+        "in its cell with your code.",
+        "Running remote test...", "Test failed. Please review your code."]
+
+
+def test_mutating_function_passes_with_a_warning(capsys):
+    am.test_student_function("alice", relu_in_place, ["x_input"])
+    lines = printed(capsys)
+    assert lines[:4] == [line.format(name="relu_forward") for line in PASSED]
+    assert lines[4:] == ["Warning: relu_forward changed its input `x_input` in place. Work on a "
+                         "copy (e.g. x = x.copy()); layers reuse their inputs in the backward "
+                         "pass."]
+
+
+def test_exception_is_explained_with_the_students_line(capsys, student_module):
+    module = student_module('''\
+        import numpy as np
+
+
+        def flatten_forward(x_input):
+            n = x_input.shape[0]
+            return x_input.reshape(n, n)
+        ''')
+    am.test_student_function("alice", module.flatten_forward, ["x_input"])
+    lines = printed(capsys)
+    assert lines[1] == "flatten_forward failed some local tests"
+    assert "raised ValueError: cannot reshape array" in lines[3]
+    assert lines[3].endswith("(line 6 of flatten_forward: return x_input.reshape(n, n))")
+
+
+def test_local_calls_by_keyword_remote_by_position(capsys):
+    calls = []
+
+    def conv_matrix(*args, **kwargs):
+        calls.append((len(args), tuple(kwargs)))
+        return solutions.conv_matrix(*args, **kwargs)
+
+    am.test_student_function("alice", conv_matrix, ["matrix", "kernel"])
+    assert printed(capsys)[-1] == "Test was successful. Congratulations!"
+    assert calls == [(0, ("matrix", "kernel"))] * N_LOCAL + [(2, ())] * N_REMOTE
+
+
+def test_wrong_parameter_names_fail_locally_with_an_explanation(capsys):
+    def conv_matrix(mat, kern):
+        return solutions.conv_matrix(mat, kern)
+
+    am.test_student_function("alice", conv_matrix, ["matrix", "kernel"])
+    lines = printed(capsys)
+    assert lines[1:3] == ["conv_matrix failed some local tests",
+                          "    conv_matrix(mat, kern) cannot be called as (matrix=..., "
+                          "kernel=...): name its parameters matrix, kernel, in this order"]
+    # AutoMark's remote call is positional, so it passes there
+    assert lines[3:] == ["Running remote test...", "Test was successful. Congratulations!"]
+
+
+# ------------------------------------------------------------------ refusals
+CONV_REFUSALS = {
+    "missing-key": (["matrix"], "arg_keys ['matrix'] do not match conv_matrix's arguments "
+                                "(missing ['kernel']): use ['matrix', 'kernel']"),
+    "unknown-key": (["matrix", "kernal"], "arg_keys ['matrix', 'kernal'] do not match "
+                                          "conv_matrix's arguments (unknown ['kernal']; missing "
+                                          "['kernel']): use ['matrix', 'kernel']"),
+    "extra-key": (["matrix", "kernel", "stride"], "arg_keys ['matrix', 'kernel', 'stride'] do not "
+                                                  "match conv_matrix's arguments (unknown "
+                                                  "['stride']): use ['matrix', 'kernel']"),
+    "wrong-order": (["kernel", "matrix"], "arg_keys ['kernel', 'matrix'] list the right names in "
+                                          "the wrong order: use ['matrix', 'kernel']"),
+    "a-string": ("matrix, kernel", "arg_keys must be a list of argument names, got "
+                                   "'matrix, kernel': use ['matrix', 'kernel']"),
+    "none": (None, "arg_keys must be a list of argument names, got None: use "
+                   "['matrix', 'kernel']"),
+    "a-dict": ({"matrix": 0, "kernel": 1}, "arg_keys must be a list of argument names, got "
+                                           "{'matrix': 0, 'kernel': 1}: use ['matrix', 'kernel']"),
+    "empty": ([], "arg_keys [] do not match conv_matrix's arguments (missing ['matrix', "
+                  "'kernel']): use ['matrix', 'kernel']"),
+}
+
+
+@pytest.mark.parametrize("arg_keys, want", list(CONV_REFUSALS.values()), ids=list(CONV_REFUSALS))
+def test_wrong_arg_keys_get_one_line(capsys, arg_keys, want):
+    assert am.test_student_function("alice", solutions.conv_matrix, arg_keys) is None
+    assert printed(capsys) == [want]
+
+
+def test_tuple_arg_keys_are_accepted(capsys):
+    am.test_student_function("alice", solutions.conv_matrix, ("matrix", "kernel"))
+    assert printed(capsys)[-1] == "Test was successful. Congratulations!"
+
+
+def conv_matrx(matrix, kernel):
+    return solutions.conv_matrix(matrix, kernel)
+
+
+@pytest.mark.parametrize("username, function, want", [
+    ("alice", conv_matrx, "AutoMark does not grade a function called 'conv_matrx'. Did you mean "
+                          "'conv_matrix'? Graded functions: box_blur, conv_matrix, "),
+    ("alice", lambda matrix, kernel: matrix, "AutoMark does not grade a function called "
+                                             "'<lambda>'."),
+    ("alice", np.ones((2, 2)), "expected the function itself (e.g. conv_matrix, without "
+                               "parentheses), got a ndarray"),
+    ("alice", "conv_matrix", "expected the function itself (e.g. conv_matrix, without "
+                             "parentheses), got a str"),
+    ("a/b", solutions.conv_matrix, "username must be a short name of letters, digits"),
+    ("..", solutions.conv_matrix, "username must be a short name of letters, digits"),
+    ("", solutions.conv_matrix, "username must be a short name of letters, digits"),
+    (None, solutions.conv_matrix, "username must be a short name of letters, digits"),
+])
+def test_refusal_is_one_line_without_a_traceback(capsys, isolated_progress, username, function,
+                                                 want):
+    assert am.test_student_function(username, function, ["matrix", "kernel"]) is None
+    lines = printed(capsys)
+    assert len(lines) == 1 and lines[0].startswith(want)
+    assert "Traceback" not in lines[0] and "KeyError" not in lines[0]
+    assert not isolated_progress.exists() or not any(isolated_progress.glob("*.json"))
+
+
+def test_unknown_function_lists_every_graded_function(capsys):
+    am.test_student_function("alice", conv_matrx, ["matrix", "kernel"])
+    line, = printed(capsys)
+    assert line.endswith(", ".join(sorted(tasks.task_names())) + ".")
+
+
+class ClaimsToBeAnArray:
+    @property
+    def __class__(self):
+        return np.ndarray
+
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "BUG: a returned object whose __class__ claims np.ndarray makes compare() raise "
+    "TypeError, which escapes test_student_function as a raw traceback"))
+def test_object_lying_about_its_class_fails_cleanly(capsys):
+    @named("relu_forward")
+    def relu_forward(x_input):
+        return ClaimsToBeAnArray()
+
+    am.test_student_function("alice", relu_forward, ["x_input"])
+    assert printed(capsys)[-1] == "Test failed. Please review your code."
+
+
+# ------------------------------------------------------------------ what is recorded
+def test_progress_goes_from_attempted_to_completed_and_stays():
+    store = ProgressStore()
+    am.test_student_function("alice", conv_flipped_kernel, ["matrix", "kernel"])
+    assert store.states("alice") == {"conv_matrix": "attempted"}
+    am.test_student_function("alice", solutions.conv_matrix, ["matrix", "kernel"])
+    assert store.states("alice") == {"conv_matrix": "completed"}
+    am.test_student_function("alice", conv_flipped_kernel, ["matrix", "kernel"])
+    assert store.states("alice") == {"conv_matrix": "completed"}
+    history = store.load("alice")["history"]
+    assert [(h["local_passed"], h["remote_passed"]) for h in history] == [
+        (False, False), (True, True), (False, False)]
+
+
+def test_stub_records_nothing(isolated_progress):
+    am.test_student_function("alice", relu_stub, ["x_input"])
+    assert ProgressStore().states("alice") == {}
+    assert not (isolated_progress / "alice.json").exists()
+
+
+def test_refusal_records_nothing(isolated_progress):
+    am.test_student_function("alice", solutions.conv_matrix, ["kernel", "matrix"])
+    assert not (isolated_progress / "alice.json").exists()
+
+
+def test_run_check_returns_the_task_and_the_result():
+    task, check = automark_api.run_check("alice", solutions.box_blur, ["image", "box_size"])
+    assert task is tasks.get_task("box_blur") and check.passed
+
+
+def test_run_check_refuses_with_check_refused():
+    with pytest.raises(automark_api.CheckRefused, match="wrong order"):
+        automark_api.run_check("alice", solutions.box_blur, ["box_size", "image"])
+
+
+# ------------------------------------------------------------------ roster and progress
+def table_rows(lines):
+    return [line for line in lines if line.startswith("| [")]
+
+
+def test_get_progress_without_roster_shows_the_username(capsys):
+    assert am.get_progress("anyone42") is None
+    lines = printed(capsys)
+    assert lines[:3] == ["-" * 45, "| " + "anyone42".ljust(41) + " |", "-" * 45]
+    assert lines[-1] == "-" * 45
+    assert all(len(line) == 45 for line in lines)
+
+
+def test_get_progress_with_roster_shows_name_and_email(capsys, alice_registered):
+    am.get_progress("alice")
+    lines = printed(capsys)
+    assert lines[1] == "| " + "Alice Liddell".ljust(41) + " |"
+    assert lines[2] == "| " + "alice@example.org".ljust(41) + " |"
+    assert lines[3] == "-" * 45
+    assert all(len(line) == 45 for line in lines)
+
+
+def test_get_progress_with_roster_entry_without_name_shows_the_username(capsys,
+                                                                        alice_registered):
+    am.get_progress("bob")
+    lines = printed(capsys)
+    assert lines[1] == "| " + "bob".ljust(41) + " |" and lines[2] == "-" * 45
+
+
+@pytest.mark.parametrize("call", [
+    lambda: am.get_progress("carol"),
+    lambda: am.test_student_function("carol", solutions.conv_matrix, ["matrix", "kernel"]),
+], ids=["get_progress", "test_student_function"])
+def test_unregistered_user_is_refused(capsys, alice_registered, isolated_progress, call):
+    assert call() is None
+    assert printed(capsys) == ["user 'carol' is not registered."]
+    assert not (isolated_progress / "carol.json").exists()
+
+
+def test_registered_user_can_check(capsys, alice_registered):
+    am.test_student_function("alice", solutions.conv_matrix, ["matrix", "kernel"])
+    assert printed(capsys)[-1] == "Test was successful. Congratulations!"
+
+
+def test_broken_roster_is_reported_in_one_line(capsys, write_roster):
+    write_roster("user,name\nalice,Alice\n")
+    am.get_progress("alice")
+    line, = printed(capsys)
+    assert "the roster needs a 'username' column" in line
+
+
+def test_table_lists_every_task_once_in_order_with_states(capsys):
+    store = ProgressStore()
+    store.record("alice", "conv_matrix", local_passed=True, remote_passed=True)
+    store.record("alice", "mse_forward", local_passed=False, remote_passed=False)
+    store.record("alice", "dense_grad_W", local_passed=True, remote_passed=False)
+    am.get_progress("alice")
+    rows = table_rows(printed(capsys))
+    labels = [row[2:26].rstrip() for row in rows]
+    states = {row[2:26].rstrip(): row[29:43].rstrip() for row in rows}
+    assert labels == [task.label for task in tasks.ordered_for_progress()]
+    assert len(labels) == len(set(labels)) == len(tasks.TASKS)
+    assert labels[:14] == sorted(labels[:14], key=str.lower)
+    assert all(label.startswith("[MAN]") for label in labels[:14])
+    assert all(label.startswith("[OPT]") for label in labels[14:])
+    assert states.pop("[MAN] conv_matrix") == "completed"
+    assert states.pop("[OPT] mse_forward") == "attempted"
+    assert states.pop("[MAN] dense_grad_W") == "attempted"
+    assert set(states.values()) == {"not attempted"}
+
+
+def test_progress_rows_pair_labels_with_states():
+    ProgressStore().record("alice", "box_blur", local_passed=True, remote_passed=True)
+    rows = automark_api.progress_rows("alice")
+    assert rows[0] == ("[MAN] box_blur", "completed")
+    assert rows[-1] == ("[OPT] mse_grad_input", "not attempted")
+
+
+def test_progress_text_is_what_get_progress_prints(capsys):
+    am.get_progress("alice")
+    assert capsys.readouterr().out == automark_api.progress_text("alice") + "\n"
+
+
+def test_progress_file_is_json_after_a_check(isolated_progress):
+    am.test_student_function("alice", solutions.relu_forward, ["x_input"])
+    data = json.loads((isolated_progress / "alice.json").read_text())
+    assert data["tasks"]["relu_forward"]["state"] == "completed"
+
+
+def test_messages_constants_are_automarks():
+    assert (messages.RUNNING_LOCAL, messages.RUNNING_REMOTE, messages.REMOTE_PASSED,
+            messages.REMOTE_FAILED) == ("Running local tests...", "Running remote test...",
+                                        "Test was successful. Congratulations!",
+                                        "Test failed. Please review your code.")

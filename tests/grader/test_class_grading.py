@@ -1,0 +1,180 @@
+"""`make grade` on the bundled examples: every verdict, hostile ones included.
+
+The examples come from scripts/make_example_submissions.py. They are graded
+once per module with short time limits; each test reads one verdict.
+"""
+
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import results
+from grader.classroom import grade_class
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import bwrap_works
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "submissions"
+WEEK3 = ["conv_matrix", "box_blur", "maxpool_forward", "flatten_forward", "flatten_grad_input"]
+FAST = Limits(call_seconds=2, task_seconds=5, load_seconds=10, submission_seconds=120)
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if not bwrap_works():
+        pytest.skip("bubblewrap is not usable here (.ci/run installs it)")
+    out = tmp_path_factory.mktemp("grading")
+    run = grade_class(submissions_dir=EXAMPLES, out_dir=out, jobs=2, sandbox="bwrap",
+                      limits=FAST, task_names=WEEK3, log=open(os.devnull, "w"))
+    return run, out
+
+
+def verdict(run, username, task):
+    return run.results[username].task(task)
+
+
+# username, task, want state, want kind of the first failure, want text in message or mistake
+VERDICTS = [
+    ("ada_correct", "conv_matrix", "completed", None, ""),
+    ("ben_flipped_kernel", "conv_matrix", "attempted", results.MISMATCH, "true convolution"),
+    ("cai_no_padding", "conv_matrix", "attempted", results.WRONG_SHAPE, "no zero padding"),
+    ("dee_blur_not_normalised", "box_blur", "attempted", results.MISMATCH, "not normalised"),
+    ("eve_min_pool", "maxpool_forward", "attempted", results.MISMATCH, "minimum instead of maximum"),
+    ("fox_flatten_order", "flatten_forward", "attempted", results.MISMATCH, "Fortran"),
+    ("fox_flatten_order", "flatten_grad_input", "attempted", results.MISMATCH, "Fortran"),
+    ("hal_one_function", "conv_matrix", "completed", None, ""),
+    ("hal_one_function", "box_blur", "not attempted", results.NOT_IMPLEMENTED, ""),
+    ("ivy_untouched", "flatten_forward", "not attempted", results.NOT_IMPLEMENTED, ""),
+    ("xx_monkeypatch", "conv_matrix", "attempted", results.MISMATCH, "got 0"),
+    ("xx_lying_objects", "conv_matrix", "attempted", results.MISMATCH, ""),
+    ("xx_lying_objects", "box_blur", "attempted", results.WRONG_TYPE, "Liar"),
+    ("xx_reads_files", "conv_matrix", "attempted", results.EXCEPTION, "could not find the solutions"),
+    ("xx_reads_files", "box_blur", "attempted", results.EXCEPTION, "/etc/shadow"),
+    ("xx_exits", "conv_matrix", "attempted", results.EXCEPTION, "called exit()"),
+    ("xx_exits", "box_blur", "attempted", results.CRASHED, "os._exit"),
+    ("xx_hangs", "conv_matrix", "attempted", results.TIMEOUT, "still running after 2 s"),
+    ("xx_hangs", "box_blur", "attempted", results.TIMEOUT, "within 5 s"),
+    ("xx_forks", "conv_matrix", "attempted", results.EXCEPTION, "Resource temporarily unavailable"),
+    ("xx_floods_stdout", "conv_matrix", "attempted", results.EXCEPTION, "wrote more than the output"),
+    ("xx_eats_memory", "conv_matrix", "attempted", results.EXCEPTION, "MemoryError"),
+    ("xx_network", "conv_matrix", "attempted", results.EXCEPTION, "unreachable"),
+]
+
+
+@pytest.mark.parametrize("username, task, want_state, want_kind, want_text", VERDICTS,
+                         ids=[f"{u}-{t}" for u, t, *_ in VERDICTS])
+def test_verdict(graded, username, task, want_state, want_kind, want_text):
+    run, _ = graded
+    result = verdict(run, username, task)
+    assert result.state == want_state
+    first = result.first_failure
+    if want_kind is None:
+        assert first is None
+        return
+    assert first is not None and first.kind == want_kind, first
+    assert want_text in first.message + result.mistake + result.error
+
+
+@pytest.mark.parametrize("username", sorted(p.name for p in EXAMPLES.iterdir()
+                                            if p.name.startswith("xx_")))
+def test_hostile_submissions_leave_their_other_functions_graded(graded, username):
+    run, _ = graded
+    for task in ("maxpool_forward", "flatten_forward", "flatten_grad_input"):
+        assert verdict(run, username, task).passed, (username, task)
+
+
+def test_students_own_blocks_py_is_used(tmp_path):
+    if not bwrap_works():
+        pytest.skip("bubblewrap is not usable here")
+    folder = tmp_path / "subs"
+    shutil.copytree(EXAMPLES / "gil_hinge_sum", folder / "gil_hinge_sum")
+    shutil.copytree(EXAMPLES / "ada_correct", folder / "ada_correct")
+    run = grade_class(submissions_dir=folder, out_dir=tmp_path / "out", jobs=2, sandbox="bwrap",
+                      limits=FAST, task_names=["hinge_forward", "hinge_grad_input"],
+                      log=open(os.devnull, "w"))
+    assert run.results["gil_hinge_sum"].task("hinge_forward").mistake.startswith("sum instead of mean")
+    assert run.results["gil_hinge_sum"].task("hinge_grad_input").passed
+    assert run.results["ada_correct"].task("hinge_forward").passed
+
+
+def test_invalid_notebook_and_absent_student(graded):
+    run, out = graded
+    assert "could not be read" in run.results["jon_invalid_json"].error
+    assert "kim_absent" not in run.results
+    csv_text = (out / "gradebook.csv").read_text()
+    assert re.search(r"^kim_absent,.*no submission$", csv_text, re.M)
+    assert re.search(r"^ada_correct,.*,5,5,100\.0,graded$", csv_text, re.M)
+
+
+def test_every_export_is_written(graded):
+    run, out = graded
+    students = {s.username for s in run.students}
+    assert {p.stem for p in (out / "feedback").glob("*.md")} == students
+    assert {p.stem for p in (out / "progress").glob("*.txt")} == students
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+    assert (out / "gradescope" / "ben_flipped_kernel" / "results.json").is_file()
+    feedback = (out / "feedback" / "ben_flipped_kernel.md").read_text()
+    assert "Recognised mistake: true convolution" in feedback
+
+
+def test_no_process_of_a_submission_survives_grading(graded):
+    """Sandboxed code runs as uid 100000 + the grader's pid; none may be left behind."""
+    leftovers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                uid = int(next(line for line in (entry / "status").read_text().splitlines()
+                               if line.startswith("Uid:")).split()[1])
+            except (OSError, StopIteration):
+                continue
+            if uid >= 100_000 and os.geteuid() == 0:
+                leftovers.append((entry.name, uid))
+    assert leftovers == []
+
+
+def test_a_rerun_skips_unchanged_submissions(graded):
+    run, out = graded
+    again = grade_class(submissions_dir=EXAMPLES, out_dir=out, jobs=2, sandbox="bwrap",
+                        limits=FAST, task_names=WEEK3, log=open(os.devnull, "w"))
+    assert again.graded == ()
+    assert len(again.skipped_unchanged) == len(run.graded)
+
+
+def test_killing_a_run_midway_loses_nothing_and_the_next_run_resumes(tmp_path):
+    folder = tmp_path / "subs"
+    for name in ("ada_correct", "ben_flipped_kernel", "ivy_untouched", "xx_hangs"):
+        shutil.copytree(EXAMPLES / name, folder / name)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out), "-j", "1",
+               "--week", "3", "--call-seconds", "2", "--task-seconds", "30"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    database = out / "gradebook.sqlite"
+    deadline = time.monotonic() + 120
+    saved = 0
+    while time.monotonic() < deadline and saved < 3:
+        time.sleep(0.2)
+        if database.exists():
+            with sqlite3.connect(database) as db:
+                try:
+                    saved = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+                except sqlite3.OperationalError:
+                    saved = 0
+    os.killpg(process.pid, signal.SIGKILL)  # midway: xx_hangs is being graded
+    process.wait()
+    assert saved == 3
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "Graded 1 submission(s), 3 unchanged" in finished.stdout
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT COUNT(DISTINCT username) FROM submissions").fetchone()[0] == 4

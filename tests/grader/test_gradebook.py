@@ -1,0 +1,208 @@
+"""grader.gradebook: the SQLite store of record of class grading."""
+
+import sqlite3
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from grader import gradebook, results
+from grader.gradebook import Gradebook
+from grader.results import CaseResult, SubmissionResult, TaskResult
+from grader.roster import Student
+
+VERSION = "1.0"
+
+
+def task(name, *kinds, mistake="", message="values differ"):
+    cases = tuple(CaseResult(index=i, kind=k, message="" if k == results.OK else message,
+                             mutated=("x_input",) if k == results.MISMATCH else (),
+                             max_error=0.25 if k == results.MISMATCH else None)
+                  for i, k in enumerate(kinds))
+    return TaskResult(task=name, phase="remote", cases=cases, mistake=mistake)
+
+
+def passes_all(username="alice", content_hash="hash-1"):
+    return SubmissionResult(username=username, content_hash=content_hash, tasks=(
+        task("conv_matrix", results.OK, results.OK), task("box_blur", results.OK)),
+        notes=("graded in the plain sandbox",), sandbox="plain", seconds=1.25)
+
+
+def fails_conv(username="alice", content_hash="hash-2"):
+    return SubmissionResult(username=username, content_hash=content_hash, tasks=(
+        task("conv_matrix", results.OK, results.MISMATCH, mistake="kernel flipped"),
+        task("box_blur", results.OK),
+        TaskResult.crashed("maxpool_forward", "remote", "maxpool_forward is not defined",
+                           kind=results.MISSING)), sandbox="bwrap", seconds=2.0)
+
+
+def not_gradable(username="carol", content_hash="hash-3"):
+    return SubmissionResult.crashed(username, content_hash, "assignment.ipynb is not valid JSON",
+                                    task_names=("conv_matrix", "box_blur"))
+
+
+@pytest.fixture
+def book(tmp_path):
+    with Gradebook(tmp_path / "grades" / "gradebook.sqlite") as opened:
+        yield opened
+
+
+def test_schema_is_created(tmp_path):
+    path = tmp_path / "new" / "gradebook.sqlite"
+    Gradebook(path).close()
+    db = sqlite3.connect(path)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"students", "submissions", "results"} <= tables
+    assert db.execute("PRAGMA user_version").fetchone()[0] == gradebook.SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
+    assert {"submission_id", "task", "passed", "state", "n_passed", "n_cases", "error",
+            "mistake", "first_failure", "details"} <= columns
+    db.close()
+    with Gradebook(path) as reopened:  # opening twice keeps the data and the schema
+        assert reopened.latest_results() == {}
+
+
+@pytest.mark.parametrize("content, want", [
+    (b"not a database at all, just text" * 100, "is not a gradebook"),
+    (None, "schema version 99"),
+])
+def test_bad_files_are_refused(tmp_path, content, want):
+    path = tmp_path / "gradebook.sqlite"
+    if content is None:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA user_version = 99")
+        db.close()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=want):
+        Gradebook(path)
+
+
+@pytest.mark.parametrize("make", [passes_all, fails_conv, not_gradable])
+def test_save_and_latest_results_round_trip(book, make):
+    result = make()
+    book.save(result, grader_version=VERSION)
+    assert book.latest_results() == {result.username: result}
+
+
+def test_result_rows_hold_the_summary_columns(book):
+    submission_id = book.save(fails_conv(), grader_version=VERSION,
+                              graded_at=datetime(2024, 5, 1, 12, 30))
+    rows = book._db.execute("SELECT task, passed, state, n_passed, n_cases, error, mistake, "
+                            "first_failure FROM results WHERE submission_id = ? "
+                            "ORDER BY position", (submission_id,)).fetchall()
+    assert [tuple(row) for row in rows] == [
+        ("conv_matrix", 0, "attempted", 1, 2, "", "kernel flipped", "values differ"),
+        ("box_blur", 1, "completed", 1, 1, "", "", ""),
+        ("maxpool_forward", 0, "not attempted", 0, 0, "maxpool_forward is not defined", "", "")]
+    when = book._db.execute("SELECT graded_at FROM submissions").fetchone()[0]
+    assert when == "2024-05-01T12:30:00+00:00"
+
+
+@pytest.mark.parametrize("content_hash, version, want", [
+    ("hash-1", VERSION, True),
+    ("hash-changed", VERSION, False),
+    ("hash-1", "2.0", False),
+])
+def test_is_graded(book, content_hash, version, want):
+    book.save(passes_all(content_hash="hash-1"), grader_version=VERSION)
+    assert book.is_graded("alice", content_hash, version) is want
+    assert book.is_graded("nobody", "hash-1", VERSION) is False
+
+
+def test_regrading_replaces_the_latest_result(book):
+    book.save(fails_conv(), grader_version=VERSION)
+    book.save(passes_all(), grader_version="2.0")
+    assert book.latest_results() == {"alice": passes_all()}
+    assert book.is_graded("alice", "hash-1", "2.0")
+    assert not book.is_graded("alice", "hash-2", VERSION)  # only the latest counts
+    assert book.count("submissions") == 2  # the earlier grading stays as history
+
+
+def test_interrupted_save_leaves_the_previous_state(book, monkeypatch):
+    book.save(passes_all(), grader_version=VERSION)
+    real_row = gradebook._result_row
+    calls = []
+
+    def dies_on_the_second_task(submission_id, position, task_result):
+        calls.append(position)
+        if position == 1:
+            raise KeyboardInterrupt("killed midway")
+        return real_row(submission_id, position, task_result)
+
+    monkeypatch.setattr(gradebook, "_result_row", dies_on_the_second_task)
+    with pytest.raises(KeyboardInterrupt):
+        book.save(fails_conv(), grader_version="2.0")
+    assert calls == [0, 1]
+    assert book.latest_results() == {"alice": passes_all()}
+    assert (book.count("submissions"), book.count("results")) == (1, 2)
+    monkeypatch.setattr(gradebook, "_result_row", real_row)
+    book.save(fails_conv(), grader_version="2.0")  # the connection is usable afterwards
+    assert book.latest_results() == {"alice": fails_conv()}
+
+
+def test_saved_submissions_survive_a_connection_that_is_never_closed(tmp_path):
+    path = tmp_path / "gradebook.sqlite"
+    first = Gradebook(path)
+    first.save(passes_all(), grader_version=VERSION)
+    with Gradebook(path) as second:  # as if the first process had been killed
+        assert second.latest_results() == {"alice": passes_all()}
+    first.close()
+
+
+def test_roster_students_without_submissions(book):
+    book.add_students([Student("bob", "Bob", "bob@example.org"), Student("alice", "A", "")])
+    book.save(passes_all(), grader_version=VERSION)
+    book.save(not_gradable(), grader_version=VERSION)
+    book.add_students([Student("alice", "Alice Liddell", "alice@example.org")])
+    assert book.students() == [Student("alice", "Alice Liddell", "alice@example.org"),
+                               Student("bob", "Bob", "bob@example.org"), Student("carol")]
+    assert sorted(book.latest_results()) == ["alice", "carol"]
+
+
+def test_save_keeps_the_roster_name(book):
+    book.add_students([Student("alice", "Alice Liddell", "alice@example.org")])
+    book.save(passes_all(), grader_version=VERSION)
+    assert book.students() == [Student("alice", "Alice Liddell", "alice@example.org")]
+
+
+def test_save_waits_for_another_writer(tmp_path):
+    path = tmp_path / "gradebook.sqlite"
+    Gradebook(path).close()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock ...
+    releaser = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    releaser.start()
+    try:
+        with Gradebook(path, busy_timeout=10) as book:
+            start = time.monotonic()
+            book.save(passes_all(), grader_version=VERSION)  # ... save waits instead of failing
+            assert time.monotonic() - start >= 0.2
+            assert book.latest_results() == {"alice": passes_all()}
+    finally:
+        releaser.join()
+        other.close()
+
+
+@pytest.mark.parametrize("kwargs, want", [
+    ({"grader_version": ""}, "grader_version must be a non-empty string"),
+])
+def test_save_refuses_bad_arguments(book, kwargs, want):
+    with pytest.raises(ValueError, match=want):
+        book.save(passes_all(), **kwargs)
+
+
+def test_task_from_dict_ignores_derived_keys():
+    result = fails_conv().tasks[0]
+    assert gradebook.task_from_dict(result.to_dict()) == result
+    assert gradebook.task_from_dict({"task": "f", "phase": "grade"}) == TaskResult("f", "grade")
+
+
+def test_graded_at_defaults_to_now_in_utc(book):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    book.save(passes_all(), grader_version=VERSION)
+    when = datetime.fromisoformat(book._db.execute("SELECT graded_at FROM submissions")
+                                  .fetchone()[0])
+    assert when.utcoffset().total_seconds() == 0 and when >= before

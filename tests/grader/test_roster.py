@@ -1,0 +1,54 @@
+"""grader.roster: the class roster students.csv (username, name, email)."""
+
+import pytest
+
+from grader.roster import Student, load_roster
+from grader_fixtures import alice_registered, write_roster  # noqa: F401
+
+
+def test_no_roster_file_means_no_roster(tmp_path):
+    assert load_roster(tmp_path / "students.csv") is None
+    assert load_roster(tmp_path) is None  # a folder is not a roster
+    assert load_roster() is None  # the conftest points AUTOMARK_ROSTER at a missing file
+
+
+def test_roster_from_the_environment(alice_registered):
+    roster = load_roster()
+    assert roster == {"alice": Student("alice", "Alice Liddell", "alice@example.org"),
+                      "bob": Student("bob", "", "")}
+
+
+@pytest.mark.parametrize("text, want", [
+    ("username,name,email\nalice,Alice,a@x.org\n", {"alice": Student("alice", "Alice", "a@x.org")}),
+    ("username\nalice\nbob\n", {"alice": Student("alice"), "bob": Student("bob")}),
+    ("email,username,group,name\na@x.org,alice,3,Alice\n",
+     {"alice": Student("alice", "Alice", "a@x.org")}),
+    ("\ufeffusername,name\nalice,Alice\n", {"alice": Student("alice", "Alice")}),
+    ("username,name\n  alice  ,  Alice  \n", {"alice": Student("alice", "Alice")}),
+    ("username,name\nalice,Alice\n,Nobody\n   ,Blank\n", {"alice": Student("alice", "Alice")}),
+    ('username,name\nalice,"Liddell, Alice"\n', {"alice": Student("alice", "Liddell, Alice")}),
+    ("username,name,email\nalice\n", {"alice": Student("alice")}),
+    ("username,name\r\nalice,Alice\r\n", {"alice": Student("alice", "Alice")}),
+    ("username,name\n", {}),
+])
+def test_load_roster(tmp_path, text, want):
+    path = tmp_path / "students.csv"
+    path.write_text(text, encoding="utf-8")
+    assert load_roster(path) == want
+
+
+@pytest.mark.parametrize("text, want", [
+    ("user,name\nalice,Alice\n", "the roster needs a 'username' column, found columns "
+                                 "['user', 'name']"),
+    ("", "the roster needs a 'username' column, found columns None"),
+    ("Username,Name\nalice,Alice\n", "needs a 'username' column"),
+    ("username,name\nalice,Alice\nbob,Bob\nalice,Other\n", "line 4: username 'alice' appears "
+                                                          "twice"),
+    ("username\nalice\n alice \n", "line 3: username 'alice' appears twice"),
+])
+def test_bad_roster_is_a_clear_value_error(tmp_path, text, want):
+    path = tmp_path / "students.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        load_roster(path)
+    assert want in str(caught.value) and str(path) in str(caught.value)
