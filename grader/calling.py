@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import signal
+import sysconfig
 import threading
 import time
 import traceback
@@ -22,6 +23,8 @@ import numpy as np
 from grader.inputs import copy_inputs
 
 _GRADER_DIR = os.path.dirname(os.path.abspath(__file__))
+_LIBRARY_DIRS = tuple({_GRADER_DIR, *(os.path.abspath(p) for p in sysconfig.get_paths().values()),
+                       os.path.abspath(os.path.dirname(os.__file__))})
 DEFAULT_TIME_LIMIT = 10.0
 _array_equal = np.array_equal  # bound now: a submission may monkeypatch NumPy later
 
@@ -62,11 +65,15 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _is_library(filename: str) -> bool:
+    """True for the grader's own files, the standard library and installed packages."""
+    path = os.path.abspath(filename)
+    return any(path.startswith(folder + os.sep) for folder in _LIBRARY_DIRS)
+
+
 def student_line(error: BaseException) -> str:
-    """``line 7 of conv_matrix: out[i, j] = ...`` for the innermost frame outside the grader."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not os.path.abspath(f.filename).startswith(_GRADER_DIR + os.sep)
-              and "/numpy/" not in f.filename.replace("\\", "/")]
+    """``line 7 of conv_matrix: out[i, j] = ...`` for the innermost frame of the student's code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not _is_library(f.filename)]
     if not frames:
         return ""
     frame = frames[-1]
@@ -76,7 +83,11 @@ def student_line(error: BaseException) -> str:
 
 def describe_error(error: BaseException) -> str:
     """``IndexError: index 3 is out of bounds ... (line 7 of conv_matrix: ...)``."""
-    text = f"{type(error).__name__}: {error}".rstrip(": ")
+    try:
+        detail = str(error)
+    except Exception:  # noqa: BLE001 - a student's exception class may fail to print
+        detail = "(its message could not be printed)"
+    text = f"{type(error).__name__}: {detail}".rstrip(": ")
     where = student_line(error)
     return f"{text} ({where})" if where else text
 

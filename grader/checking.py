@@ -20,14 +20,16 @@ def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: boo
     error = outcome.error
     if error is not None:
         if isinstance(error, NotImplementedError):
-            kind, message = results.NOT_IMPLEMENTED, "raised NotImplementedError (still the stub)"
+            kind = results.NOT_IMPLEMENTED
+            message = f"raised {outcome.error_text or 'NotImplementedError'}"
         elif isinstance(error, CallTimeout):
             kind, message = results.TIMEOUT, (f"{error}: look for a loop that never ends "
                                                "or work that grows too fast")
         elif isinstance(error, SystemExit):
             kind, message = results.EXCEPTION, "called exit(): a graded function must return"
         else:
-            kind, message = results.EXCEPTION, f"raised {outcome.error_text}"
+            kind = results.EXCEPTION
+            message = f"raised {outcome.error_text or type(error).__name__}"
         return CaseResult(index=index, kind=kind, message=message, mutated=outcome.mutated)
     verdict = compare(expected, outcome.answer, rtol=task.rtol, atol=task.atol,
                       scalar=task.output == "scalar", hidden=hidden)
@@ -61,7 +63,7 @@ def run_phase(task: Task, function, cases: list[dict], *, phase: str,
         outcome = call_once(function, case_inputs, task.arg_names, positional=remote,
                             seconds=time_limit)
         result = judge(task, outcome, want, index, hidden=remote)
-        if result.kind not in (results.OK, results.NOT_IMPLEMENTED) and not remote:
+        if not result.passed and not remote:
             result = CaseResult(index=index, kind=result.kind, mutated=result.mutated,
                                 max_error=result.max_error,
                                 message=f"case {index} ({describe_inputs(case_inputs)}): "

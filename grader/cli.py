@@ -14,9 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import nbformat
-
-import solutions
 from grader import messages, paths, tasks
 from grader.automark_api import CheckRefused, progress_text
 from grader.checking import check_function
@@ -54,6 +51,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_solve(args) -> int:
+    import nbformat
+
+    import solutions
     notebook = load_notebook(args.notebook)
     references = {name: getattr(solutions, name) for name in solutions.__all__}
     solved = solve(notebook, references)

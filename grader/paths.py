@@ -9,7 +9,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 PROGRESS_ENV = "AUTOMARK_PROGRESS_DIR"
 ROSTER_ENV = "AUTOMARK_ROSTER"
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 
 
 def progress_dir() -> Path:
@@ -28,7 +28,7 @@ def check_username(username) -> str:
     Raises:
         ValueError: naming the bad value and the allowed characters.
     """
-    if not isinstance(username, str) or not _USERNAME.match(username):
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         raise ValueError(
             f"username must be a short name of letters, digits and . _ @ + - "
             f"(starting with a letter or digit), got {username!r}: set `username = '...'` "

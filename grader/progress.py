@@ -89,12 +89,19 @@ class ProgressStore:
         path = self._file(username)
         try:
             with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+                data = json.load(handle)
         except FileNotFoundError:
             return {"username": username, "tasks": {}, "history": []}
         except json.JSONDecodeError as error:
             raise ValueError(f"{path} is not valid JSON ({error}); restore it from a backup "
                              "or delete it to start the progress afresh") from None
+        if not (isinstance(data, dict) and isinstance(data.get("tasks"), dict)
+                and isinstance(data.get("history"), list)
+                and all(isinstance(e, dict) and e.get("state") in STATES
+                        for e in data["tasks"].values())):
+            raise ValueError(f"{path} is not a progress file (it needs 'tasks' and 'history'); "
+                             "restore it from a backup or delete it to start afresh")
+        return data
 
     def states(self, username: str) -> dict[str, str]:
         """``{task name: state}`` for tasks the user has tried; others are not attempted."""

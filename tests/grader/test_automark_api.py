@@ -52,12 +52,12 @@ def test_wrong_function_prints_automarks_failure_lines_and_why(capsys):
 WRONG = {
     # name: (function, want in the local explanation, want in the remote explanation)
     "flipped-kernel": (conv_flipped_kernel, "values differ beyond the tolerance; largest error",
-                       "values differ beyond the tolerance; largest error"),
+                       "values differ beyond the tolerance; for example at index"),
     "no-padding": (conv_without_padding, "expected shape (1, 5), got (1, 3)",
                    "expected shape"),
     "blur-not-normalised": (blur_not_normalised, "case 0 (image (3, 3), box_size=3): 9 of 9 "
                             "values differ beyond the tolerance; largest error 32 at index "
-                            "[1, 1]: expected 4, got 36", "largest error"),
+                            "[1, 1]: expected 4, got 36", "for example at index [1, 1]"),
     "pool-minimum": (pool_takes_the_minimum, "case 0 (x_input (2, 2)): 1 of 1 values differ",
                      "1 of 1 values differ"),
     "flatten-fortran": (flatten_fortran_order, "case 1 (x_input (1, 3, 2, 4)): ",
@@ -233,16 +233,13 @@ class ClaimsToBeAnArray:
         return True
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: a returned object whose __class__ claims np.ndarray makes compare() raise "
-    "TypeError, which escapes test_student_function as a raw traceback"))
 def test_object_lying_about_its_class_fails_cleanly(capsys):
     @named("relu_forward")
     def relu_forward(x_input):
         return ClaimsToBeAnArray()
 
     am.test_student_function("alice", relu_forward, ["x_input"])
-    assert printed(capsys)[-1] == "Test failed. Please review your code."
+    assert "Test failed. Please review your code." in printed(capsys)
 
 
 # ------------------------------------------------------------------ what is recorded

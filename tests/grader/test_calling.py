@@ -190,10 +190,6 @@ def test_exception_carries_the_students_own_line(raises_in_student_code, name, c
     assert "grader" not in outcome.error_text and "numpy/" not in outcome.error_text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: student_line() skips only grader and numpy frames, so an exception raised inside "
-    "the standard library (statistics.mean([]), exit(), random.choice([]) ...) points at the "
-    "library's line ('line 432 of mean') instead of the student's"))
 def test_exception_from_the_standard_library_points_at_the_students_line(student_module):
     module = student_module('''\
         import statistics
@@ -258,9 +254,6 @@ class UnprintableError(Exception):
         raise RuntimeError("cannot print me")
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "BUG: describe_error() formats the student's exception with str(); an exception whose "
-    "__str__ raises escapes call_once (and test_student_function) instead of being reported"))
 def test_exception_whose_str_raises_is_still_an_outcome():
     def conv_matrix(matrix, kernel):
         raise UnprintableError()

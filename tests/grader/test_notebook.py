@@ -82,24 +82,10 @@ def test_python_source_comments_out_magics(source, want):
 
 
 @pytest.mark.parametrize("source", [
-    pytest.param("def f(a, b):\n    return (a\n            % b)\n", id="modulo-continuation",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG: python_source() takes any line starting with '%' for a magic, so a "
-                     "continuation line that starts with the modulo operator (PEP 8's break "
-                     "before a binary operator) becomes 'pass  # % b)' and the cell no longer "
-                     "parses; definitions_only() then silently drops every function of the "
-                     "cell"))),
-    pytest.param('def f():\n    return "a\u2028b"\n', id="line-separator-in-a-string",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG: python_source() splits with str.splitlines(), which also breaks at "
-                     "U+2028/U+2029/\\x0c/\\x1c..., characters Python allows inside strings and "
-                     "comments; the rejoined cell no longer parses and definitions_only() "
-                     "drops it"))),
+    pytest.param("def f(a, b):\n    return (a\n            % b)\n", id="modulo-continuation"),
+    pytest.param('def f():\n    return "a\u2028b"\n', id="line-separator-in-a-string"),
     pytest.param("def f():\n    return 1  # pasted\u2029from a web page\n",
-                 id="separator-in-a-comment",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG: str.splitlines() in python_source() breaks a comment at U+2029 "
-                     "and turns its tail into code"))),
+                 id="separator-in-a-comment"),
     pytest.param("def f(a, b):\n    return (a\n            * b)\n", id="multiplication"),
 ])
 def test_definitions_survive_valid_python(source):

@@ -158,10 +158,6 @@ def test_corrupt_file_is_a_clear_value_error(store, text):
     assert path.read_text(encoding="utf-8") == text  # never overwritten
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a progress file that is valid JSON of the wrong shape ({} or [] or null) raises "
-    "KeyError/TypeError from states()/record() instead of the clear ValueError a corrupt file "
-    "gets"))
 @pytest.mark.parametrize("text", ["{}", "[]", "null", '{"tasks": [], "history": {}}'])
 def test_progress_file_of_the_wrong_shape_is_a_clear_value_error(store, text):
     store.directory.mkdir(parents=True)
