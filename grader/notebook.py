@@ -84,9 +84,9 @@ def code_cells(notebook) -> list[tuple[int, str]]:
 def definitions_only(source: str) -> str:
     """Only the imports, function and class definitions of a cell's source.
 
-    Training loops, plots, prints and magics are dropped; a cell that does not
-    parse yields its parseable definitions only if the whole cell parses,
-    otherwise nothing (the caller reports the syntax error).
+    Training loops, plots, prints and magics are dropped (their lines are left
+    blank, so line numbers still match the cell's); a cell that does not parse
+    yields nothing (the caller reports the syntax error).
     """
     tree = _parse(source)
     if tree is None:
@@ -95,11 +95,11 @@ def definitions_only(source: str) -> str:
             if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
                                  ast.AsyncFunctionDef, ast.ClassDef))]
     lines = python_source(source).split("\n")
-    chunks = []
+    kept_lines = [""] * len(lines)  # blank elsewhere, so line numbers match the cell
     for node in kept:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        chunks.append("\n".join(lines[start - 1:node.end_lineno]))
-    return "\n\n".join(chunks)
+        kept_lines[start - 1:node.end_lineno] = lines[start - 1:node.end_lineno]
+    return "\n".join(kept_lines).rstrip() if kept else ""
 
 
 def syntax_errors(notebook) -> list[str]:

@@ -196,8 +196,10 @@ def filled(notebook, replacements: dict[str, str], extra_cells=()):
         index = nb.stub_cells(notebook)[name]
         cell = notebook.cells[index]
         cell.source = nb.replace_function(cell.source, name, source.strip("\n"))
-    for source in extra_cells:
-        notebook.cells.append(nbformat.v4.new_code_cell(source.strip("\n")))
+    for number, source in enumerate(extra_cells):
+        cell = nbformat.v4.new_code_cell(source.strip("\n"))
+        cell.id = f"extra-cell-{number}"  # fixed, so the examples rebuild byte for byte
+        notebook.cells.append(cell)
     return notebook
 
 

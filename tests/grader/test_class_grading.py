@@ -178,3 +178,31 @@ def test_killing_a_run_midway_loses_nothing_and_the_next_run_resumes(tmp_path):
     assert "Graded 1 submission(s), 3 unchanged" in finished.stdout
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT COUNT(DISTINCT username) FROM submissions").fetchone()[0] == 4
+
+
+def test_examples_are_what_the_generator_writes(tmp_path):
+    from scripts.make_example_submissions import build
+    build(tmp_path / "examples")
+    committed = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*") if p.is_file())
+    rebuilt = sorted(p.relative_to(tmp_path / "examples")
+                     for p in (tmp_path / "examples").rglob("*") if p.is_file())
+    assert committed == rebuilt
+    for relative in committed:
+        assert (EXAMPLES / relative).read_bytes() == (tmp_path / "examples" / relative).read_bytes(), \
+            f"{relative} is stale: run `make examples`"
+
+
+def test_execute_mode_writes_an_executed_copy(tmp_path):
+    if not bwrap_works():
+        pytest.skip("bubblewrap is not usable here")
+    folder = tmp_path / "subs"
+    shutil.copytree(EXAMPLES / "hal_one_function", folder / "hal_one_function")
+    run = grade_class(submissions_dir=folder, out_dir=tmp_path / "out", jobs=1, sandbox="bwrap",
+                      limits=FAST, task_names=["conv_matrix"], execute=True,
+                      log=open(os.devnull, "w"))
+    import nbformat
+    executed = nbformat.read(tmp_path / "out" / "executed" / "hal_one_function.ipynb", as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any(o.get("ename") == "NotImplementedError" for o in outputs)
+    assert any("[[ 7. 10.  3.]" in o.get("text", "") for o in outputs)  # the worked example ran
+    assert "executed copy" in " ".join(run.results["hal_one_function"].notes)
