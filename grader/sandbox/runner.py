@@ -126,8 +126,9 @@ def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     for folder in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
         command += ["--ro-bind-try", folder, folder]
-    command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    made = set()
+    command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
     for folder in _python_dirs():
         # Parents such as /root must be traversable once the worker is unprivileged.
         for parent in reversed(Path(folder).parents):
@@ -135,8 +136,7 @@ def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
                 made.add(str(parent))
                 command += ["--perms", "0755", "--dir", str(parent)]
         command += ["--ro-bind", folder, folder]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
-                "--perms", "0755", "--dir", "/sandbox",
+    command += ["--perms", "0755", "--dir", "/sandbox",
                 "--ro-bind", str(workdir / "code"), "/sandbox/code",
                 "--bind", str(workdir / "io"), "/sandbox/io",
                 "--ro-bind", str(workdir / script), f"/sandbox/{script}",
