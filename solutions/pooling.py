@@ -8,17 +8,18 @@ def maxpool_forward(x_input):
 
     Args:
         x_input: (..., height, width); AutoMark grades a single matrix
-            (height, width), the layer passes (n_objects, n_channels, h, w).
+            (height, width), the layer passes a tall stack of maps.
             An odd last row or column is dropped, as in other libraries.
 
     Returns:
         (..., height // 2, width // 2).
     """
-    *lead, height, width = x_input.shape
-    h2, w2 = height // 2, width // 2
-    trimmed = x_input[..., :2 * h2, :2 * w2]
-    windows = trimmed.reshape(*lead, h2, 2, w2, 2)
-    return windows.max(axis=(-3, -1))
+    h2, w2 = x_input.shape[-2] // 2, x_input.shape[-1] // 2
+    x = x_input[..., :2 * h2, :2 * w2]
+    # The four corners of every window, each a strided view: three elementwise maxima.
+    top = np.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2])
+    bottom = np.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2])
+    return np.maximum(top, bottom)
 
 
 def maxpool_grad_input(x_input, grad_output):

@@ -78,5 +78,5 @@ def test_solve_replaces_every_stub_with_its_reference():
 
 def test_notebook_text_mentions_the_worked_examples():
     text = "".join(c.source for c in read().cells if c.cell_type == "markdown")
-    for fragment in ["7 & 10 & 3", "1 & 2 & 1", "sliding_window_view", "MNIST"]:
+    for fragment in ["7 & 10 & 3", "1 & 2 & 1", "im2col", "MNIST"]:
         assert fragment in text

@@ -127,3 +127,31 @@ def test_cnn_shapes_and_a_training_step_lowers_the_loss(provided):
         model.backward(x, loss.backward(prediction, y))
         optimizer.update_params()
     assert loss.forward(model.forward(x), y) < before
+
+
+def test_conv_workspaces_survive_changing_batches_and_never_alias_results(provided):
+    """The layer reuses work arrays between calls; results must stay independent."""
+    rng = np.random.default_rng(19)
+    layer = provided["ConvLayer"](2, 3, 3, rng=rng)
+    layer.b = rng.normal(size=3)
+    batches = [rng.normal(size=(n, 2, 6, 5)) for n in (4, 1, 4)]
+    grads = [rng.normal(size=(n, 3, 6, 5)) for n in (4, 1, 4)]
+    outputs, grad_inputs = [], []
+    for x, g in zip(batches, grads):
+        outputs.append(layer.forward(x))
+        grad_inputs.append(layer.backward(x, g))
+    for x, g, out, grad_in in zip(batches, grads, outputs, grad_inputs):
+        np.testing.assert_allclose(out, loop_conv_layer(x, layer.W, layer.b), atol=1e-12)
+        fresh = provided["ConvLayer"](2, 3, 3)
+        fresh.W, fresh.b = layer.W, layer.b
+        np.testing.assert_allclose(grad_in, fresh.backward(x, g), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_keeps_the_input_dtype(provided, dtype):
+    layer = provided["ConvLayer"](1, 2, 3, rng=0)
+    layer.W = layer.W.astype(dtype)
+    layer.b = layer.b.astype(dtype)
+    x = np.ones((2, 1, 4, 4), dtype=dtype)
+    assert layer.forward(x).dtype == dtype
+    assert layer.backward(x, np.ones((2, 2, 4, 4), dtype=dtype)).dtype == dtype
