@@ -9,14 +9,16 @@ GRADING ?= grading
 JOBS ?=
 STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv grade test test-fast solved examples data sample clean
+.PHONY: help venv grade test test-fast solved release bench examples data sample clean
 
 help:
 	@echo "make grade       grade SUBMISSIONS (default: examples/submissions) into GRADING (grading/)"
 	@echo "make test        install (once) and run every test, notebooks included"
 	@echo "make test-fast   the tests without executing notebooks"
 	@echo "make examples    rebuild examples/submissions from the notebook"
-	@echo "make solved      build/assignment_solved.ipynb, the references in place of the stubs"
+	@echo "make solved      build/assignment_solved.ipynb (references in the stubs) and its executed HTML"
+	@echo "make release     dist/student/ and dist/student.zip: the student kit, leak-checked"
+	@echo "make bench       speed ratios against SciPy/PyTorch baselines -> bench/results.json"
 	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
 	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
 
@@ -40,7 +42,16 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 solved: $(STAMP)
-	$(PY) -m grader solve --out $(SOLVED)
+	$(PY) -m grader solve --out $(SOLVED) --html
+
+release: $(STAMP)
+	$(PY) -m grader release --out dist/student --zip dist/student.zip
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
+		|| echo "PyTorch is not installable here: its rows are skipped"
+	$(PY) -m bench
 
 data: $(STAMP)
 	$(PY) -m scripts.download_mnist --dest data/mnist
@@ -49,4 +60,4 @@ sample: $(STAMP)
 	$(PY) -m scripts.build_mnist_sample
 
 clean:
-	rm -rf build grading .pytest_cache
+	rm -rf build grading dist .pytest_cache

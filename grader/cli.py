@@ -2,8 +2,9 @@
 
     python -m grader progress USERNAME
     python -m grader check PATH USERNAME [--record]
-    python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb]
+    python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb] [--html]
     python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox auto|bwrap|plain]
+    python -m grader release [--out dist/student] [--zip dist/student.zip]
 
 User errors print ``Error: ...`` and exit with status 1.
 """
@@ -61,6 +62,15 @@ def cmd_solve(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(solved, str(out))
     print(f"Wrote {out}")
+    if args.html:
+        from nbclient import NotebookClient
+        from nbconvert import HTMLExporter
+        NotebookClient(solved, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(paths.KIT_ROOT)}}).execute()
+        html, _ = HTMLExporter(embed_images=True).from_notebook_node(solved)
+        html_path = out.with_suffix(".html")
+        html_path.write_text(html, encoding="utf-8")
+        print(f"Wrote {html_path} (executed)")
     return 0
 
 
@@ -110,6 +120,14 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_release(args) -> int:
+    from grader.release import build_student_kit
+    build_student_kit(args.out, zip_path=args.zip)
+    print(f"Wrote the student kit to {args.out}" + (f" and {args.zip}" if args.zip else "")
+          + "; the leak check found nothing.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     solver = sub.add_parser("solve", help="write the notebook with the references in the stubs")
     solver.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK))
     solver.add_argument("--out", default=str(DEFAULT_SOLVED))
+    solver.add_argument("--html", action="store_true",
+                        help="also execute it and write an HTML copy for teaching assistants")
     solver.set_defaults(run=cmd_solve)
     grade = sub.add_parser("grade", help="grade a class of submissions in the sandbox")
     grade.add_argument("submissions", nargs="?", default=str(paths.KIT_ROOT / "examples" / "submissions"),
@@ -144,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--execute", action="store_true",
                        help="also execute each whole notebook (nbclient, per-cell timeout) for feedback")
     grade.set_defaults(run=cmd_grade)
+    release = sub.add_parser("release", help="build the student kit (no solutions) and check it")
+    release.add_argument("--out", default=str(paths.KIT_ROOT / "dist" / "student"))
+    release.add_argument("--zip", default=str(paths.KIT_ROOT / "dist" / "student.zip"))
+    release.set_defaults(run=cmd_release)
     return parser
 
 

@@ -1,9 +1,12 @@
 """Every graded function, declared once as data.
 
 A :class:`Task` says what AutoMark calls the function, the names of its
-arguments in ``arg_keys`` order, the reference that computes the expected
-output, how to draw random inputs, and how much it counts. The notebook
-checks, class grading and the release's test vectors all read ``TASKS``.
+arguments in ``arg_keys`` order, how to draw random inputs, and how much it
+counts. Its reference implementation comes from ``solutions/`` through
+:mod:`grader.references`, looked up only when an expected output has to be
+computed: the student kit built by ``make release`` has neither and checks
+against precomputed test vectors instead. The notebook checks, class grading
+and the release's test vectors all read ``TASKS``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Callable
 
 import numpy as np
 
-import solutions
 from grader import inputs
 
 RTOL = 1e-5
@@ -28,7 +30,6 @@ class Task:
     Attributes:
         name: AutoMark's name for the function, e.g. ``"conv_matrix"``.
         arg_names: argument names in the order of AutoMark's ``arg_keys``.
-        reference: the trusted implementation that gives the expected output.
         make_inputs: ``make_inputs(rng) -> dict`` of one random case.
         edge_inputs: ``edge_inputs(rng) -> list[dict]`` of targeted edge cases
             that every local run includes.
@@ -42,7 +43,6 @@ class Task:
 
     name: str
     arg_names: tuple[str, ...]
-    reference: Callable
     make_inputs: Callable[[np.random.Generator], dict]
     edge_inputs: Callable[[np.random.Generator], list] = field(default=lambda rng: [])
     mandatory: bool = True
@@ -58,13 +58,23 @@ class Task:
         """``"[MAN] conv_matrix"`` or ``"[OPT] mse_forward"``."""
         return f"[{'MAN' if self.mandatory else 'OPT'}] {self.name}"
 
+    @property
+    def reference(self) -> Callable:
+        """The trusted implementation (instructor kit only).
+
+        Raises:
+            LookupError: in the student kit, which ships no references.
+        """
+        from grader.references import reference_for
+        return reference_for(self.name)
+
     def expected(self, case_inputs: dict):
         """The reference's output for one case (inputs are not modified)."""
         return self.reference(**inputs.copy_inputs(case_inputs))
 
 
 def _task(name, args, **kwargs) -> Task:
-    return Task(name=name, arg_names=tuple(args.split()), reference=getattr(solutions, name),
+    return Task(name=name, arg_names=tuple(args.split()),
                 make_inputs=getattr(inputs, name), edge_inputs=inputs.EDGES.get(name, lambda rng: []),
                 **kwargs)
 

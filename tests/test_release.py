@@ -1,0 +1,135 @@
+"""make release: the student kit is complete, leak-free, and works on its own."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from grader import release
+from grader.tasks import TASKS
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    release.build_student_kit(out / "student", zip_path=out / "student.zip")
+    return out
+
+
+def test_kit_holds_what_a_student_needs(kit):
+    student = kit / "student"
+    for name in ["assignment.ipynb", "Blocks.py", "dataset_utils.py", "gradient_check.py",
+                 "automark.py", "README.md", "requirements.txt", "images/photo_gray.png",
+                 "data/mnist-sample/train-images-idx3-ubyte.gz", "grader/vectors/local.npz",
+                 "grader/vectors/remote.npz", "grader/automark_api.py"]:
+        assert (student / name).is_file(), name
+    assert not (student / "solutions").exists()
+    assert not (student / "grader" / "references.py").exists()
+    assert "jupyter notebook assignment.ipynb" in (student / "README.md").read_text()
+    assert (student / "requirements.txt").read_text().count("==") == 4
+
+
+def test_the_leak_check_passes_on_the_kit(kit):
+    assert release.find_leaks(kit / "student") == []
+
+
+def _plant(kit_dir, tmp_path, how):
+    copy = tmp_path / "student"
+    shutil.copytree(kit_dir / "student", copy)
+    how(copy)
+    return copy
+
+
+def _solved_notebook(folder):
+    import solutions
+    from grader import notebook as nb
+    notebook = nb.solve(nb.load_notebook(folder / "assignment.ipynb"),
+                        {"conv_matrix": solutions.conv_matrix})
+    nbformat.write(notebook, str(folder / "assignment.ipynb"))
+
+
+def _outputs(folder):
+    notebook = nbformat.read(folder / "assignment.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    cell.outputs = [nbformat.v4.new_output("stream", text="hello")]
+    nbformat.write(notebook, str(folder / "assignment.ipynb"))
+
+
+LEAKS = {
+    "solutions-folder": (lambda f: shutil.copytree(release.ROOT / "solutions", f / "solutions"),
+                         "solutions: not part of a student kit"),
+    "import-line": (lambda f: (f / "helper.py").write_text("from solutions import conv_matrix\n"),
+                    "imports the references"),
+    "copied-reference": (lambda f: shutil.copyfile(release.ROOT / "solutions" / "convolution.py",
+                                                   f / "extra.py"), "contains reference code"),
+    "solved-cell": (_solved_notebook, "conv_matrix is not a stub"),
+    "outputs": (_outputs, "has outputs"),
+    "gradebook": (lambda f: (f / "gradebook.sqlite").write_bytes(b""), "a gradebook"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEAKS))
+def test_the_leak_check_catches(kit, tmp_path, name):
+    how, want = LEAKS[name]
+    findings = release.find_leaks(_plant(kit, tmp_path, how))
+    assert any(want in finding for finding in findings), findings
+
+
+def test_zip_is_reproducible(kit, tmp_path):
+    release.write_zip(kit / "student", tmp_path / "again.zip")
+    assert (tmp_path / "again.zip").read_bytes() == (kit / "student.zip").read_bytes()
+    with zipfile.ZipFile(kit / "student.zip") as archive:
+        assert "student/assignment.ipynb" in archive.namelist()
+        assert not any("solutions" in name for name in archive.namelist())
+
+
+CHECK_SCRIPT = """
+import os
+os.environ["AUTOMARK_PROGRESS_DIR"] = "progress-test"
+import numpy as np
+import automark as am
+
+def conv_matrix(matrix, kernel):
+    p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.pad(matrix, ((p, p), (q, q)))
+    out = np.zeros(matrix.shape)
+    for a in range(kernel.shape[0]):
+        for b in range(kernel.shape[1]):
+            out += kernel[a, b] * padded[a:a + matrix.shape[0], b:b + matrix.shape[1]]
+    return out
+am.test_student_function("jdoe", conv_matrix, ["matrix", "kernel"])
+
+def box_blur(image, box_size):
+    return conv_matrix(image, np.ones((box_size, box_size)))
+am.test_student_function("jdoe", box_blur, ["image", "box_size"])
+am.get_progress("jdoe")
+"""
+
+
+@pytest.mark.slow
+def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path):
+    """Only the kit and its own requirements: no repository, no solutions on the path."""
+    student = tmp_path / "unzipped"
+    with zipfile.ZipFile(kit / "student.zip") as archive:
+        archive.extractall(student)
+    folder = student / "student"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", "-r", "requirements.txt"],
+                             cwd=folder, capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr[-2000:]
+    run = subprocess.run([str(python), "-I", "-c", "import sys; sys.path.insert(0, '.');"
+                          + CHECK_SCRIPT], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "conv_matrix successfully passed local tests" in lines
+    assert "box_blur failed some local tests" in lines
+    assert lines.count("Test was successful. Congratulations!") == 1
+    assert any(line.startswith("| [MAN] conv_matrix") and "completed" in line for line in lines)
+    assert any(line.startswith("| [MAN] box_blur") and "attempted" in line for line in lines)
+    assert len([t for t in TASKS]) == sum(1 for line in lines if line.startswith("| ["))
