@@ -97,3 +97,28 @@ def test_hinge_by_hand(pred, true, want_loss, want_grad):
     pred, true = np.array(pred), np.array(true)
     assert S.hinge_forward(pred, true) == pytest.approx(want_loss)
     np.testing.assert_allclose(S.hinge_grad_input(pred, true), want_grad)
+
+
+def _loop_conv(matrix, kernel):
+    """The definition, one pixel at a time (the seed's way)."""
+    p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.zeros((matrix.shape[0] + 2 * p, matrix.shape[1] + 2 * q))
+    padded[p:p + matrix.shape[0], q:q + matrix.shape[1]] = matrix
+    out = np.zeros(matrix.shape)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            out[i, j] = np.sum(padded[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel)
+    return out
+
+
+@pytest.mark.parametrize("matrix_shape, kernel_shape", [
+    ((1, 1), (1, 1)), ((1, 1), (5, 5)), ((2, 3), (7, 1)), ((3, 5), (3, 3)), ((1, 7), (1, 3)),
+    ((4, 2), (3, 7)), ((9, 4), (5, 3)), ((30, 20), (5, 5)),
+    ((3000, 7), (3, 3)),      # several row blocks: the blocked fast path must stitch them
+    ((600, 40), (7, 5)),      # blocks whose halo crosses the block boundary
+])
+def test_conv_matrix_fast_path_matches_the_per_pixel_definition(matrix_shape, kernel_shape):
+    rng = np.random.default_rng(sum(matrix_shape) * 31 + sum(kernel_shape))
+    matrix, kernel = rng.normal(size=matrix_shape), rng.normal(size=kernel_shape)
+    np.testing.assert_allclose(S.conv_matrix(matrix, kernel), _loop_conv(matrix, kernel),
+                               rtol=1e-10, atol=1e-10)
