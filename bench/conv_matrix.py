@@ -1,0 +1,93 @@
+"""Section 1: the ``conv_matrix`` reference against SciPy and the seed's per-pixel loop.
+
+``scipy.ndimage.correlate(image, kernel, mode="constant")`` is the same 'same'
+zero-padded cross-correlation: for odd kernel sides its default origin puts
+the kernel's centre on the output pixel, as ``conv_matrix`` does. The two are
+checked to agree before anything is timed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.rows import Row, ratio_at_most
+from bench.settings import Settings
+from bench.timing import measure_pair
+
+SECTION = "conv_matrix"
+SIZES = (28, 256, 1024)
+QUICK_SIZES = (28, 256)
+KERNELS = ((3, 3), (5, 5), (1, 3))
+LOOP_SIZE = 28
+
+
+def loop_conv_matrix(matrix, kernel):
+    """The seed's style: one output pixel at a time, a Python double loop.
+
+    Args:
+        matrix: (height, width).
+        kernel: (2p + 1, 2q + 1).
+
+    Returns:
+        (height, width), float64.
+    """
+    matrix, kernel = np.asarray(matrix, float), np.asarray(kernel, float)
+    k_rows, k_cols = kernel.shape
+    p, q = k_rows // 2, k_cols // 2
+    padded = np.pad(matrix, ((p, p), (q, q)))
+    out = np.zeros(matrix.shape)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            out[i, j] = np.sum(padded[i:i + k_rows, j:j + k_cols] * kernel)
+    return out
+
+
+def target_for(size: int):
+    """Issue 5: within 3x of SciPy at 28x28 (call overhead), 1.2x from 256x256 up."""
+    return ratio_at_most(3.0 if size < 256 else 1.2)
+
+
+def max_difference(ours, theirs) -> float:
+    """max |ours - theirs|.
+
+    Raises:
+        ValueError: if the shapes differ or the values are not allclose.
+    """
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=1e-10, atol=1e-10):
+        raise ValueError(f"conv_matrix disagrees with the baseline on a {ours.shape} image")
+    return float(np.max(np.abs(ours - theirs)))
+
+
+def run(settings: Settings) -> list[Row]:
+    from solutions import conv_matrix
+    try:
+        from scipy import ndimage
+    except ImportError as error:
+        ndimage = None
+        settings.skip(SECTION, "scipy rows", f"scipy is not importable ({error})")
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in QUICK_SIZES if settings.quick else SIZES:
+        image = rng.normal(size=(size, size))
+        for shape in KERNELS:
+            kernel = rng.normal(size=shape)
+            name = f"{size}x{size} k{shape[0]}x{shape[1]}"
+            ours = lambda: conv_matrix(image, kernel)  # noqa: E731
+            if ndimage is not None:
+                scipy_call = lambda: ndimage.correlate(image, kernel, mode="constant")  # noqa: E731
+                difference = max_difference(ours(), scipy_call())
+                mine, theirs = measure_pair(ours, scipy_call, repeats=settings.repeats,
+                                            min_sample=settings.min_sample)
+                rows.append(Row(SECTION, name, mine.seconds, "scipy.ndimage.correlate",
+                                theirs.seconds, target_for(size),
+                                check=f"max|diff| {difference:.1e}"))
+                settings.say(f"  {SECTION} {name}: {mine.seconds:.2e} s vs scipy {theirs.seconds:.2e} s")
+            if size == LOOP_SIZE and (not settings.quick or shape == (3, 3)):
+                loop_call = lambda: loop_conv_matrix(image, kernel)  # noqa: E731
+                difference = max_difference(ours(), loop_call())
+                mine, theirs = measure_pair(ours, loop_call, repeats=settings.repeats,
+                                            min_sample=settings.min_sample)
+                rows.append(Row(SECTION, name, mine.seconds, "per-pixel loop (seed)",
+                                theirs.seconds, None, check=f"max|diff| {difference:.1e}"))
+    return rows

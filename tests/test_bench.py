@@ -1,0 +1,163 @@
+"""``python -m bench``: the timing and report helpers, and a quick end-to-end run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import report, runner
+from bench.rows import Row, Target, ratio_at_most, seconds_below
+from bench.timing import format_ratio, format_seconds, measure, measure_pair, median, ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+ROW_KEYS = {"section", "name", "ours_seconds", "baseline", "baseline_seconds", "ratio", "target",
+            "target_kind", "target_limit", "met", "check", "note"}
+MACHINE_KEYS = {"platform", "cpu_count", "python", "numpy", "scipy", "torch", "blas_build",
+                "blas_runtime", "blas_env", "load_average_start", "load_average_end"}
+
+
+@pytest.mark.parametrize("values, want", [
+    ([3.0], 3.0),
+    ([3.0, 1.0, 2.0], 2.0),
+    ([4.0, 1.0, 3.0, 2.0], 2.5),
+    ([1e-6, 5.0, 1e-6], 1e-6),
+])
+def test_median(values, want):
+    assert median(values) == want
+
+
+def test_median_of_nothing_raises():
+    with pytest.raises(ValueError, match="empty"):
+        median([])
+
+
+@pytest.mark.parametrize("ours, baseline, want", [
+    (2.0, 1.0, 2.0),
+    (1.0, 4.0, 0.25),
+    (1.0, None, None),
+    (None, 1.0, None),
+    (1.0, 0.0, None),
+])
+def test_ratio(ours, baseline, want):
+    assert ratio(ours, baseline) == want
+
+
+@pytest.mark.parametrize("value, want", [
+    (None, "-"),
+    (0.842, "0.842x"),
+    (1.2037, "1.204x"),
+    (12.46, "12.5x"),
+    (123456.0, "1.2e+05x"),
+])
+def test_format_ratio(value, want):
+    assert format_ratio(value) == want
+
+
+@pytest.mark.parametrize("seconds, want", [
+    (None, "-"),
+    (2.5e-8, "25 ns"),
+    (4.1e-5, "41 µs"),
+    (0.00456, "4.56 ms"),
+    (0.25, "250 ms"),
+    (1.234, "1.23 s"),
+])
+def test_format_seconds(seconds, want):
+    assert format_seconds(seconds) == want
+
+
+@pytest.mark.parametrize("target, ours, baseline, want", [
+    (ratio_at_most(1.2), 1.2, 1.0, True),
+    (ratio_at_most(1.2), 1.21, 1.0, False),
+    (ratio_at_most(2.0), 1.0, None, False),
+    (seconds_below(0.05), 0.049, None, True),
+    (seconds_below(0.05), 0.05, 1e-9, False),
+])
+def test_target_met(target, ours, baseline, want):
+    assert Row("s", "n", ours, "b", baseline, target).met is want
+
+
+def test_row_without_target_is_neither_met_nor_missed():
+    assert Row("s", "n", 1.0, "b", 2.0).met is None
+
+
+@pytest.mark.parametrize("kind, limit", [("speed", 1.0), ("ratio", 0), ("seconds", float("nan"))])
+def test_bad_target_raises(kind, limit):
+    with pytest.raises(ValueError):
+        Target(kind, limit)
+
+
+@pytest.mark.parametrize("target, want", [(ratio_at_most(1.2), "<= 1.2x"),
+                                          (seconds_below(0.05), "< 50 ms")])
+def test_target_text(target, want):
+    assert str(target) == want
+
+
+def test_measure_takes_the_median_after_a_warm_up():
+    calls = []
+    timing = measure(lambda: calls.append(1), repeats=5)
+    assert len(calls) == 1 + 5 and len(timing.samples) == 5
+    assert timing.seconds == median(timing.samples) > 0
+
+
+def test_measure_pair_interleaves_and_resets_each_side():
+    order = []
+    ours, base = measure_pair(lambda: order.append("o"), lambda: order.append("b"), repeats=3,
+                              ours_setup=lambda: order.append("O"),
+                              baseline_setup=lambda: order.append("B"))
+    assert order == ["O", "o", "B", "b"] + ["O", "o", "B", "b"] * 3
+    assert len(ours.samples) == len(base.samples) == 3
+
+
+def test_measure_rejects_zero_repeats():
+    with pytest.raises(ValueError, match="repeats"):
+        measure(lambda: None, repeats=0)
+
+
+def test_table_aligns_every_row_and_summary_names_the_misses():
+    rows = [Row("conv_matrix", "28x28 k3x3", 4e-5, "scipy", 2e-5, ratio_at_most(3.0)),
+            Row("conv_matrix", "256x256 k5x5", 2e-3, "scipy", 1e-3, ratio_at_most(1.2))]
+    lines = report.table(rows).splitlines()
+    assert lines[0].startswith("section") and len(lines) == 4
+    assert "2.000x" in lines[3] and "NO" in lines[3]
+    assert report.summary(rows) == "1 of 2 targets met; missed: conv_matrix 256x256 k5x5"
+
+
+@pytest.mark.parametrize("text, want", [
+    (None, list(runner.SECTIONS)),
+    ("checks,conv_matrix", ["conv_matrix", "checks"]),
+    (" layers ", ["layers"]),
+])
+def test_parse_sections(text, want):
+    assert runner.parse_sections(text) == want
+
+
+def test_unknown_section_is_an_error_listing_the_known_ones():
+    with pytest.raises(ValueError, match="choose from conv_matrix"):
+        runner.parse_sections("conv,layers")
+
+
+def test_cli_unknown_section_exits_1():
+    done = subprocess.run([sys.executable, "-m", "bench", "--only", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.startswith("Error: unknown section")
+
+
+@pytest.mark.slow
+def test_quick_run_writes_results_json(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "conv_matrix,checks",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert MACHINE_KEYS <= set(data["machine"])
+    assert data["settings"]["quick"] is True and data["failed_sections"] == []
+    assert {row["section"] for row in data["rows"]} == {"conv_matrix", "checks"}
+    for row in data["rows"]:
+        assert ROW_KEYS <= set(row), row["name"]
+        assert row["ours_seconds"] > 0
+        assert isinstance(row["ratio"], float) and row["ratio"] > 0, row["name"]
+        assert row["met"] in (True, False, None)
+        assert (row["met"] is None) == (row["target"] is None)
+    assert "ratio" in done.stdout and "targets met" in done.stdout
