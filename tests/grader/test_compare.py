@@ -8,6 +8,7 @@ import pytest
 
 from grader import compare as cmp
 from grader import results
+from wrong_submissions import ClaimsToBeAnArray
 
 OK, MISMATCH, WRONG_SHAPE = results.OK, results.MISMATCH, results.WRONG_SHAPE
 NOT_FINITE, WRONG_TYPE = results.NOT_FINITE, results.WRONG_TYPE
@@ -347,20 +348,6 @@ def test_arbitrary_object_is_rejected(answer):
 
 def test_list_holding_a_lying_object_never_passes():
     assert not verdict(V3, [EqualsEverything()]).passed
-
-
-class ClaimsToBeAnArray:
-    """Lies about its class: isinstance(x, np.ndarray) is True."""
-
-    @property
-    def __class__(self):
-        return np.ndarray
-
-    def __eq__(self, other):
-        return True
-
-    def __array__(self, dtype=None, copy=None):
-        return V3.copy()
 
 
 class ClaimsToBeAFloat:

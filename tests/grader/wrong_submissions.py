@@ -122,3 +122,17 @@ def relu_lying_array_wrong_data(x_input):
 @named("relu_forward")
 def relu_lying_array_right_data(x_input):
     return np.ndarray.view(np.maximum(x_input, 0.0), LyingArray)
+
+
+class ClaimsToBeAnArray:
+    """Lies about its class: isinstance(x, np.ndarray) is True; converts to [1, 2, 3]."""
+
+    @property
+    def __class__(self):
+        return np.ndarray
+
+    def __eq__(self, other):
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array([1.0, 2.0, 3.0])
