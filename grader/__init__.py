@@ -10,5 +10,12 @@ Layout:
     messages           AutoMark's printed messages and progress table
     automark_api       test_student_function / get_progress (``import automark``)
     notebook, loading  reading notebooks and student files
+    references         the bridge to solutions/ (instructor kit only)
+    vectors, release   precomputed test vectors; the student kit (make release)
+    submissions        finding a class's submissions
+    sandbox/           running untrusted code: staging, the worker, bubblewrap or plain
+    grading, mistakes  one submission: sandbox run, trusted comparison, named mistakes
+    classroom          a whole class: parallel, resumable, exports
+    gradebook, exports, report_html   the SQLite store of record and what is written from it
     cli                ``python -m grader``
 """

@@ -54,15 +54,20 @@ def drop_privileges(uid):
         os.setuid(uid)
 
 
-def apply_limits(limits):
-    """Memory, CPU, processes, file size and open files for this process and its children."""
+def apply_limits(limits, own_uid):
+    """Memory, CPU, processes, file size and open files for this process and its children.
+
+    The process limit counts every process of the user, so it is only set when the
+    worker runs as a uid of its own (graded as root); under a personal account it
+    would count the instructor's other programs too.
+    """
     mib = 1024 * 1024
     wanted = [(resource.RLIMIT_AS, limits["memory_mb"] * mib),
               (resource.RLIMIT_CPU, limits["cpu_seconds"]),
               (resource.RLIMIT_FSIZE, limits["output_mb"] * mib),
               (resource.RLIMIT_NOFILE, 256),
               (resource.RLIMIT_CORE, 0)]
-    if limits.get("max_processes"):
+    if limits.get("max_processes") and own_uid:
         wanted.append((resource.RLIMIT_NPROC, limits["max_processes"]))
     for kind, value in wanted:
         soft, hard = resource.getrlimit(kind)
@@ -291,7 +296,7 @@ def main(argv):
     LIMITS.update(limits)
     if manifest.get("run_as"):
         drop_privileges(int(manifest["run_as"]))
-    apply_limits(limits)
+    apply_limits(limits, own_uid=bool(manifest.get("run_as")))
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     preload_libraries(code_dir)
