@@ -168,17 +168,18 @@ def write_exports(out_dir: Path, *, students, results, points) -> None:
 def class_table(run: ClassRun) -> str:
     """The class at a glance: one line per student, score and percent."""
     possible = sum(run.points.values())
-    lines = [f"{'student':<20} {'score':>7} {'%':>6}  {'passed':>6}  status",
-             "-" * 60]
+    width = max([len("student")] + [len(s.username) for s in run.students])
+    lines = [f"{'student':<{width}} {'score':>7} {'%':>6}  {'passed':>6}  status",
+             "-" * (width + 40)]
     for student in run.students:
         result = run.results.get(student.username)
         if result is None:
-            lines.append(f"{student.username:<20} {'':>7} {'':>6}  {'':>6}  no submission")
+            lines.append(f"{student.username:<{width}} {'':>7} {'':>6}  {'':>6}  no submission")
             continue
         score = result.score(run.points)
         percent = 100.0 * score / possible if possible else 0.0
         n_passed = sum(t.passed for t in result.tasks)
         status = f"not gradable: {result.error}" if result.error else "graded"
-        lines.append(f"{student.username:<20} {score:>7.1f} {percent:>5.1f}%  "
-                     f"{n_passed:>2}/{len(result.tasks):<3}  {status[:60]}")
+        lines.append(f"{student.username:<{width}} {score:>7.1f} {percent:>5.1f}%  "
+                     f"{n_passed:>2}/{len(result.tasks):<3}  {status[:70]}")
     return "\n".join(lines)

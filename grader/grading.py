@@ -133,8 +133,9 @@ def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str
     try:
         chunks, notes = extract_chunks(submission)
     except NotebookError as error:
+        detail = str(error).replace(str(submission.notebook), submission.notebook.name)
         return SubmissionResult.crashed(submission.username, content_hash,
-                                        f"the notebook could not be read: {error}", names)
+                                        f"the notebook could not be read: {detail}", names)
     cases = {task: grading_cases(task, submission.username) for task in tasks}
     workdir = Path(tempfile.mkdtemp(prefix=f"grade-{submission.username}-", dir=scratch))
     start = time.perf_counter()
