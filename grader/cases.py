@@ -1,9 +1,11 @@
 """Which inputs a student's function is checked on.
 
 Cases are drawn from a generator seeded by (username, task, phase), so a
-student's cases are reproducible and two students get different ones. The
-local phase runs the task's edge cases and then random ones; the remote phase
-draws its own, separately seeded cases, which the student never sees.
+student's cases are reproducible and two students get different ones. Both
+phases start with the task's edge cases (1x1 and non-square kernels, a single
+row ...; the worked examples of the lesson keep their fixed values), then add
+random cases; the remote phase is seeded apart, so its random values differ
+from the local ones, and its failures never show expected values.
 """
 
 from __future__ import annotations
