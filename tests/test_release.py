@@ -133,3 +133,29 @@ def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path):
     assert any(line.startswith("| [MAN] conv_matrix") and "completed" in line for line in lines)
     assert any(line.startswith("| [MAN] box_blur") and "attempted" in line for line in lines)
     assert len([t for t in TASKS]) == sum(1 for line in lines if line.startswith("| ["))
+
+
+@pytest.mark.slow
+def test_the_kits_notebook_runs_there_stubbed_and_solved(kit, tmp_path, monkeypatch):
+    """Executed inside the kit folder: the checks use its vectors, nothing from this repository."""
+    import solutions
+    from grader import notebook as nb
+    from notebook_support import cell_text, errors
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("AUTOMARK_PROGRESS_DIR", str(tmp_path / "progress"))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    folder = kit / "student"
+    stub = nb.load_notebook(folder / "assignment.ipynb")
+    solved = nb.solve(stub, {name: getattr(solutions, name) for name in solutions.__all__})
+    probe = "import importlib.util\nprint('solutions importable:', importlib.util.find_spec('solutions') is not None)"
+    solved.cells.append(nbformat.v4.new_code_cell(probe))
+    for notebook in (stub, solved):
+        NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    for index, name, _ in nb.check_calls(stub):
+        assert f"{name} is not implemented yet" in cell_text(stub.cells[index])
+        assert "Test was successful. Congratulations!" in cell_text(solved.cells[index])
+    assert errors(solved) == []
+    assert "solutions importable: False" in cell_text(solved.cells[-1])
+    assert "ModuleNotFoundError" not in " ".join(errors(stub))
