@@ -111,10 +111,12 @@ def _python_dirs() -> list[str]:
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
     dirs |= {p for p in sys.path if p and os.path.isdir(p)}
     keep = []
+    venv = os.path.realpath(sys.prefix)
     for folder in sorted(os.path.realpath(d) for d in dirs):
         inside_kit = folder == kit or folder.startswith(kit + os.sep)
-        if inside_kit and not folder.startswith(os.path.realpath(sys.prefix)):
-            continue
+        holds_kit = kit.startswith(folder + os.sep) or folder == os.sep
+        if (inside_kit and not folder.startswith(venv)) or holds_kit:
+            continue  # never bind the kit (solutions/, gradebooks) or a folder around it
         if not any(folder.startswith(k + os.sep) for k in keep):
             keep.append(folder)
     return keep

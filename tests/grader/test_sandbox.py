@@ -95,3 +95,11 @@ def test_code_that_fails_to_load_fails_every_task_once(tmp_path):
                                                               "kernel": np.ones((1, 1))}]},
                                 Limits(), workdir=tmp_path / "run", mode="plain")
     assert "ModuleNotFoundError" in run.load_error
+
+
+def test_a_python_path_around_the_kit_is_never_bound(monkeypatch):
+    """A PYTHONPATH entry such as the kit's parent folder would expose solutions/."""
+    parent = str(paths.KIT_ROOT.parent)
+    monkeypatch.setattr(runner.sys, "path", runner.sys.path + [parent, "/", str(paths.KIT_ROOT)])
+    bound = runner._python_dirs()
+    assert parent not in bound and "/" not in bound and str(paths.KIT_ROOT) not in bound
