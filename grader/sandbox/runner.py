@@ -203,8 +203,8 @@ def _read_task(io_dir: Path, name: str, ending: dict | None) -> RawTask:
         try:
             entry = json.loads(line)
             index, status = int(entry["case"]), str(entry["status"])
-        except (ValueError, KeyError, TypeError):
-            continue
+        except (ValueError, KeyError, TypeError, RecursionError):
+            continue  # a line the submission forged or broke: ignored
         if index < 0:
             load_error = f"{status}: {_clean(entry.get('message', ''))}"
             continue
@@ -230,7 +230,7 @@ def _endings(io_dir: Path) -> dict:
     try:
         entries = json.loads(raw) if raw else []
         return {e["task"]: e for e in entries if isinstance(e, dict) and "task" in e}
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return {}
 
 

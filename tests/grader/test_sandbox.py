@@ -103,3 +103,16 @@ def test_a_python_path_around_the_kit_is_never_bound(monkeypatch):
     monkeypatch.setattr(runner.sys, "path", runner.sys.path + [parent, "/", str(paths.KIT_ROOT)])
     bound = runner._python_dirs()
     assert parent not in bound and "/" not in bound and str(paths.KIT_ROOT) not in bound
+
+
+def test_forged_status_lines_are_ignored(tmp_path):
+    folder = tmp_path / "answers" / "conv_matrix"
+    folder.mkdir(parents=True)
+    np.save(folder / "000.npy", np.zeros((2, 2)))
+    lines = ["[" * 100_000 + "]" * 100_000, '{"case": "x"}', "not json",
+             '{"case": 0, "status": "ok", "mutated": [1, "matrix"]}',
+             '{"case": 0, "status": "exception", "message": "a second line for case 0"}']
+    (folder / "status.jsonl").write_text("\n".join(lines) + "\n")
+    raw = runner._read_task(tmp_path, "conv_matrix", {"ended": "exit", "code": 0})
+    assert [c.status for c in raw.cases] == ["ok"]
+    assert raw.cases[0].mutated == ("matrix",)
