@@ -40,12 +40,25 @@ def available() -> bool:
     return all((folder / name).is_file() for name in PHASE_FILES.values())
 
 
-def _kind(value) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, np.ndarray):
-        return "ndarray"
-    return type(value).__name__
+def encode_case(prefix: str, case: dict, arrays: dict) -> dict:
+    """Add one case's arguments to ``arrays`` under ``prefix``; returns their kinds.
+
+    An array goes to ``<prefix>/<arg>``, a list of arrays to ``<prefix>/<arg>/len``
+    and ``<prefix>/<arg>/<i:02d>``, a Python scalar to a 0-d array. The kinds
+    (``ndarray``, ``list``, ``float``, ``int``, ``bool``) say how to read them back.
+    Used here and by the sandbox's staging, whose worker decodes the same layout.
+    """
+    kinds = {}
+    for name, value in case.items():
+        key = f"{prefix}/{name}"
+        if isinstance(value, list):
+            kinds[name] = "list"
+            arrays[f"{key}/len"] = np.array(len(value))
+            arrays.update({f"{key}/{i:02d}": item for i, item in enumerate(value)})
+        else:
+            kinds[name] = "ndarray" if isinstance(value, np.ndarray) else type(value).__name__
+            arrays[key] = np.asarray(value)
+    return kinds
 
 
 def write_vectors(path, tasks, *, phase: str, username: str = "release") -> int:
@@ -57,19 +70,12 @@ def write_vectors(path, tasks, *, phase: str, username: str = "release") -> int:
     arrays, index = {}, {}
     for task in tasks:
         cases = make_cases(task, username, phase)
-        index[task.name] = {"cases": len(cases), "output": task.output,
-                            "kinds": [{name: _kind(v) for name, v in case.items()}
-                                      for case in cases]}
+        kinds = []
         for number, case in enumerate(cases):
             prefix = f"{task.name}/{number:03d}"
-            for name, value in case.items():
-                if isinstance(value, list):
-                    arrays[f"{prefix}/in/{name}/len"] = np.array(len(value))
-                    for item_number, item in enumerate(value):
-                        arrays[f"{prefix}/in/{name}/{item_number:02d}"] = item
-                else:
-                    arrays[f"{prefix}/in/{name}"] = np.asarray(value)
+            kinds.append(encode_case(f"{prefix}/in", case, arrays))
             arrays[f"{prefix}/out"] = np.asarray(task.expected(case), dtype=np.float64)
+        index[task.name] = {"cases": len(cases), "output": task.output, "kinds": kinds}
     arrays["__index__"] = np.array(json.dumps(index))  # key order = argument order
     np.savez_compressed(path, **arrays)
     return sum(entry["cases"] for entry in index.values())

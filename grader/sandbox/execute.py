@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from grader import paths
-from grader.sandbox.runner import _safe_read, launch, sandbox_uid
+from grader.sandbox.runner import safe_read, launch, sandbox_uid
 from grader.sandbox.staging import write_code
 from grader.submissions import read_regular_file
 
@@ -51,10 +51,10 @@ def execute_notebook(submission, out_path: Path, *, mode: str, cell_seconds: flo
             os.chown(io_dir, run_as, run_as)
             os.chown(io_dir / "execute.json", run_as, run_as)
         error = launch(workdir, mode, "execute_worker.py", total_seconds)
-        stopped = _safe_read(io_dir, ("execute_error.txt",), 4096)
+        stopped = safe_read(io_dir, ("execute_error.txt",), 4096)
         if stopped:
             error = error or "execution stopped: " + stopped.decode("utf-8", "replace")
-        executed = _safe_read(io_dir, ("executed.ipynb",), MAX_EXECUTED_BYTES)
+        executed = safe_read(io_dir, ("executed.ipynb",), MAX_EXECUTED_BYTES)
         if executed is None:
             return error or "the notebook produced no executed copy"
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -155,7 +155,7 @@ def _sandbox_env() -> dict:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
 
 
-def _safe_read(root: Path, parts: tuple[str, ...], limit: int) -> bytes | None:
+def safe_read(root: Path, parts: tuple[str, ...], limit: int) -> bytes | None:
     """Read root/parts... without following any link; None if absent, not a file or too big."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     fds = []
@@ -178,7 +178,7 @@ def _safe_read(root: Path, parts: tuple[str, ...], limit: int) -> bytes | None:
 
 
 def _read_answer(io_dir: Path, task: str, index: int) -> np.ndarray | None:
-    data = _safe_read(io_dir, ("answers", task, f"{index:03d}.npy"), MAX_ANSWER_BYTES)
+    data = safe_read(io_dir, ("answers", task, f"{index:03d}.npy"), MAX_ANSWER_BYTES)
     if data is None:
         return None
     try:
@@ -196,7 +196,7 @@ def _clean(text, limit=600) -> str:
 
 
 def _read_task(io_dir: Path, name: str, ending: dict | None) -> RawTask:
-    raw = _safe_read(io_dir, ("answers", name, "status.jsonl"), MAX_STATUS_BYTES) or b""
+    raw = safe_read(io_dir, ("answers", name, "status.jsonl"), MAX_STATUS_BYTES) or b""
     cases = {}
     load_error = ""
     for line in raw.decode("utf-8", "replace").splitlines():
@@ -226,7 +226,7 @@ def _read_task(io_dir: Path, name: str, ending: dict | None) -> RawTask:
 
 
 def _endings(io_dir: Path) -> dict:
-    raw = _safe_read(io_dir, ("endings.json",), 64 << 10)
+    raw = safe_read(io_dir, ("endings.json",), 64 << 10)
     try:
         entries = json.loads(raw) if raw else []
         return {e["task"]: e for e in entries if isinstance(e, dict) and "task" in e}

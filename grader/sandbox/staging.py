@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import paths
+from grader.vectors import encode_case
 from grader.sandbox.limits import Limits
 from grader.submissions import read_regular_file
 
@@ -34,29 +35,13 @@ def get_progress(username):
 '''
 
 
-def _kind(value) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, np.ndarray):
-        return "ndarray"
-    return {bool: "bool", int: "int", float: "float"}[type(value)]
-
-
 def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
                  run_as: int | None = None) -> None:
     """``inputs.npz`` (plain arrays) and ``manifest.json`` (names, kinds, limits)."""
     arrays, tasks = {}, []
     for task, cases in cases_by_task.items():
-        kinds = []
-        for index, case in enumerate(cases):
-            kinds.append({name: _kind(value) for name, value in case.items()})
-            for name, value in case.items():
-                key = f"{task.name}/{index:03d}/{name}"
-                if isinstance(value, list):
-                    arrays[key + "/len"] = np.array(len(value))
-                    arrays.update({f"{key}/{i:02d}": item for i, item in enumerate(value)})
-                else:
-                    arrays[key] = np.asarray(value)
+        kinds = [encode_case(f"{task.name}/{index:03d}", case, arrays)
+                 for index, case in enumerate(cases)]
         tasks.append({"name": task.name, "arg_names": list(task.arg_names), "cases": kinds})
     np.savez(io_dir / "inputs.npz", **arrays)
     manifest = {"tasks": tasks, "limits": limits.for_worker(), "run_as": run_as}

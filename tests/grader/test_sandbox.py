@@ -20,12 +20,12 @@ def test_safe_read_refuses_links_and_oversized_files(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
     os.symlink(secret, tmp_path / "answers" / "t" / "000.npy")
-    assert runner._safe_read(tmp_path, ("answers", "t", "000.npy"), 1000) is None
+    assert runner.safe_read(tmp_path, ("answers", "t", "000.npy"), 1000) is None
     os.symlink(tmp_path / "answers" / "t", tmp_path / "answers" / "u")
     (tmp_path / "answers" / "t" / "001.npy").write_bytes(b"x" * 10)
-    assert runner._safe_read(tmp_path, ("answers", "u", "001.npy"), 1000) is None
-    assert runner._safe_read(tmp_path, ("answers", "t", "001.npy"), 5) is None
-    assert runner._safe_read(tmp_path, ("answers", "t", "001.npy"), 1000) == b"x" * 10
+    assert runner.safe_read(tmp_path, ("answers", "u", "001.npy"), 1000) is None
+    assert runner.safe_read(tmp_path, ("answers", "t", "001.npy"), 5) is None
+    assert runner.safe_read(tmp_path, ("answers", "t", "001.npy"), 1000) == b"x" * 10
 
 
 def test_answers_must_be_plain_float_arrays(tmp_path):
