@@ -4,6 +4,6 @@
     am.get_progress(username)
 """
 
-from grader.automark_api import get_progress, test_student_function
+from grader.client.automark_api import get_progress, test_student_function
 
 __all__ = ["get_progress", "test_student_function"]

@@ -52,8 +52,8 @@ def nothing():
 
 def reference_alone(task, username: str) -> tuple[int, float]:
     """(number of cases, seconds the reference takes on all of them, once)."""
-    from grader.cases import make_cases
-    from grader.inputs import copy_inputs
+    from grader.core.cases import make_cases
+    from grader.core.calling import copy_inputs
     cases = make_cases(task, username, "local") + make_cases(task, username, "remote")
     copies = [copy_inputs(case) for case in cases]
     start = time.perf_counter()
@@ -83,7 +83,7 @@ def task_row(settings: Settings, task, test_student_function) -> Row:
 
 
 def run(settings: Settings) -> list[Row]:
-    from grader.automark_api import test_student_function
-    from grader.tasks import TASKS
+    from grader.client.automark_api import test_student_function
+    from grader.core.tasks import TASKS
     with temporary_progress():
         return [task_row(settings, task, test_student_function) for task in TASKS]

@@ -99,7 +99,7 @@ def timed_out_cells(notebooks) -> int:
 
 
 def run(settings: Settings) -> list[Row]:
-    from grader.classroom import grade_class
+    from grader.classgrade.run import grade_class
     names = QUICK_SUBMISSIONS if settings.quick else SUBMISSIONS
     repeats = 1 if settings.quick else 3
     jobs = max(1, min(os.cpu_count() or 1, len(names)))

@@ -1,21 +1,32 @@
 """AutoMark-compatible grader for the CNN assignment.
 
-Layout:
-    tasks, inputs      what is graded: one declaration per function, input generators
-    cases              which inputs a student gets (seeded per user, task and phase)
-    calling, compare   call untrusted code once; compare its answer strictly and safely
-    checking           a phase of cases -> TaskResult; both phases -> CheckResult
-    results            frozen result records
-    progress, roster   per-student progress files; the class roster
-    messages           AutoMark's printed messages and progress table
-    automark_api       test_student_function / get_progress (``import automark``)
-    notebook, loading  reading notebooks and student files
-    references         the bridge to solutions/ (instructor kit only)
-    vectors, release   precomputed test vectors; the student kit (make release)
-    submissions        finding a class's submissions
-    sandbox/           running untrusted code: staging, the worker, bubblewrap or plain
-    grading, mistakes  one submission: sandbox run, trusted comparison, named mistakes
-    classroom          a whole class: parallel, resumable, exports
-    gradebook, exports, report_html   the SQLite store of record and what is written from it
-    cli                ``python -m grader``
+The folders show who runs what:
+
+    core/         ships to students; imports only the standard library, NumPy and core
+        tasks, inputs   what is graded: one declaration per function, input generators
+        cases           which inputs a student gets (seeded per user, task and phase)
+        calling         THE call path: AutoMark's convention, limits, the student's line
+                        (copied into the sandbox as it is, beside the worker)
+        wire            THE wire format: cases in .npz, answers as framed records
+                        (copied into the sandbox too)
+        compare         strict, safe comparison with the reference's output
+        checking        judge outcomes -> results; the notebook's whole check
+        results         frozen result records
+        vectors         the student kit's precomputed test vectors
+    client/       ships to students: what the notebook calls
+        automark_api    test_student_function / get_progress (``import automark``)
+        messages        AutoMark's printed lines; THE explanation of a failed task
+        progress, roster, paths   progress files, the class roster, where files live
+    classgrade/   one class run (instructors): ``python -m grader grade``
+        submissions     finding a class's submissions
+        submission      one submission: sandbox run, judged here, named mistakes
+        mistakes        known wrong variants
+        run             a whole class: parallel, resumable
+        gradebook       the SQLite store of record
+        exports/        CSV, feedback, progress tables, report.html, Gradescope JSON
+        sandbox/        staging, the worker (runs inside), bubblewrap or plain
+    release/      the student kit (``make release``): build, leak check, vectors, README
+    cli           ``python -m grader``
+    references    the bridge to solutions/ (instructor kit only)
+    notebooks     reading notebooks; loading a student's definitions
 """

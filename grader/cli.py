@@ -15,12 +15,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import messages, paths, tasks
-from grader.automark_api import CheckRefused, progress_text
-from grader.checking import check_function
-from grader.loading import load_namespace
-from grader.notebook import NotebookError, load_notebook, solve
-from grader.progress import ProgressStore
+from grader.client import messages, paths
+from grader.core import tasks
+from grader.client.automark_api import CheckRefused, progress_text
+from grader.core.checking import check_function
+from grader.notebooks import load_namespace
+from grader.notebooks import NotebookError, load_notebook, solve
+from grader.client.progress import ProgressStore
 
 DEFAULT_NOTEBOOK = paths.KIT_ROOT / "assignment.ipynb"
 DEFAULT_SOLVED = paths.KIT_ROOT / "build" / "assignment_solved.ipynb"
@@ -75,7 +76,7 @@ def cmd_solve(args) -> int:
 
 
 def _points(args) -> dict:
-    from grader import exports
+    from grader.classgrade import exports
     overrides = {}
     for item in args.points or []:
         name, _, value = item.partition("=")
@@ -103,8 +104,8 @@ def _task_names(args) -> list[str]:
 
 
 def cmd_grade(args) -> int:
-    from grader.classroom import class_table, grade_class
-    from grader.sandbox.limits import Limits
+    from grader.classgrade.run import class_table, grade_class
+    from grader.classgrade.sandbox.limits import Limits
     limits = Limits(call_seconds=args.call_seconds, task_seconds=args.task_seconds,
                     submission_seconds=args.submission_seconds, memory_mb=args.memory_mb)
     run = grade_class(submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs,

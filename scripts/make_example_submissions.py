@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import solutions  # noqa: E402
-from grader import notebook as nb  # noqa: E402
+from grader import notebooks as nb  # noqa: E402
 
 WEEK3 = ("conv_matrix", "box_blur", "maxpool_forward", "flatten_forward", "flatten_grad_input")
 

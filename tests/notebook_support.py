@@ -9,7 +9,7 @@ import nbformat
 from nbclient import NotebookClient
 
 import solutions
-from grader import notebook as nb
+from grader import notebooks as nb
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "assignment.ipynb"

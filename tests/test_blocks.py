@@ -10,7 +10,7 @@ import pytest
 import Blocks
 import solutions
 from gradient_check import numerical_gradient, rel_error
-from grader.tasks import TASKS
+from grader.core.tasks import TASKS
 
 WEEK2 = [task for task in TASKS if task.week == 2]
 

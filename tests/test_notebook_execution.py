@@ -7,9 +7,9 @@ import re
 import pytest
 
 import solutions
-from grader import notebook as nb
-from grader.automark_api import progress_rows
-from grader.tasks import TASKS
+from grader import notebooks as nb
+from grader.client.automark_api import progress_rows
+from grader.core.tasks import TASKS
 from notebook_support import cell_text, errors, execute, read
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ import pytest
 
 import Blocks
 import solutions
-from grader import notebook as nb
-from grader.tasks import TASKS
+from grader import notebooks as nb
+from grader.core.tasks import TASKS
 from notebook_support import read
 
 WEEK3 = {task.name: task for task in TASKS if task.week == 3}

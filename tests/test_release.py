@@ -9,7 +9,8 @@ import nbformat
 import pytest
 
 from grader import release
-from grader.tasks import TASKS
+from grader.client import paths
+from grader.core.tasks import TASKS
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_kit_holds_what_a_student_needs(kit):
     for name in ["assignment.ipynb", "Blocks.py", "dataset_utils.py", "gradient_check.py",
                  "automark.py", "README.md", "requirements.txt", "images/photo_gray.png",
                  "data/mnist-sample/train-images-idx3-ubyte.gz", "grader/vectors/local.npz",
-                 "grader/vectors/remote.npz", "grader/automark_api.py"]:
+                 "grader/vectors/remote.npz", "grader/client/automark_api.py", "grader/core/calling.py"]:
         assert (student / name).is_file(), name
     assert not (student / "solutions").exists()
     assert not (student / "grader" / "references.py").exists()
@@ -45,7 +46,7 @@ def _plant(kit_dir, tmp_path, how):
 
 def _solved_notebook(folder):
     import solutions
-    from grader import notebook as nb
+    from grader import notebooks as nb
     notebook = nb.solve(nb.load_notebook(folder / "assignment.ipynb"),
                         {"conv_matrix": solutions.conv_matrix})
     nbformat.write(notebook, str(folder / "assignment.ipynb"))
@@ -59,11 +60,11 @@ def _outputs(folder):
 
 
 LEAKS = {
-    "solutions-folder": (lambda f: shutil.copytree(release.ROOT / "solutions", f / "solutions"),
+    "solutions-folder": (lambda f: shutil.copytree(paths.KIT_ROOT / "solutions", f / "solutions"),
                          "solutions: not part of a student kit"),
     "import-line": (lambda f: (f / "helper.py").write_text("from solutions import conv_matrix\n"),
                     "imports the references"),
-    "copied-reference": (lambda f: shutil.copyfile(release.ROOT / "solutions" / "convolution.py",
+    "copied-reference": (lambda f: shutil.copyfile(paths.KIT_ROOT / "solutions" / "convolution.py",
                                                    f / "extra.py"), "contains reference code"),
     "solved-cell": (_solved_notebook, "conv_matrix is not a stub"),
     "outputs": (_outputs, "has outputs"),
@@ -139,7 +140,7 @@ def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path):
 def test_the_kits_notebook_runs_there_stubbed_and_solved(kit, tmp_path, monkeypatch):
     """Executed inside the kit folder: the checks use its vectors, nothing from this repository."""
     import solutions
-    from grader import notebook as nb
+    from grader import notebooks as nb
     from notebook_support import cell_text, errors
     from nbclient import NotebookClient
 

@@ -8,8 +8,9 @@ import pytest
 
 import automark as am
 import solutions
-from grader import automark_api, cases, messages, tasks
-from grader.progress import ProgressStore
+from grader.client import automark_api, messages
+from grader.core import cases, tasks
+from grader.client.progress import ProgressStore
 from grader_fixtures import alice_registered, student_module, write_roster  # noqa: F401
 from wrong_submissions import (
     ClaimsToBeAnArray,
@@ -151,11 +152,15 @@ def test_wrong_parameter_names_fail_locally_with_an_explanation(capsys):
 
     am.test_student_function("alice", conv_matrix, ["matrix", "kernel"])
     lines = printed(capsys)
-    assert lines[1:3] == ["conv_matrix failed some local tests",
-                          "    conv_matrix(mat, kern) cannot be called as (matrix=..., "
-                          "kernel=...): name its parameters matrix, kernel, in this order"]
-    # AutoMark's remote call is positional, so it passes there
-    assert lines[3:] == ["Running remote test...", "Test was successful. Congratulations!"]
+    assert lines[1] == "conv_matrix failed some local tests"
+    assert lines[3] == ("    First failure: case 0 (matrix (1, 1), kernel (1, 1)): conv_matrix(mat, kern) "
+                        "cannot be called as (matrix=..., kernel=...): name its parameters matrix, "
+                        "kernel, in this order")
+    # AutoMark's hidden calls are positional, so they pass; the function is not completed
+    assert lines[4:] == ["Running remote test...", "Test failed. Please review your code.",
+                         "    The hidden cases passed, but a function is completed only when its "
+                         "local cases pass too."]
+    assert dict(automark_api.progress_rows("alice"))["[MAN] conv_matrix"] == "attempted"
 
 
 # ------------------------------------------------------------------ refusals

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader import cases, tasks
+from grader.core import cases, tasks
 
 CONV = tasks.get_task("conv_matrix")
 TASK_IDS = [task.name for task in tasks.TASKS]
@@ -85,7 +85,7 @@ def test_make_cases_rejects_a_bad_phase(phase):
     ({"matrix": np.zeros((1, 5)), "kernel": np.zeros((1, 3))}, "matrix (1, 5), kernel (1, 3)"),
     ({"image": np.zeros((3, 3)), "box_size": 3}, "image (3, 3), box_size=3"),
     ({"weight_decay": 0.5, "weights": [np.zeros(2), np.zeros(3)]},
-     "weight_decay=0.5, weights list of 2 arrays"),
+     "weight_decay=0.5, weights: list of 2 arrays (2,), (3,)"),
     ({"x_input": np.zeros((2, 2)), "training_phase": True}, "x_input (2, 2), training_phase=True"),
 ])
 def test_describe_inputs(case, want):

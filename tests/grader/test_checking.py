@@ -1,11 +1,14 @@
-"""grader.checking: a phase of cases -> TaskResult; both phases -> CheckResult."""
+"""grader.core.checking: call a function on its cases, judge every answer, in two phases."""
+
+import time
 
 import numpy as np
 import pytest
 
 import solutions
-from grader import cases, checking, results, tasks
-from grader.calling import CallOutcome, CallTimeout
+from grader.client import messages
+from grader.core import calling, cases, checking, results, tasks
+from grader.core.calling import CallOutcome
 from wrong_submissions import (
     blur_not_normalised, conv_flipped_kernel, conv_without_padding, flatten_fortran_order,
     hinge_sum_not_mean, named, pool_takes_the_minimum, relu_in_place,
@@ -73,10 +76,10 @@ def test_stub_is_not_implemented_in_both_phases():
 
 def test_input_mutation_passes_with_a_warning():
     check = checking.check_function(tasks.get_task("relu_forward"), relu_in_place, "alice")
-    assert check.passed
-    assert check.notes == ("Warning: relu_forward changed its input `x_input` in place. Work on "
-                           "a copy (e.g. x = x.copy()); layers reuse their inputs in the backward "
-                           "pass.",)
+    assert check.passed and check.local.mutated == ("x_input",)
+    assert messages.check_report("relu_forward", check)[-1] == (
+        "Warning: relu_forward changed its input `x_input` in place. Work on "
+        "a copy (e.g. x = x.copy()); layers reuse their inputs in the backward pass.")
 
 
 def test_a_wrong_function_fails_only_the_cases_it_gets_wrong():
@@ -89,56 +92,52 @@ def test_a_wrong_function_fails_only_the_cases_it_gets_wrong():
     assert check.local.n_passed == len(rows) - len(failing)
 
 
-# ------------------------------------------------------------------ run_phase
+# ------------------------------------------------------------------ check_function
 CONV = tasks.get_task("conv_matrix")
 
 
-def test_local_phase_prefixes_the_case_and_shows_values():
-    cases_ = cases.make_cases(CONV, "alice", "local")
-    result = checking.run_phase(CONV, conv_flipped_kernel, cases_, phase="local")
-    message = result.first_failure.message
-    assert message.startswith(f"case {result.first_failure.index} (matrix ")
-    assert ": expected " in message and ", got " in message
+def test_local_failures_name_the_case_and_show_values():
+    check = checking.check_function(CONV, conv_flipped_kernel, "alice")
+    first = check.local.first_failure
+    assert first.message.startswith(f"case {first.index} (matrix ")
+    assert ": expected " in first.message and ", got " in first.message
 
 
-def test_remote_phase_hides_inputs_and_expected_values():
-    cases_ = cases.make_cases(CONV, "alice", "remote")
-    result = checking.run_phase(CONV, conv_flipped_kernel, cases_, phase="remote")
-    for case in result.cases:
+def test_hidden_failures_hide_inputs_and_expected_values():
+    check = checking.check_function(CONV, conv_flipped_kernel, "alice")
+    assert check.remote.cases and all(case.hidden for case in check.remote.cases)
+    for case in check.remote.cases:
         assert "expected " not in case.message and "case " not in case.message
         assert "matrix" not in case.message
 
 
-def test_remote_phase_calls_by_position_local_by_keyword():
+def test_hidden_cases_are_called_by_position_local_ones_by_keyword():
     calls = []
 
     def conv_matrix(*args, **kwargs):
         calls.append((len(args), tuple(sorted(kwargs))))
         return solutions.conv_matrix(*args, **kwargs)
 
-    local = checking.run_phase(CONV, conv_matrix, cases.make_cases(CONV, "a", "local"),
-                               phase="local")
-    n_local = len(calls)
-    remote = checking.run_phase(CONV, conv_matrix, cases.make_cases(CONV, "a", "remote"),
-                                phase="remote")
-    assert local.passed and remote.passed
+    check = checking.check_function(CONV, conv_matrix, "a")
+    n_local = len(check.local.cases)
+    assert check.passed
     assert set(calls[:n_local]) == {(0, ("kernel", "matrix"))}
     assert set(calls[n_local:]) == {(2, ())}
 
 
-def test_wrong_parameter_names_stop_the_local_phase_before_any_call():
+def test_wrong_parameter_names_fail_every_local_case_without_a_call():
     calls = []
 
     def conv_matrix(mat, kern):
         calls.append(1)
         return solutions.conv_matrix(mat, kern)
 
-    local = checking.run_phase(CONV, conv_matrix, cases.make_cases(CONV, "a", "local"),
-                               phase="local")
-    assert not local.passed and local.cases == () and calls == []
-    assert local.error_kind == results.EXCEPTION
-    assert local.error.startswith("conv_matrix(mat, kern) cannot be called as (matrix=..., "
-                                  "kernel=...)")
+    check = checking.check_function(CONV, conv_matrix, "a")
+    assert not check.passed and check.remote.passed
+    assert len(calls) == len(check.remote.cases)  # only the positional, hidden calls ran
+    assert {case.kind for case in check.local.cases} == {results.EXCEPTION}
+    assert "conv_matrix(mat, kern) cannot be called as (matrix=..., kernel=...)" in \
+        check.local.first_failure.message
 
 
 def test_parameters_in_the_wrong_order_pass_locally_and_fail_remotely():
@@ -146,27 +145,32 @@ def test_parameters_in_the_wrong_order_pass_locally_and_fail_remotely():
         return solutions.conv_matrix(matrix, kernel)
 
     check = checking.check_function(CONV, conv_matrix, "alice")
-    assert check.local.passed and not check.remote.passed
+    assert check.local.passed and not check.remote.passed and not check.passed
 
 
-def test_endless_loop_stops_the_phase_at_the_first_timeout():
+def test_endless_loop_stops_the_check_at_the_first_timeout():
     def relu_forward(x_input):
         while True:
             pass
 
     task = tasks.get_task("relu_forward")
-    result = checking.run_phase(task, relu_forward, cases.make_cases(task, "a", "local"),
-                                phase="local", time_limit=0.2)
-    assert [case.kind for case in result.cases] == [results.TIMEOUT]
-    assert "still running after 0.2 s: look for a loop that never ends" in result.cases[0].message
+    check = checking.check_function(task, relu_forward, "a", call_seconds=0.2)
+    assert [case.kind for case in check.local.cases] == [results.TIMEOUT]
+    assert check.remote.cases == ()
+    assert "still running after 0.2 s: look for a loop that never ends" in \
+        check.local.cases[0].message
 
 
-def test_precomputed_expected_outputs_are_used():
+def test_the_function_budget_covers_every_case():
+    def relu_forward(x_input):
+        time.sleep(0.05)
+        return np.maximum(x_input, 0.0)
+
     task = tasks.get_task("relu_forward")
-    cases_ = cases.make_cases(task, "a", "local")[:3]
-    expected = [task.expected(c) + 1.0 for c in cases_]
-    result = checking.run_phase(task, task.reference, cases_, phase="local", expected=expected)
-    assert [c.kind for c in result.cases] == [results.MISMATCH] * 3
+    check = checking.check_function(task, relu_forward, "a", call_seconds=1, task_seconds=0.3)
+    last = (check.local.cases + check.remote.cases)[-1]
+    assert last.kind == results.TIMEOUT and "did not finish its cases within 0.3 s" in last.message
+    assert not check.passed
 
 
 # ------------------------------------------------------------------ judge
@@ -174,25 +178,35 @@ RELU = tasks.get_task("relu_forward")
 
 
 @pytest.mark.parametrize("outcome, want_kind, want_message", [
-    (CallOutcome(answer=np.ones(2)), results.OK, ""),
-    (CallOutcome(error=NotImplementedError()), results.NOT_IMPLEMENTED,
-     "raised NotImplementedError"),
-    (CallOutcome(error=CallTimeout("still running after 1 s")), results.TIMEOUT,
-     "still running after 1 s: look for a loop that never ends or work that grows too fast"),
-    (CallOutcome(error=SystemExit(0)), results.EXCEPTION,
-     "called exit(): a graded function must return"),
-    (CallOutcome(error=ValueError("x"), error_text="ValueError: x (line 3 of f: boom())"),
-     results.EXCEPTION, "raised ValueError: x (line 3 of f: boom())"),
-    (CallOutcome(answer="ones"), results.WRONG_TYPE,
-     "returned a builtins.str, expected a NumPy array or a number"),
+    (CallOutcome(calling.OK, answer=np.ones(2)), results.OK, ""),
+    (CallOutcome(calling.NOT_IMPLEMENTED, message="raised NotImplementedError"),
+     results.NOT_IMPLEMENTED, "case 4 (x_input (2,)): raised NotImplementedError"),
+    (CallOutcome(calling.TIMEOUT, message="still running after 1 s"), results.TIMEOUT,
+     "case 4 (x_input (2,)): still running after 1 s"),
+    (CallOutcome(calling.EXCEPTION, message="raised ValueError: x (line 3 of f: boom())"),
+     results.EXCEPTION, "case 4 (x_input (2,)): raised ValueError: x (line 3 of f: boom())"),
+    (CallOutcome(calling.WRONG_TYPE, message="returned None"), results.WRONG_TYPE,
+     "case 4 (x_input (2,)): returned None"),
+    (CallOutcome(calling.OK, answer=np.zeros(2)), results.MISMATCH,
+     "case 4 (x_input (2,)): 2 of 2 values differ beyond the tolerance; largest error 1 at "
+     "index [0]: expected 1, got 0"),
 ])
 def test_judge(outcome, want_kind, want_message):
-    result = checking.judge(RELU, outcome, np.ones(2), 4, hidden=False)
+    result = checking.judge(RELU, outcome, np.ones(2), 4, hidden=False,
+                            case_inputs={"x_input": np.ones(2)})
     assert (result.kind, result.message, result.index) == (want_kind, want_message, 4)
 
 
+def test_judge_hidden_case_has_no_prefix_and_no_values():
+    outcome = CallOutcome(calling.OK, answer=np.zeros(2))
+    result = checking.judge(RELU, outcome, np.ones(2), 30, hidden=True,
+                            case_inputs={"x_input": np.ones(2)})
+    assert result.hidden and result.message.startswith("2 of 2 values differ")
+    assert "expected" not in result.message
+
+
 def test_judge_keeps_the_mutated_names():
-    outcome = CallOutcome(answer=np.ones(2), mutated=("x_input",))
+    outcome = CallOutcome(calling.OK, answer=np.ones(2), mutated=("x_input",))
     assert checking.judge(RELU, outcome, np.ones(2), 0, hidden=True).mutated == ("x_input",)
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import results
-from grader.classroom import grade_class
-from grader.sandbox.limits import Limits
-from grader.sandbox.runner import bwrap_works
+from grader.core import results
+from grader.classgrade.run import grade_class
+from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.sandbox.runner import bwrap_works
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "submissions"

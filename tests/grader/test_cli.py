@@ -11,9 +11,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import solutions
-from grader import cli, paths
-from grader import notebook as nb
-from grader.progress import ProgressStore
+from grader import cli
+from grader.client import paths
+from grader import notebooks as nb
+from grader.client.progress import ProgressStore
 from grader_fixtures import alice_registered, write_roster  # noqa: F401
 
 ROOT = paths.KIT_ROOT

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from grader import compare as cmp
-from grader import results
+from grader.core import compare as cmp
+from grader.core import results
 from wrong_submissions import ClaimsToBeAnArray
 
 OK, MISMATCH, WRONG_SHAPE = results.OK, results.MISMATCH, results.WRONG_SHAPE

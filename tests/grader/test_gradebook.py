@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from grader import gradebook, results
-from grader.gradebook import Gradebook
-from grader.results import CaseResult, SubmissionResult, TaskResult
-from grader.roster import Student
+from grader.classgrade import gradebook
+from grader.core import results
+from grader.classgrade.gradebook import Gradebook
+from grader.core.results import CaseResult, SubmissionResult, TaskResult
+from grader.client.roster import Student
 
 VERSION = "1.0"
 

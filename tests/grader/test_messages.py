@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from grader import messages, results, tasks
-from grader.results import CaseResult, CheckResult, TaskResult
-from grader.roster import Student
+from grader.client import messages
+from grader.core import results, tasks
+from grader.core.results import CaseResult, CheckResult, TaskResult
+from grader.client.roster import Student
 
 OK_CASE = CaseResult(index=0, kind=results.OK)
 
@@ -39,8 +40,8 @@ def test_local_verdict(passed, want):
     (phase("box_blur", error="box_blur(img) cannot be called as (image=..., box_size=...)"),
      ["    box_blur(img) cannot be called as (image=..., box_size=...)"]),
 ])
-def test_failure_details(result, want):
-    assert messages.failure_details(result) == want
+def test_explain(result, want):
+    assert messages.explain(result, indent="    ") == want
 
 
 def test_check_report_order():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import paths
+from grader.client import paths
 
 
 @pytest.mark.parametrize("username, want", [
@@ -45,5 +45,5 @@ def test_locations_come_from_the_environment_or_the_kit(monkeypatch, tmp_path, f
 
 
 def test_kit_root_is_the_repository():
-    assert (paths.KIT_ROOT / "grader" / "paths.py").is_file()
+    assert (paths.KIT_ROOT / "grader" / "client" / "paths.py").is_file()
     assert paths.KIT_ROOT == Path(__file__).resolve().parents[2]

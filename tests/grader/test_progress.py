@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import automark as am
-from grader import progress
-from grader.progress import ATTEMPTED, COMPLETED, NOT_ATTEMPTED, ProgressStore
+from grader.client import progress
+from grader.client.progress import ATTEMPTED, COMPLETED, NOT_ATTEMPTED, ProgressStore
 
 N_PROCESSES, N_RECORDS = 4, 25
 

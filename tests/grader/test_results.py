@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from grader import results
-from grader.results import CaseResult, CheckResult, TaskResult
+from grader.core import results
+from grader.core.results import CaseResult, CheckResult, TaskResult
 
 
 def task_result(*kinds, phase="local"):
@@ -43,11 +43,15 @@ def test_first_failure_and_mutated():
     assert task_result(results.OK).first_failure is None
 
 
-def test_check_result_passes_on_the_remote_phase():
-    assert CheckResult(local=task_result(results.MISMATCH),
-                       remote=task_result(results.OK, phase="remote")).passed
-    assert not CheckResult(local=task_result(results.OK),
-                           remote=task_result(results.MISMATCH, phase="remote")).passed
+@pytest.mark.parametrize("local, remote, want", [
+    (results.OK, results.OK, True),
+    (results.MISMATCH, results.OK, False),   # the kit's one rule: hidden cases alone are not enough
+    (results.OK, results.MISMATCH, False),
+    (results.MISMATCH, results.MISMATCH, False),
+])
+def test_check_result_passes_only_when_both_phases_pass(local, remote, want):
+    check = CheckResult(local=task_result(local), remote=task_result(remote, phase="remote"))
+    assert check.passed is want
 
 
 def test_to_dict_is_json():
@@ -56,7 +60,8 @@ def test_to_dict_is_json():
     data = json.loads(json.dumps(result.to_dict()))
     assert data["passed"] is False and data["n_cases"] == 1 and data["n_passed"] == 0
     assert data["cases"][0] == {"index": 0, "kind": "mismatch", "message": "off",
-                                "mutated": ["x_input"], "max_error": 0.5, "passed": False}
+                                "mutated": ["x_input"], "max_error": 0.5, "hidden": False,
+                                "passed": False}
 
 
 @pytest.mark.parametrize("record", [CaseResult(0, results.OK), task_result(results.OK),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.roster import Student, load_roster
+from grader.client.roster import Student, load_roster
 from grader_fixtures import alice_registered, write_roster  # noqa: F401
 
 

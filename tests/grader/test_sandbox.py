@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import paths
-from grader.sandbox import runner
-from grader.sandbox.limits import Limits
-from grader.submissions import Submission
-from grader.tasks import get_task
+from grader.client import paths
+from grader.classgrade.sandbox import runner
+from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.submissions import Submission
+from grader.core import calling, wire
+from grader.core.calling import CallOutcome
+from grader.core.tasks import get_task
 
 CONV = get_task("conv_matrix")
 
@@ -28,15 +30,24 @@ def test_safe_read_refuses_links_and_oversized_files(tmp_path):
     assert runner.safe_read(tmp_path, ("answers", "t", "001.npy"), 1000) == b"x" * 10
 
 
-def test_answers_must_be_plain_float_arrays(tmp_path):
-    folder = tmp_path / "answers" / "t"
-    folder.mkdir(parents=True)
-    np.save(folder / "000.npy", np.array([1.0, 2.0]))
-    np.save(folder / "001.npy", np.array(["a", "b"]))
-    np.save(folder / "002.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    assert runner._read_answer(tmp_path, "t", 0).tolist() == [1.0, 2.0]
-    assert runner._read_answer(tmp_path, "t", 1) is None
-    assert runner._read_answer(tmp_path, "t", 2) is None
+def test_answers_come_back_as_plain_float_arrays(tmp_path):
+    (tmp_path / "answers").mkdir()
+    stream = (wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.array([1.0, 2.0])))
+              + wire.encode_outcome(1, CallOutcome(calling.EXCEPTION, message="raised ValueError")))
+    (tmp_path / "answers" / "t.bin").write_bytes(stream)
+    raw = runner._read_task(tmp_path, "t", 2, {"ended": "exit", "code": 0})
+    first, second = raw.outcomes
+    assert first.answer.dtype == np.float64 and first.answer.tolist() == [1.0, 2.0]
+    assert second.status == calling.EXCEPTION and second.answer is None
+    assert raw.damage == "" and raw.ended == "exit"
+
+
+def test_a_linked_stream_is_not_followed(tmp_path):
+    (tmp_path / "answers").mkdir()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.ones(1))))
+    os.symlink(secret, tmp_path / "answers" / "t.bin")
+    assert runner._read_task(tmp_path, "t", 1, None).outcomes == ()
 
 
 def test_bwrap_command_hides_the_kit_and_the_network(tmp_path):
@@ -67,7 +78,7 @@ def _submission(tmp_path, source):
 def test_a_run_returns_answers_and_statuses(tmp_path, mode):
     if mode == "bwrap" and not runner.bwrap_works():
         pytest.skip("bubblewrap is not usable here")
-    from grader.grading import extract_chunks
+    from grader.classgrade.submission import extract_chunks
     submission = _submission(tmp_path, "import numpy as np\n"
                                        "def conv_matrix(matrix, kernel):\n"
                                        "    if matrix.shape[0] == 1:\n"
@@ -76,23 +87,23 @@ def test_a_run_returns_answers_and_statuses(tmp_path, mode):
     chunks, _ = extract_chunks(submission)
     cases = [{"matrix": np.ones((1, 3)), "kernel": np.ones((1, 1))},
              {"matrix": np.ones((2, 3)), "kernel": np.ones((1, 1))}]
-    run = runner.run_in_sandbox(submission, chunks, {CONV: cases}, Limits(call_seconds=2),
+    run = runner.run_in_sandbox(submission, chunks, {CONV: (cases, 1)}, Limits(call_seconds=2),
                                 workdir=tmp_path / "run", mode=mode)
     assert run.error == "" and run.load_error == ""
-    first, second = run.tasks["conv_matrix"].cases
-    assert first.status == "exception" and "ValueError: one row" in first.message
+    first, second = run.tasks["conv_matrix"].outcomes
+    assert first.status == calling.EXCEPTION and "ValueError: one row" in first.message
     assert "line 4 of conv_matrix" in first.message
-    assert second.status == "ok" and second.answer.tolist() == [[0.0] * 3] * 2
+    assert second.status == calling.OK and second.answer.tolist() == [[0.0] * 3] * 2
 
 
 @pytest.mark.sandbox
 def test_code_that_fails_to_load_fails_every_task_once(tmp_path):
-    from grader.grading import extract_chunks
+    from grader.classgrade.submission import extract_chunks
     submission = _submission(tmp_path, "import numpy_does_not_exist\n"
                                        "def conv_matrix(matrix, kernel):\n    return matrix\n")
     chunks, _ = extract_chunks(submission)
-    run = runner.run_in_sandbox(submission, chunks, {CONV: [{"matrix": np.ones((2, 2)),
-                                                              "kernel": np.ones((1, 1))}]},
+    run = runner.run_in_sandbox(submission, chunks, {CONV: ([{"matrix": np.ones((2, 2)),
+                                                               "kernel": np.ones((1, 1))}], 1)},
                                 Limits(), workdir=tmp_path / "run", mode="plain")
     assert "ModuleNotFoundError" in run.load_error
 
@@ -105,14 +116,13 @@ def test_a_python_path_around_the_kit_is_never_bound(monkeypatch):
     assert parent not in bound and "/" not in bound and str(paths.KIT_ROOT) not in bound
 
 
-def test_forged_status_lines_are_ignored(tmp_path):
-    folder = tmp_path / "answers" / "conv_matrix"
-    folder.mkdir(parents=True)
-    np.save(folder / "000.npy", np.zeros((2, 2)))
-    lines = ["[" * 100_000 + "]" * 100_000, '{"case": "x"}', "not json",
-             '{"case": 0, "status": "ok", "mutated": [1, "matrix"]}',
-             '{"case": 0, "status": "exception", "message": "a second line for case 0"}']
-    (folder / "status.jsonl").write_text("\n".join(lines) + "\n")
-    raw = runner._read_task(tmp_path, "conv_matrix", {"ended": "exit", "code": 0})
-    assert [c.status for c in raw.cases] == ["ok"]
-    assert raw.cases[0].mutated == ("matrix",)
+def test_forged_records_end_the_stream_and_keep_what_came_before(tmp_path):
+    (tmp_path / "answers").mkdir()
+    good = wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.zeros((2, 2)), mutated=("matrix",)))
+    nested = b"[" * 100_000 + b"]" * 100_000
+    forged = wire.MAGIC + len(nested).to_bytes(4, "little") + nested
+    (tmp_path / "answers" / "conv_matrix.bin").write_bytes(good + forged + good)
+    raw = runner._read_task(tmp_path, "conv_matrix", 3, {"ended": "exit", "code": 0})
+    assert [o.status for o in raw.outcomes] == [calling.OK]
+    assert raw.outcomes[0].mutated == ("matrix",)
+    assert raw.damage == "a record header is too long"

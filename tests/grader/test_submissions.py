@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from grader.submissions import Submission, discover
+from grader.classgrade.submissions import Submission, discover
 
 
 def _make(root, layout):

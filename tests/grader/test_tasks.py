@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import solutions
-from grader import inputs, tasks
+from grader.core import calling, inputs, tasks
 
 SEEDS = (0, 1, 2, 7, 12345)
 MANDATORY = {
@@ -90,7 +90,7 @@ def _same(a, b) -> bool:
 @pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
 def test_expected_leaves_the_case_unchanged(task):
     case = task.make_inputs(np.random.default_rng(3))
-    before = inputs.copy_inputs(case)
+    before = calling.copy_inputs(case)
     task.expected(case)
     assert all(_same(case[name], before[name]) for name in task.arg_names)
 

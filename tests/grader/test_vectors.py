@@ -3,15 +3,16 @@
 import numpy as np
 import pytest
 
-from grader import checking, vectors
-from grader.tasks import TASKS, get_task
+from grader.release.vectors import write_vectors
+from grader.core import checking, vectors
+from grader.core.tasks import TASKS, get_task
 
 
 @pytest.fixture
 def shipped_vectors(tmp_path, monkeypatch):
     monkeypatch.setenv(vectors.VECTORS_ENV, str(tmp_path))
     for phase, name in vectors.PHASE_FILES.items():
-        vectors.write_vectors(tmp_path / name, TASKS, phase=phase)
+        write_vectors(tmp_path / name, TASKS, phase=phase)
     return tmp_path
 
 

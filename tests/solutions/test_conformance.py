@@ -48,5 +48,5 @@ def test_reference_reproduces_every_automark_case(archive, name):
 
 
 def test_conformance_covers_the_eighteen_tasks():
-    from grader.tasks import task_names
+    from grader.core.tasks import task_names
     assert sorted(_index()) == sorted(task_names())

@@ -1,0 +1,21 @@
+"""What class grading writes from the gradebook: CSV, feedback, progress tables, HTML, Gradescope.
+
+    grades        one line per student (:class:`Grade`) and the points of every task
+    table         gradebook.csv
+    feedback      feedback/<user>.md and progress/<user>.txt
+    report_html   report.html
+    gradescope    gradescope/<user>/results.json
+"""
+
+from grader.classgrade.exports.feedback import (explain, feedback_text, task_label, write_feedback,
+                                                write_progress_tables)
+from grader.classgrade.exports.gradescope import gradescope_results, write_gradescope_json
+from grader.classgrade.exports.grades import (GRADED, NO_SUBMISSION, NOT_GRADABLE, Grade, everyone,
+                                              grades, number, points_for)
+from grader.classgrade.exports.report_html import class_report, write_class_report
+from grader.classgrade.exports.table import write_gradebook_csv
+
+__all__ = ["GRADED", "NO_SUBMISSION", "NOT_GRADABLE", "Grade", "class_report", "everyone", "explain",
+           "feedback_text", "gradescope_results", "grades", "number", "points_for", "task_label",
+           "write_class_report", "write_feedback", "write_gradebook_csv", "write_gradescope_json",
+           "write_progress_tables"]

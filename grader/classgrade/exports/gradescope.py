@@ -1,0 +1,44 @@
+"""Gradescope's autograder ``results.json``, one per submission."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from grader.classgrade.exports.feedback import explain, task_label
+from grader.classgrade.exports.grades import grades, number
+from grader.core.results import SubmissionResult
+
+
+def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float]) -> dict:
+    """Gradescope's autograder ``results.json`` for one submission.
+
+    One test per task of ``points`` (named by its ``[MAN]``/``[OPT]`` label); the
+    top-level score is the sum of the tests' scores.
+    """
+    grade = grades(students=[], results={result.username: result}, points=points)[0]
+    tests = []
+    for name, earned in grade.earned:
+        task_result = result.task(name)
+        passed = task_result is not None and task_result.passed
+        tests.append({"name": task_label(name), "score": earned, "max_score": float(points[name]),
+                      "status": "passed" if passed else "failed",
+                      "output": "\n".join(explain(task_result)), "visibility": "visible"})
+    output = [f"Score: {number(grade.score)} / {number(grade.possible)} points "
+              f"({grade.percent:.1f}%)"]
+    if result.error:
+        output.append(f"Your submission could not be graded: {result.error}")
+    output += list(result.notes)
+    return {"score": grade.score, "output": "\n".join(output), "visibility": "after_due_date",
+            "stdout_visibility": "hidden", "tests": tests}
+
+
+def write_gradescope_json(path, *, result: SubmissionResult,
+                          points: Mapping[str, float]) -> Path:
+    """Write :func:`gradescope_results` to ``path`` (e.g. ``/autograder/results/results.json``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(gradescope_results(result, points=points), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,147 @@
+"""Grade one submission: run it in the sandbox, judge its answers here.
+
+The sandbox only calls functions and hands back plain arrays; the expected
+outputs, from the references on the student's own seeded cases, never leave
+this process. Every task gets a verdict, whatever the submission did.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grader.core import calling, results, wire
+from grader.core.calling import task_timeout_message
+from grader.core.cases import make_cases
+from grader.core.checking import judge_outcomes
+from grader.classgrade.mistakes import name_mistake
+from grader.notebooks import NotebookError, definitions_only, load_notebook, syntax_errors
+from grader.core.results import SubmissionResult, TaskResult
+from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.sandbox.runner import RawTask, run_in_sandbox
+from grader.classgrade.submissions import Submission
+
+_SIGNALS = {
+    "SIGKILL": "was killed (most often: it used more memory than the {memory_mb} MB allowed)",
+    "SIGXCPU": "used more than the {cpu_seconds} s of CPU time allowed",
+    "SIGXFSZ": "wrote more than the {output_mb} MB of output allowed (a print in a loop?)",
+    "SIGSEGV": "crashed the Python interpreter (segmentation fault)",
+}
+
+
+def grading_cases(task, username: str) -> tuple[list[dict], int]:
+    """The student's local cases then remote cases, and how many are local."""
+    local = make_cases(task, username, "local")
+    return local + make_cases(task, username, "remote"), len(local)
+
+
+def extract_chunks(submission: Submission) -> tuple[list[dict], list[str]]:
+    """Definitions to run in the sandbox, and notes on cells that do not parse.
+
+    Raises:
+        NotebookError: the notebook cannot be read.
+    """
+    if submission.notebook is None:
+        modules = sorted(p.stem for p in submission.py_files if p.stem.isidentifier())
+        source = "\n".join(f"from {name} import *" for name in modules)
+        return [{"origin": "submitted modules", "source": source}], []
+    notebook = load_notebook(submission.notebook)
+    chunks = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            code = definitions_only(cell.source)
+            if code:
+                chunks.append({"origin": f"notebook cell {index}", "source": code})
+    notes = [f"{problem}: the functions of that cell could not be graded"
+             for problem in syntax_errors(notebook)]
+    return chunks, notes
+
+
+def _ended_message(raw: RawTask, limits: Limits) -> tuple[str, str]:
+    """Kind and message for the case at which a task's calls stopped."""
+    if raw.damage:
+        return results.CRASHED, f"its results could not be read back ({raw.damage})"
+    if raw.ended == "task_timeout":
+        return results.TIMEOUT, task_timeout_message(limits.task_seconds)
+    if raw.ended == "signal":
+        text = _SIGNALS.get(raw.signal, f"was stopped by {raw.signal}")
+        return results.CRASHED, "the process " + text.format(**limits.for_worker())
+    if raw.ended == "not_run":
+        return results.CRASHED, "did not run (the whole submission was stopped before it)"
+    return results.CRASHED, "the process ended during this call (os._exit, or a crash)"
+
+
+def judge_task(task, raw: RawTask, cases: list[dict], n_local: int, limits: Limits) -> TaskResult:
+    """Compare what the sandbox returned for one task with the references.
+
+    The outcomes are judged by :func:`grader.core.checking.judge_outcomes`, the
+    notebook's own judge; a known wrong variant that explains every wrong
+    answer is named.
+    """
+    if raw.problem is not None:
+        status, message = raw.problem
+        if status == wire.MISSING:
+            return TaskResult.crashed(task.name, "grade",
+                                      f"{task.name} is not defined in the submission",
+                                      kind=results.MISSING)
+        return TaskResult.crashed(task.name, "grade", message, kind=results.EXCEPTION)
+    outcomes = list(raw.outcomes)
+    stopped = _ended_message(raw, limits) if len(outcomes) < len(cases) else None
+    judged = judge_outcomes(task, cases, outcomes, lambda index: task.expected(cases[index]),
+                            n_local=n_local, stopped=stopped)
+    wrong = [(cases[case.index], outcomes[case.index].answer) for case in judged
+             if not case.passed and case.index < len(outcomes)
+             and outcomes[case.index].status == calling.OK]
+    mistake = name_mistake(task.name, wrong) if wrong else None
+    return TaskResult(task=task.name, phase="grade", cases=tuple(judged),
+                      mistake=f"{mistake.name}: {mistake.explanation}" if mistake else "")
+
+
+def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str,
+                     scratch: Path | None = None) -> SubmissionResult:
+    """Grade one submission on every task.
+
+    Args:
+        submission: what the student handed in.
+        tasks: the tasks to grade, in order.
+        limits: resource limits of the sandbox.
+        mode: ``"bwrap"`` or ``"plain"``.
+        scratch: where to create the run's temporary folder (system default if None).
+
+    Returns:
+        A :class:`SubmissionResult` (also for a submission that cannot run).
+    """
+    names = [task.name for task in tasks]
+    if submission.notebook is None and not submission.py_files:
+        return SubmissionResult.crashed(submission.username, "", "no notebook submitted", names)
+    content_hash = submission.content_hash()
+    try:
+        chunks, notes = extract_chunks(submission)
+    except NotebookError as error:
+        detail = str(error).replace(str(submission.notebook), submission.notebook.name)
+        return SubmissionResult.crashed(submission.username, content_hash,
+                                        f"the notebook could not be read: {detail}", names)
+    cases = {task: grading_cases(task, submission.username) for task in tasks}
+    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{submission.username}-", dir=scratch))
+    start = time.perf_counter()
+    try:
+        run = run_in_sandbox(submission, chunks, cases, limits, workdir=workdir / "run", mode=mode)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if run.load_error:
+        message = f"the submission's code could not be loaded: {run.load_error}"
+        return SubmissionResult(submission.username, content_hash,
+                                tuple(TaskResult.crashed(n, "grade", message) for n in names),
+                                error=message, notes=tuple(notes), sandbox=mode,
+                                seconds=time.perf_counter() - start)
+    if run.error and all(raw.ended == "not_run" for raw in run.tasks.values()):
+        return SubmissionResult.crashed(submission.username, content_hash,
+                                        f"the sandbox failed: {run.error}", names)
+    if run.error:
+        notes.append(f"sandbox: {run.error}")
+    judged = tuple(judge_task(task, run.tasks[task.name], cases[task][0], cases[task][1], limits)
+                   for task in tasks)
+    return SubmissionResult(submission.username, content_hash, judged, notes=tuple(notes),
+                            sandbox=mode, seconds=time.perf_counter() - start)

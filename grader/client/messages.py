@@ -1,0 +1,108 @@
+"""AutoMark's printed messages and progress table, and our failure details.
+
+Every message is deterministic: no times, no memory addresses.
+"""
+
+from __future__ import annotations
+
+from grader.core.results import CheckResult, TaskResult
+from grader.client.roster import Student
+
+TABLE_WIDTH = 45
+_LABEL_WIDTH = 24
+_STATE_WIDTH = TABLE_WIDTH - _LABEL_WIDTH - 7
+
+RUNNING_LOCAL = "Running local tests..."
+RUNNING_REMOTE = "Running remote test..."
+REMOTE_PASSED = "Test was successful. Congratulations!"
+REMOTE_FAILED = "Test failed. Please review your code."
+
+
+def local_verdict(name: str, passed: bool) -> str:
+    """``conv_matrix successfully passed local tests`` or ``... failed some local tests``."""
+    return f"{name} successfully passed local tests" if passed else f"{name} failed some local tests"
+
+
+def mutation_warning(task_name: str, mutated) -> str:
+    """The warning for a function that changed its inputs in place."""
+    names = ", ".join(f"`{name}`" for name in mutated)
+    return (f"Warning: {task_name} changed its input {names} in place. Work on a copy "
+            "(e.g. x = x.copy()); layers reuse their inputs in the backward pass.")
+
+
+def explain(result: TaskResult, *, indent: str = "", warn_mutation: bool = True) -> list[str]:
+    """Why a task failed, in the same words for the notebook and for class feedback.
+
+    Args:
+        result: one notebook phase (``local``/``remote``) or a class-grading result.
+        indent: put before every line.
+        warn_mutation: add the in-place warning (the notebook adds it once per check).
+
+    Returns:
+        Lines without newlines; empty for a passed task.
+    """
+    if result.passed:
+        return []
+    if result.not_implemented:
+        lines = [f"{result.task} is not implemented yet: replace the "
+                 "`raise NotImplementedError` line in its cell with your code."]
+    elif result.error:
+        lines = [result.error]
+    else:
+        scope = {"local": "local ", "remote": "remote "}.get(result.phase, "")
+        lines = [f"{len(result.cases) - result.n_passed} of {len(result.cases)} {scope}cases failed."]
+        first = result.first_failure
+        if first is not None:
+            hidden = first.hidden or result.phase == "remote"
+            label = "First failure (hidden case): " if hidden else "First failure: "
+            lines.append(label + first.message)
+    if result.mistake:
+        lines.append(f"Recognised mistake: {result.mistake}")
+    if warn_mutation and result.mutated:
+        lines.append(mutation_warning(result.task, result.mutated))
+    return [indent + line for line in lines]
+
+
+def check_report(name: str, check: CheckResult) -> list[str]:
+    """The lines ``test_student_function`` prints, in AutoMark's order.
+
+    "Test was successful. Congratulations!" only when every local and hidden
+    case passed: the rule class grading scores by.
+    """
+    lines = [RUNNING_LOCAL, local_verdict(name, check.local.passed)]
+    lines += explain(check.local, indent="    ", warn_mutation=False)
+    lines.append(RUNNING_REMOTE)
+    lines.append(REMOTE_PASSED if check.passed else REMOTE_FAILED)
+    if not check.local.not_implemented:
+        lines += explain(check.remote, indent="    ", warn_mutation=False)
+        if check.remote.passed and not check.local.passed:
+            lines.append("    The hidden cases passed, but a function is completed only when "
+                         "its local cases pass too.")
+    mutated = sorted(set(check.local.mutated) | set(check.remote.mutated))
+    if mutated:
+        lines.append(mutation_warning(name, mutated))
+    lines += list(check.notes)
+    return lines
+
+
+def _row(text: str) -> str:
+    return f"| {text[:TABLE_WIDTH - 4].ljust(TABLE_WIDTH - 4)} |"
+
+
+def progress_table(username: str, student: Student | None, rows: list[tuple[str, str]]) -> str:
+    """AutoMark's progress table, 45 characters wide.
+
+    Args:
+        username: shown when the roster does not know a name.
+        student: the roster's entry, or None.
+        rows: ``(label, state)`` pairs, e.g. ``("[MAN] conv_matrix", "completed")``.
+    """
+    rule = "-" * TABLE_WIDTH
+    header = [student.name or username] if student else [username]
+    if student and student.email:
+        header.append(student.email)
+    lines = [rule] + [_row(text) for text in header] + [rule]
+    for label, state in rows:
+        lines.append(f"| {label.ljust(_LABEL_WIDTH)} | {state.ljust(_STATE_WIDTH)} |")
+    lines.append(rule)
+    return "\n".join(lines)

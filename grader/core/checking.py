@@ -1,0 +1,114 @@
+"""Judge a student function: call it on its cases, compare every answer, in two phases.
+
+This is the trusted comparison step. The calls themselves go through
+:mod:`grader.core.calling`, the one call path: in the notebook here, in the
+student's process; in class grading inside the sandbox, whose outcomes come
+back through :mod:`grader.core.wire` and are judged by :func:`judge_outcomes`,
+the same function as here. One rule decides: a function passes when every
+local and every hidden case passed.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from grader.core import results, vectors
+from grader.core.calling import CALL_SECONDS, OK, TASK_SECONDS, CallOutcome, call_cases
+from grader.core.cases import describe_inputs, make_cases
+from grader.core.compare import compare
+from grader.core.results import CaseResult, CheckResult, TaskResult
+from grader.core.tasks import Task
+
+
+def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: bool,
+          case_inputs: dict | None = None) -> CaseResult:
+    """Turn one call's outcome into a :class:`CaseResult`.
+
+    A failed local case's message starts with the case and its inputs
+    (``case 3 (matrix (4, 6), kernel (3, 5)): ...``); a hidden case's never
+    shows expected values.
+    """
+    if outcome.status != OK:
+        kind, message, max_error = outcome.status, outcome.message, None
+    else:
+        verdict = compare(expected, outcome.answer, rtol=task.rtol, atol=task.atol,
+                          scalar=task.output == "scalar", hidden=hidden)
+        kind, message, max_error = verdict.kind, verdict.message, verdict.max_error
+    if kind != results.OK and not hidden:
+        described = f" ({describe_inputs(case_inputs)})" if case_inputs is not None else ""
+        message = f"case {index}{described}: {message}"
+    return CaseResult(index=index, kind=kind, message=message, mutated=outcome.mutated,
+                      max_error=max_error, hidden=hidden)
+
+
+def judge_outcomes(task: Task, cases: list[dict], outcomes: list[CallOutcome],
+                   expected: Callable[[int], object], *, n_local: int,
+                   stopped: tuple[str, str] | None = None) -> list[CaseResult]:
+    """Judge the outcomes of :func:`grader.core.calling.call_cases`, in order.
+
+    Args:
+        task: the graded function's declaration.
+        cases: every case given, local ones first.
+        outcomes: the outcomes of the first ``len(outcomes)`` cases.
+        expected: ``expected(index)``, the reference's output for a case.
+        n_local: how many of ``cases`` are local.
+        stopped: ``(kind, message)`` for the first case without an outcome when
+            the calls stopped for a reason of their own (the process was killed).
+
+    Returns:
+        One :class:`CaseResult` per outcome, and one for ``stopped``.
+    """
+    judged = [judge(task, outcome, expected(index) if outcome.status == OK else None, index,
+                    hidden=index >= n_local, case_inputs=cases[index])
+              for index, outcome in enumerate(outcomes[:len(cases)])]
+    ended_by_timeout = bool(judged) and judged[-1].kind == results.TIMEOUT
+    if len(judged) < len(cases) and stopped is not None and not ended_by_timeout:
+        index = len(judged)
+        kind, message = stopped
+        hidden = index >= n_local
+        prefix = "" if hidden else f"case {index} ({describe_inputs(cases[index])}): "
+        judged.append(CaseResult(index=index, kind=kind, message=prefix + message, hidden=hidden))
+    return judged
+
+
+def phase_cases(task: Task, username: str, phase: str) -> tuple[list[dict], list | None]:
+    """The cases of one phase and their expected outputs (None: ask the reference).
+
+    The student kit checks against its shipped test vectors (the same for
+    everyone, like AutoMark's local tests); the instructor's kit draws cases
+    seeded by the username and computes the expected outputs.
+    """
+    if vectors.available():
+        return vectors.load_phase(phase)[task.name]
+    return make_cases(task, username, phase), None
+
+
+def check_function(task: Task, function, username: str, *, call_seconds: float = CALL_SECONDS,
+                   task_seconds: float = TASK_SECONDS) -> CheckResult:
+    """AutoMark's check of one student function: local cases, then hidden ones.
+
+    Args:
+        task: the graded function's declaration.
+        function: the student's function.
+        username: whose seeded cases to draw (the instructor's kit).
+        call_seconds: time limit of one call; task_seconds: of every call together
+            (the same limits as class grading).
+
+    Returns:
+        A :class:`CheckResult`: ``local`` and ``remote`` phases and any notes.
+    """
+    local, local_expected = phase_cases(task, username, "local")
+    remote, remote_expected = phase_cases(task, username, "remote")
+    cases = local + remote
+    known = (local_expected + remote_expected
+             if local_expected is not None and remote_expected is not None else None)
+    outcomes = call_cases(function, cases, task.arg_names, n_local=len(local),
+                          call_seconds=call_seconds, task_seconds=task_seconds)
+
+    def expected(index):
+        return known[index] if known is not None else task.expected(cases[index])
+
+    judged = judge_outcomes(task, cases, outcomes, expected, n_local=len(local))
+    return CheckResult(local=TaskResult(task.name, "local", tuple(c for c in judged if not c.hidden)),
+                       remote=TaskResult(task.name, "remote", tuple(c for c in judged if c.hidden)))
+

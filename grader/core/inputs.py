@@ -1,0 +1,189 @@
+"""Random inputs for every graded function, shaped like AutoMark's cases.
+
+Each generator takes an ``np.random.Generator`` and returns a dict keyed by
+argument name. ``EDGES`` holds targeted edge cases (1x1 and non-square
+kernels, kernels larger than the matrix, single rows, batches of one ...),
+which every local run includes before the random cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _values(rng, *shape):
+    return rng.uniform(-10.0, 10.0, size=shape)
+
+
+def _size(rng, low=1, high=6):
+    return int(rng.integers(low, high + 1))
+
+
+# --------------------------------------------------------------- week 2
+def _dense_args(rng, n=None, n_in=None, n_out=None):
+    n, n_in, n_out = n or _size(rng), n_in or _size(rng), n_out or _size(rng)
+    return {"x_input": _values(rng, n, n_in), "grad_output": _values(rng, n, n_out),
+            "W": _values(rng, n_in, n_out), "b": _values(rng, n_out)}
+
+
+def dense_forward(rng):
+    args = _dense_args(rng)
+    del args["grad_output"]
+    return args
+
+
+def dense_grad_input(rng):
+    return _dense_args(rng)
+
+
+dense_grad_W = dense_grad_b = dense_grad_input
+
+
+def relu_forward(rng):
+    return {"x_input": _values(rng, _size(rng), _size(rng))}
+
+
+def relu_grad_input(rng):
+    shape = (_size(rng), _size(rng))
+    return {"x_input": _values(rng, *shape), "grad_output": _values(rng, *shape)}
+
+
+def _targets(rng, n=None, labels=False):
+    n = n or _size(rng)
+    true = rng.choice([-1.0, 1.0], size=n) if labels else _values(rng, n)
+    return {"target_pred": _values(rng, n), "target_true": true}
+
+
+def hinge_forward(rng):
+    return _targets(rng, labels=True)
+
+
+hinge_grad_input = hinge_forward
+
+
+def mse_forward(rng):
+    return _targets(rng)
+
+
+mse_grad_input = mse_forward
+
+
+def dropout_forward(rng):
+    shape = (_size(rng), _size(rng))
+    return {"x_input": _values(rng, *shape), "mask": rng.integers(0, 2, size=shape),
+            "drop_rate": float(rng.uniform(0.0, 1.0)), "training_phase": bool(rng.integers(2))}
+
+
+def dropout_grad_input(rng):
+    shape = (_size(rng), _size(rng))
+    return {"x_input": _values(rng, *shape), "grad_output": _values(rng, *shape),
+            "mask": rng.integers(0, 2, size=shape)}
+
+
+def l2_regularizer(rng):
+    weight_decay = float(rng.uniform(0.0, 1.0))
+    if rng.random() < 0.5:
+        return {"weight_decay": weight_decay,
+                "weights": _values(rng, _size(rng), _size(rng), _size(rng))}
+    shapes = [(_size(rng), _size(rng)), (_size(rng),), (_size(rng), _size(rng), 3, 3)]
+    return {"weight_decay": weight_decay, "weights": [_values(rng, *s) for s in shapes]}
+
+
+# --------------------------------------------------------------- week 3
+def _odd(rng, high=3):
+    return int(rng.choice(np.arange(1, high + 1, 2)))
+
+
+def conv_matrix(rng):
+    return {"matrix": _values(rng, _size(rng, 1, 7), _size(rng, 1, 7)),
+            "kernel": _values(rng, _odd(rng, 5), _odd(rng, 5))}
+
+
+def box_blur(rng):
+    box_size = _odd(rng, 13)
+    extra = rng.integers(-2, 5, size=2)
+    rows, cols = np.maximum(box_size + extra, 1)
+    return {"image": _values(rng, int(rows), int(cols)), "box_size": box_size}
+
+
+def maxpool_forward(rng):
+    return {"x_input": _values(rng, 2 * _size(rng), 2 * _size(rng))}
+
+
+def flatten_forward(rng):
+    return {"x_input": _values(rng, _size(rng), _size(rng), _size(rng), _size(rng))}
+
+
+def flatten_grad_input(rng):
+    x_input = _values(rng, _size(rng), _size(rng), _size(rng), _size(rng))
+    return {"x_input": x_input, "grad_output": _values(rng, x_input.shape[0], x_input[0].size)}
+
+
+# ------------------------------------------------------------ edge cases
+def _conv_edges(rng):
+    pairs = [((1, 1), (1, 1)), ((1, 5), (1, 3)), ((5, 1), (3, 1)), ((4, 6), (3, 5)),
+             ((2, 3), (5, 5)), ((3, 3), (7, 1)), ((6, 5), (1, 1))]
+    cases = [{"matrix": _values(rng, *m), "kernel": _values(rng, *k)} for m, k in pairs]
+    worked = np.array([[1.0, 2, 3], [2, 3, 4], [3, 4, 5]])
+    cases.append({"matrix": worked, "kernel": np.diag([1.0, 1.0, 2.0])})
+    return cases
+
+
+def _blur_edges(rng):
+    worked = np.array([[9.0, 0, 9], [0, 0, 0], [9, 0, 9]])
+    return [{"image": worked, "box_size": 3}, {"image": _values(rng, 1, 1), "box_size": 1},
+            {"image": _values(rng, 1, 7), "box_size": 3}, {"image": _values(rng, 4, 2), "box_size": 5}]
+
+
+def _pool_edges(rng):
+    return [{"x_input": _values(rng, 2, 2)}, {"x_input": _values(rng, 2, 10)},
+            {"x_input": -np.abs(_values(rng, 6, 4))}]
+
+
+def _flatten_edges(rng):
+    shapes = [(1, 1, 1, 1), (1, 3, 2, 4), (5, 1, 6, 1)]
+    return [{"x_input": _values(rng, *s)} for s in shapes]
+
+
+def _flatten_grad_edges(rng):
+    return [{"x_input": x, "grad_output": _values(rng, x.shape[0], x[0].size)}
+            for x in (case["x_input"] for case in _flatten_edges(rng))]
+
+
+def _dense_edges(rng):
+    return [_dense_args(rng, 1, 1, 1), _dense_args(rng, 1, 6, 3), _dense_args(rng, 6, 1, 5)]
+
+
+def _dense_forward_edges(rng):
+    cases = _dense_edges(rng)
+    for case in cases:
+        del case["grad_output"]
+    return cases
+
+
+def _hinge_edges(rng):
+    true = np.array([1.0, -1.0, 1.0, -1.0])
+    return [{"target_pred": np.array([1.0, -1.0, 0.5, 2.0]), "target_true": true},
+            _targets(rng, 1, labels=True)]
+
+
+def _l2_edges(rng):
+    return [{"weight_decay": 0.5, "weights": [_values(rng, 3, 4), _values(rng, 4)]},
+            {"weight_decay": 0.1, "weights": _values(rng, 2, 3, 4)}]
+
+
+def _dropout_edges(rng):
+    x_input = _values(rng, 3, 4)
+    mask = rng.integers(0, 2, size=(3, 4))
+    return [{"x_input": x_input, "mask": mask, "drop_rate": 0.25, "training_phase": True},
+            {"x_input": x_input, "mask": mask, "drop_rate": 0.25, "training_phase": False}]
+
+
+EDGES = {
+    "conv_matrix": _conv_edges, "box_blur": _blur_edges, "maxpool_forward": _pool_edges,
+    "flatten_forward": _flatten_edges, "flatten_grad_input": _flatten_grad_edges,
+    "dense_forward": _dense_forward_edges, "dense_grad_input": _dense_edges,
+    "dense_grad_W": _dense_edges, "dense_grad_b": _dense_edges,
+    "hinge_forward": _hinge_edges, "hinge_grad_input": _hinge_edges,
+    "l2_regularizer": _l2_edges, "dropout_forward": _dropout_edges,
+}

@@ -1,0 +1,155 @@
+"""Every graded function, declared once as data.
+
+A :class:`Task` says what AutoMark calls the function, the names of its
+arguments in ``arg_keys`` order, how to draw random inputs, and how much it
+counts. Its reference implementation comes from ``solutions/`` through
+:mod:`grader.references`, looked up only when an expected output has to be
+computed: the student kit built by ``make release`` has neither and checks
+against precomputed test vectors instead. The notebook checks, class grading
+and the release's test vectors all read ``TASKS``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from grader.core import inputs
+from grader.core.calling import copy_inputs
+
+REFERENCES_MODULE = "grader.references"  # the instructor kit's bridge to solutions/
+RTOL = 1e-5
+ATOL = 1e-5
+
+
+@dataclass(frozen=True)
+class Task:
+    """One graded function.
+
+    Attributes:
+        name: AutoMark's name for the function, e.g. ``"conv_matrix"``.
+        arg_names: argument names in the order of AutoMark's ``arg_keys``.
+        make_inputs: ``make_inputs(rng) -> dict`` of one random case.
+        edge_inputs: ``edge_inputs(rng) -> list[dict]`` of targeted edge cases
+            that every local run includes.
+        mandatory: ``[MAN]`` if True, ``[OPT]`` otherwise.
+        week: 2 for last week's blocks (Blocks.py), 3 for this notebook.
+        output: ``"array"`` or ``"scalar"``.
+        summary: one line for messages and reports.
+        points: weight in the gradebook.
+        rtol, atol: tolerance of the comparison, as in ``np.allclose``.
+    """
+
+    name: str
+    arg_names: tuple[str, ...]
+    make_inputs: Callable[[np.random.Generator], dict]
+    edge_inputs: Callable[[np.random.Generator], list] = field(default=lambda rng: [])
+    mandatory: bool = True
+    week: int = 3
+    output: str = "array"
+    summary: str = ""
+    points: float = 1.0
+    rtol: float = RTOL
+    atol: float = ATOL
+
+    @property
+    def label(self) -> str:
+        """``"[MAN] conv_matrix"`` or ``"[OPT] mse_forward"``."""
+        return f"[{'MAN' if self.mandatory else 'OPT'}] {self.name}"
+
+    @property
+    def reference(self) -> Callable:
+        """The trusted implementation (instructor kit only).
+
+        Looked up by name in :data:`REFERENCES_MODULE`, the instructor kit's
+        bridge to ``solutions/``; the student kit ships neither and checks
+        against test vectors instead.
+
+        Raises:
+            LookupError: in the student kit, which ships no references.
+        """
+        try:
+            bridge = importlib.import_module(REFERENCES_MODULE)
+        except ImportError:
+            raise LookupError("this kit has no reference implementations; its checks use the "
+                              "test vectors in grader/vectors/") from None
+        return bridge.reference_for(self.name)
+
+    def expected(self, case_inputs: dict):
+        """The reference's output for one case (inputs are not modified)."""
+        return self.reference(**copy_inputs(case_inputs))
+
+
+def _task(name, args, **kwargs) -> Task:
+    return Task(name=name, arg_names=tuple(args.split()),
+                make_inputs=getattr(inputs, name), edge_inputs=inputs.EDGES.get(name, lambda rng: []),
+                **kwargs)
+
+
+TASKS: tuple[Task, ...] = (
+    _task("dense_forward", "x_input W b", week=2, summary="x @ W + b"),
+    _task("dense_grad_input", "x_input grad_output W b", week=2, summary="grad_output @ W.T"),
+    _task("dense_grad_W", "x_input grad_output W b", week=2, summary="x.T @ grad_output"),
+    _task("dense_grad_b", "x_input grad_output W b", week=2, summary="sum of grad_output over the batch"),
+    _task("relu_forward", "x_input", week=2, summary="max(0, x)"),
+    _task("relu_grad_input", "x_input grad_output", week=2, summary="grad_output where x > 0"),
+    _task("hinge_forward", "target_pred target_true", week=2, output="scalar",
+          summary="mean of max(0, 1 - pred * true)"),
+    _task("hinge_grad_input", "target_pred target_true", week=2, summary="gradient of the mean hinge loss"),
+    _task("l2_regularizer", "weight_decay weights", week=2, output="scalar",
+          summary="weight_decay / 2 * sum of squared weights"),
+    _task("conv_matrix", "matrix kernel", summary="'same' zero-padded cross-correlation"),
+    _task("box_blur", "image box_size", summary="mean over a box_size x box_size box"),
+    _task("maxpool_forward", "x_input", summary="2x2 max pooling, stride 2"),
+    _task("flatten_forward", "x_input", summary="(n, c, h, w) -> (n, c * h * w)"),
+    _task("flatten_grad_input", "x_input grad_output", summary="(n, c * h * w) -> (n, c, h, w)"),
+    _task("dropout_forward", "x_input mask drop_rate training_phase", week=2, mandatory=False,
+          summary="x * mask while training, x * (1 - drop_rate) at test time"),
+    _task("dropout_grad_input", "x_input grad_output mask", week=2, mandatory=False,
+          summary="grad_output * mask"),
+    _task("mse_forward", "target_pred target_true", week=2, mandatory=False, output="scalar",
+          summary="mean((pred - true) ** 2) / 2"),
+    _task("mse_grad_input", "target_pred target_true", week=2, mandatory=False,
+          summary="(pred - true) / n"),
+)
+
+_BY_NAME = {task.name: task for task in TASKS}
+
+
+def task_names() -> tuple[str, ...]:
+    """Names of every task, in declaration order."""
+    return tuple(_BY_NAME)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``.
+
+    Raises:
+        KeyError: with a message that names the closest known task.
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(unknown_task_message(name)) from None
+
+
+def find_task(name: str) -> Task | None:
+    """The task called ``name``, or None."""
+    return _BY_NAME.get(name)
+
+
+def unknown_task_message(name: str) -> str:
+    """One line explaining that ``name`` is not graded, with a suggestion."""
+    close = difflib.get_close_matches(str(name), _BY_NAME, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return (f"AutoMark does not grade a function called '{name}'.{hint} "
+            f"Graded functions: {', '.join(sorted(_BY_NAME))}.")
+
+
+def ordered_for_progress() -> list[Task]:
+    """Tasks as AutoMark's progress table lists them: [MAN] first, then [OPT], by name."""
+    return sorted(TASKS, key=lambda task: (not task.mandatory, task.name.lower()))

@@ -1,0 +1,244 @@
+"""The one wire format: cases in ``.npz`` archives, answers as framed records.
+
+Imports only the standard library, NumPy and (in the kit) :mod:`calling`; the
+sandbox copies it beside the worker, so both sides read and write the same way.
+
+Cases (release test vectors, the sandbox's inputs, AutoMark's conformance file)::
+
+    <task>/<case:03d>/in/<arg>              an argument (a 0-d array for a Python scalar)
+    <task>/<case:03d>/in/<arg>/len, /<i:02d>  a list argument, item by item
+    <task>/<case:03d>/out                   the expected output (vectors only)
+    __index__                               JSON: per task its case count, output kind,
+                                            each case's argument kinds, ``n_local``
+
+Answers (what the sandbox sends back; one stream per function)::
+
+    b"AMC1" | header length (uint32, little-endian) | header JSON | float64 values
+    header = {"case": int, "status": str, "message": str, "mutated": [str], "shape": [int] | null}
+
+Decoding never trusts the bytes: every length, count and shape is bounded, and
+the first malformed record ends the stream (what came before it is kept).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+try:  # in the kit
+    from grader.core.calling import CALL_STATUSES, OK, CallOutcome, clean_text
+except ImportError:  # in the sandbox, beside calling.py
+    from calling import CALL_STATUSES, OK, CallOutcome, clean_text
+
+SCALARS = {"float": float, "int": int, "bool": bool}
+MAGIC = b"AMC1"
+MAX_HEADER = 16 << 10
+MAX_DIMS = 8
+MAX_MUTATED = 16
+# A record with case -1 says why no case of the function ran.
+MISSING = "missing"          # the submission does not define the function
+LOAD_ERROR = "load_error"    # its code could not be loaded
+TASK_STATUSES = (MISSING, LOAD_ERROR)
+_LENGTH = struct.Struct("<I")
+
+
+# ------------------------------------------------------------------ cases
+def encode_case(prefix: str, case: dict, arrays: dict) -> dict:
+    """Add one case's arguments to ``arrays`` under ``prefix``; returns their kinds.
+
+    Args:
+        prefix: e.g. ``"conv_matrix/003/in"``.
+        case: ``{argument name: ndarray | list of ndarrays | float | int | bool}``.
+        arrays: the archive being built, ``{key: ndarray}``.
+
+    Returns:
+        ``{argument name: kind}``, kind one of ``ndarray``, ``list``, ``float``, ``int``, ``bool``.
+    """
+    kinds = {}
+    for name, value in case.items():
+        key = f"{prefix}/{name}"
+        if isinstance(value, list):
+            kinds[name] = "list"
+            arrays[f"{key}/len"] = np.array(len(value))
+            arrays.update({f"{key}/{i:02d}": np.asarray(item) for i, item in enumerate(value)})
+        elif isinstance(value, np.ndarray):
+            kinds[name] = "ndarray"
+            arrays[key] = value
+        elif type(value) in (float, int, bool):
+            kinds[name] = type(value).__name__
+            arrays[key] = np.asarray(value)
+        else:
+            raise TypeError(f"argument {name!r} of a case is a {type(value).__name__}; "
+                            "the wire format carries arrays, lists of arrays and Python scalars")
+    return kinds
+
+
+def decode_case(archive, prefix: str, kinds: dict) -> dict:
+    """The case stored under ``prefix``: ``{argument name: value}`` in the order of ``kinds``."""
+    case = {}
+    for name, kind in kinds.items():
+        key = f"{prefix}/{name}"
+        if kind == "list":
+            count = int(archive[f"{key}/len"])
+            case[name] = [archive[f"{key}/{i:02d}"] for i in range(count)]
+        elif kind == "ndarray":
+            case[name] = archive[key]
+        else:
+            case[name] = SCALARS[kind](archive[key].item())
+    return case
+
+
+def write_cases(path, tasks: dict, *, compress: bool = False) -> int:
+    """Write an archive of cases.
+
+    Args:
+        path: the ``.npz`` file.
+        tasks: ``{task name: {"cases": [case dict], "expected": [output] or None,
+            "output": "array" | "scalar", "n_local": int}}``.
+        compress: zip-deflate the archive (release vectors).
+
+    Returns:
+        The number of cases written.
+    """
+    arrays, index = {}, {}
+    for name, entry in tasks.items():
+        kinds = []
+        for number, case in enumerate(entry["cases"]):
+            prefix = f"{name}/{number:03d}"
+            kinds.append(encode_case(f"{prefix}/in", case, arrays))
+            if entry.get("expected") is not None:
+                arrays[f"{prefix}/out"] = np.asarray(entry["expected"][number], dtype=np.float64)
+        index[name] = {"cases": len(kinds), "output": entry.get("output", "array"),
+                       "kinds": kinds, "n_local": int(entry.get("n_local", len(kinds)))}
+    arrays["__index__"] = np.array(json.dumps(index))  # key order = argument order
+    (np.savez_compressed if compress else np.savez)(path, **arrays)
+    return sum(entry["cases"] for entry in index.values())
+
+
+def read_cases(path, names=None) -> dict:
+    """Read an archive written by :func:`write_cases`.
+
+    Returns:
+        ``{task name: (cases, expected or None, n_local)}``; a scalar output is a float.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        index = json.loads(str(archive["__index__"]))
+        loaded = {}
+        for name, entry in index.items():
+            if names is not None and name not in names:
+                continue
+            cases, expected = [], []
+            for number, kinds in enumerate(entry["kinds"]):
+                prefix = f"{name}/{number:03d}"
+                cases.append(decode_case(archive, f"{prefix}/in", kinds))
+                if f"{prefix}/out" in archive:
+                    out = archive[f"{prefix}/out"]
+                    expected.append(float(out) if entry["output"] == "scalar" else out)
+            loaded[name] = (cases, expected if len(expected) == len(cases) else None,
+                            int(entry.get("n_local", len(cases))))
+    return loaded
+
+
+# ---------------------------------------------------------------- answers
+def encode_outcome(index: int, outcome: CallOutcome) -> bytes:
+    """One call's outcome as a framed record."""
+    answer = outcome.answer if outcome.status == OK else None
+    header = {"case": index, "status": outcome.status, "message": outcome.message,
+              "mutated": list(outcome.mutated),
+              "shape": list(answer.shape) if answer is not None else None}
+    head = json.dumps(header).encode("utf-8")
+    payload = answer.astype("<f8").tobytes() if answer is not None else b""
+    return MAGIC + _LENGTH.pack(len(head)) + head + payload
+
+
+def encode_problem(status: str, message: str) -> bytes:
+    """A record saying why no case of the function ran (``missing``, ``load_error``)."""
+    head = json.dumps({"case": -1, "status": status, "message": message}).encode("utf-8")
+    return MAGIC + _LENGTH.pack(len(head)) + head
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one stream held.
+
+    Attributes:
+        outcomes: ``{case index: CallOutcome}``.
+        problem: ``(status, message)`` of a case -1 record, else None.
+        damage: why reading stopped early, "" if it did not.
+    """
+
+    outcomes: dict
+    problem: tuple[str, str] | None = None
+    damage: str = ""
+
+
+def _header(raw: bytes, n_cases: int) -> tuple[int, str, str, tuple, tuple | None]:
+    """The fields of one record's header, checked; ValueError if anything is off."""
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError("a record header is not JSON") from None
+    if not isinstance(header, dict):
+        raise ValueError("a record header is not an object")
+    index, status = header.get("case"), header.get("status")
+    if type(index) is not int or not -1 <= index < n_cases:
+        raise ValueError(f"a record names case {clean_text(index, 40)}")
+    if status not in (TASK_STATUSES if index == -1 else CALL_STATUSES):
+        raise ValueError(f"a record has status {clean_text(status, 40)}")
+    message = header.get("message", "")
+    mutated = header.get("mutated", [])
+    if not isinstance(message, str) or not isinstance(mutated, list) or len(mutated) > MAX_MUTATED \
+            or not all(isinstance(m, str) for m in mutated):
+        raise ValueError("a record has a malformed message or mutated list")
+    shape = header.get("shape")
+    if shape is not None:
+        if (status != OK or not isinstance(shape, list) or len(shape) > MAX_DIMS
+                or not all(type(d) is int and 0 <= d for d in shape)):
+            raise ValueError("a record has a malformed shape")
+        shape = tuple(shape)
+    elif status == OK:
+        raise ValueError("an answer record has no shape")
+    return index, status, clean_text(message), tuple(clean_text(m, 40) for m in mutated), shape
+
+
+def decode_outcomes(data: bytes, *, n_cases: int, max_values: int) -> Decoded:
+    """The outcomes in a stream, ``{case index: CallOutcome}``; the first of each index counts.
+
+    Args:
+        data: the stream's bytes (already bounded in size by the caller).
+        n_cases: how many cases the function was given; other indices are damage.
+        max_values: the most float64 values one answer may hold.
+    """
+    outcomes, problem, position = {}, None, 0
+    view = memoryview(data)
+    while position < len(data):
+        try:
+            if bytes(view[position:position + 4]) != MAGIC or position + 8 > len(data):
+                raise ValueError("a record does not start where the previous one ended")
+            (length,) = _LENGTH.unpack_from(data, position + 4)
+            if length > MAX_HEADER or position + 8 + length > len(data):
+                raise ValueError("a record header is too long")
+            index, status, message, mutated, shape = _header(
+                bytes(view[position + 8:position + 8 + length]), n_cases)
+            position += 8 + length
+            answer = None
+            if shape is not None:
+                count = 1
+                for dim in shape:
+                    count *= dim
+                if count > max_values or position + 8 * count > len(data):
+                    raise ValueError("an answer is larger than allowed or cut short")
+                answer = np.frombuffer(data, dtype="<f8", count=count,
+                                       offset=position).astype(np.float64).reshape(shape)
+                position += 8 * count
+        except ValueError as error:
+            return Decoded(outcomes, problem, damage=str(error))
+        if index == -1:
+            problem = problem or (status, message)
+        else:
+            outcomes.setdefault(index, CallOutcome(status, answer=answer, message=message,
+                                                   mutated=mutated))
+    return Decoded(outcomes, problem)

@@ -1,0 +1,94 @@
+"""``make release``: the student kit, with no solutions in it.
+
+The kit holds the stub notebook (no outputs), the student-facing modules, the
+grader's client code, precomputed test vectors instead of the references, the
+MNIST sample and the images. A leak check runs on every build: a kit that
+contains reference code, a ``solutions`` import, a solved cell, a gradebook or
+notebook outputs is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+from grader import notebooks as nb
+from grader.client import paths
+from grader.core import vectors
+from grader.release.vectors import write_vectors
+from grader.core.tasks import TASKS
+from grader.release.leaks import find_leaks
+
+ROOT = paths.KIT_ROOT
+STUDENT_FILES = ("Blocks.py", "dataset_utils.py", "gradient_check.py", "automark.py")
+STUDENT_FOLDERS = ("images", "data/mnist-sample")
+SHIPPED_PACKAGES = ("core", "client")  # grader/core and grader/client, copied whole
+STUDENT_REQUIREMENTS = ("numpy", "matplotlib", "notebook", "ipykernel")
+STUDENT_README = Path(__file__).with_name("student_readme.md")
+
+
+def _requirements() -> str:
+    pins = {}
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower()] = version.strip()
+    missing = [name for name in STUDENT_REQUIREMENTS if name not in pins]
+    if missing:
+        raise ValueError(f"requirements-lock.txt does not pin {missing}: add them")
+    return "".join(f"{name}=={pins[name]}\n" for name in STUDENT_REQUIREMENTS)
+
+
+def _clean_notebook(source: Path, target: Path) -> None:
+    import nbformat
+    notebook = nb.load_notebook(source)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(notebook, str(target))
+
+
+def build_student_kit(out_dir, *, zip_path=None) -> list[str]:
+    """Build the student kit into ``out_dir`` (replaced) and optionally zip it.
+
+    Returns:
+        The leak check's findings (empty: the kit is clean).
+
+    Raises:
+        ValueError: when the leak check finds anything; the folder is left for inspection.
+    """
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "grader" / "vectors").mkdir(parents=True)
+    _clean_notebook(ROOT / "assignment.ipynb", out / "assignment.ipynb")
+    for name in STUDENT_FILES:
+        shutil.copyfile(ROOT / name, out / name)
+    for folder in STUDENT_FOLDERS:
+        shutil.copytree(ROOT / folder, out / folder)
+    shutil.copyfile(ROOT / "grader" / "__init__.py", out / "grader" / "__init__.py")
+    for package in SHIPPED_PACKAGES:
+        shutil.copytree(ROOT / "grader" / package, out / "grader" / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for phase, name in vectors.PHASE_FILES.items():
+        write_vectors(out / "grader" / "vectors" / name, TASKS, phase=phase)
+    shutil.copyfile(STUDENT_README, out / "README.md")
+    (out / "requirements.txt").write_text(_requirements())
+    leaks = find_leaks(out)
+    if leaks:
+        raise ValueError("the student kit leaks:\n  " + "\n  ".join(leaks))
+    if zip_path is not None:
+        write_zip(out, Path(zip_path))
+    return leaks
+
+
+def write_zip(folder: Path, zip_path: Path) -> None:
+    """A reproducible zip: sorted entries, fixed timestamps, top folder ``student/``."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"student/{path.relative_to(folder).as_posix()}",
+                                   date_time=(2026, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
