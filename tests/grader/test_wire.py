@@ -114,6 +114,8 @@ def test_a_hostile_record_ends_the_stream_and_keeps_what_came_before(name):
     decoded = wire.decode_outcomes(wire.encode_outcome(0, OK_ANSWER) + data, n_cases=2,
                                    max_values=1000)
     assert list(decoded.outcomes) == [0] and want in decoded.damage
+    if name == "cut-short":
+        return  # followed by more bytes, a short answer simply takes them as its values
     # nothing after a broken record is read: its boundaries can no longer be trusted
     after = wire.decode_outcomes(data + wire.encode_outcome(1, OK_ANSWER), n_cases=2,
                                  max_values=1000)
