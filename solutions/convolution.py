@@ -1,4 +1,8 @@
-"""References for matrix convolution ('same' cross-correlation) and the box blur."""
+"""References for matrix convolution ('same' cross-correlation) and the box blur.
+
+These are the versions to read next to the lesson. The fast path with the same
+contract, used where speed matters, is ``solutions.fast_convolution``.
+"""
 
 import numpy as np
 
@@ -34,33 +38,13 @@ def conv_matrix(matrix, kernel):
         raise ValueError(f"kernel sides must be odd (2p+1, 2q+1), got {kernel.shape}")
     height, width = matrix.shape
     p, q = k_rows // 2, k_cols // 2
-    # Kernel row a contributes sum_b kernel[a, b] * padded[i + a, j + b]. With the
-    # column shifts of the zero-padded matrix stacked as shifted[b, r, j] =
-    # padded[r, j + b], ONE matrix product kernel @ shifted gives that sum for
-    # every kernel row a at once (planes[a, r, j]), and out[i] = sum_a planes[a, i + a].
-    # Blocks of about 16K output values keep the temporaries in the CPU cache.
-    out = np.empty((height, width))
-    step = max(1, (1 << 14) // width)
-    span = (min(step, height) + 2 * p) * width
-    work = np.empty((k_cols + k_rows) * span)   # one allocation for both temporaries
-    shifted = work[:k_cols * span].reshape(k_cols, span)
-    planes = work[k_cols * span:].reshape(k_rows, span)
-    for top in range(0, height, step):
-        rows = min(step, height - top)
-        size = (rows + 2 * p) * width
-        window = shifted[:, :size].reshape(k_cols, rows + 2 * p, width)
-        window.fill(0.0)
-        first, last = max(0, top - p), min(height, top + rows + p)  # matrix rows in the window
+    padded = np.pad(matrix, ((p, p), (q, q)))
+    out = np.zeros((height, width))
+    # Kernel cell (a, b) meets padded[i + a, j + b] at every output pixel (i, j):
+    # one shifted (height, width) window of the padded matrix per kernel cell.
+    for a in range(k_rows):
         for b in range(k_cols):
-            lo, hi = max(0, q - b), min(width, width + q - b)       # columns that stay inside
-            if lo < hi:
-                window[b, first - top + p:last - top + p, lo:hi] = matrix[first:last, lo + b - q:hi + b - q]
-        np.matmul(kernel, shifted[:, :size], out=planes[:, :size])
-        summed = planes[:, :size].reshape(k_rows, rows + 2 * p, width)
-        block = out[top:top + rows]
-        np.copyto(block, summed[0, :rows])
-        for a in range(1, k_rows):
-            block += summed[a, a:a + rows]
+            out += kernel[a, b] * padded[a:a + height, b:b + width]
     return out
 
 

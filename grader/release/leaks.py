@@ -8,7 +8,9 @@ imports ``solutions``, a solved stub, and notebook outputs.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import pkgutil
 from pathlib import Path
 
 from grader import notebooks as nb
@@ -21,13 +23,27 @@ FORBIDDEN_NAMES = {"solutions", "examples", "grading", "progress", "tests", ".ve
                    "notebooks.py", "__pycache__"}
 
 
+def _reference_functions() -> list:
+    """Every function defined in a module of the ``solutions`` package.
+
+    More than ``solutions.__all__``: the fast paths beside the references (e.g.
+    ``solutions.fast_convolution``) and private helpers are reference code too.
+    """
+    import solutions
+    functions = []
+    for info in pkgutil.iter_modules(solutions.__path__, prefix="solutions."):
+        module = importlib.import_module(info.name)
+        functions += [function for _, function in inspect.getmembers(module, inspect.isfunction)
+                      if function.__module__ == module.__name__]
+    return functions
+
+
 def _reference_fingerprints() -> set[str]:
     """Distinctive code lines of every reference, except lines Blocks.py shows anyway."""
-    import solutions
     public = {line.strip() for line in (ROOT / "Blocks.py").read_text().splitlines()}
     prints = set()
-    for name in solutions.__all__:
-        function = ast.parse(inspect.getsource(getattr(solutions, name))).body[0]
+    for reference in _reference_functions():
+        function = ast.parse(inspect.getsource(reference)).body[0]
         body = function.body[1:] if ast.get_docstring(function) else function.body
         for statement in body:
             for line in ast.unparse(statement).splitlines():
