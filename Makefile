@@ -7,7 +7,7 @@ SOLVED := build/assignment_solved.ipynb
 SUBMISSIONS ?= examples/submissions
 GRADING ?= grading
 JOBS ?=
-STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt requirements-sandbox.txt | cksum | cut -d' ' -f1)
 
 .PHONY: help venv grade test test-fast solved release bench examples data sample clean
 
@@ -22,9 +22,10 @@ help:
 	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
 	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
 
-$(STAMP): requirements-lock.txt
+$(STAMP): requirements-lock.txt requirements-sandbox.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sandbox.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)

@@ -1,7 +1,7 @@
 """Section 5: grading throughput, ``grade_class`` vs ``jupyter nbconvert --execute``.
 
 Both sides get the same copies of a few non-hostile example submissions in a
-temporary folder. ``grade_class`` grades them (sandbox "auto", a fresh
+temporary folder. ``grade_class`` grades them (in bubblewrap, a fresh
 ``out_dir`` each time so nothing is skipped as unchanged). The baseline
 executes the same notebooks whole with the venv's ``jupyter nbconvert``,
 each in a folder where the kit's files are linked next to it (a student's
@@ -112,7 +112,7 @@ def run(settings: Settings) -> list[Row]:
 
         def grade(folder=submissions):
             out = scratch / f"out-{len(runs)}"
-            runs.append(grade_class(submissions_dir=folder, out_dir=out, sandbox="auto",
+            runs.append(grade_class(submissions_dir=folder, out_dir=out, sandbox="bwrap",
                                     jobs=jobs, log=io.StringIO()))
 
         ours, base = measure_pair(

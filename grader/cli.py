@@ -3,16 +3,23 @@
     python -m grader progress USERNAME
     python -m grader check PATH USERNAME [--record]
     python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb] [--html]
-    python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox auto|bwrap|plain]
+    python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox bwrap|plain]
+        [--week 2|3] [--tasks a,b] [--points TASK=N] [--call-seconds S] [--memory-mb MB] ...
     python -m grader release [--out dist/student] [--zip dist/student.zip]
 
+Every flag of ``grade`` takes its default from the library (``grade_class``,
+``points_for``, the fields of ``Limits``), so the two cannot disagree.
 User errors print ``Error: ...`` and exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
+import re
 import sys
+import typing
 from pathlib import Path
 
 from grader.client import messages, paths
@@ -25,6 +32,8 @@ from grader.client.progress import ProgressStore
 
 DEFAULT_NOTEBOOK = paths.KIT_ROOT / "assignment.ipynb"
 DEFAULT_SOLVED = paths.KIT_ROOT / "build" / "assignment_solved.ipynb"
+CHECKABLE = (".py", ".ipynb")
+SHOW_DEFAULT = " (default: %(default)s)"
 
 
 def cmd_progress(args) -> int:
@@ -34,7 +43,12 @@ def cmd_progress(args) -> int:
 
 def cmd_check(args) -> int:
     paths.check_username(args.username)
-    namespace = load_namespace(args.path)
+    path = Path(args.path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; check wants a .py module or an .ipynb notebook")
+    if path.suffix not in CHECKABLE:
+        raise ValueError(f"{path}: check wants a .py module or an .ipynb notebook")
+    namespace = load_namespace(path)
     found = [task for task in tasks.TASKS if callable(namespace.get(task.name))]
     if not found:
         raise ValueError(f"{args.path} defines none of the graded functions "
@@ -56,10 +70,12 @@ def cmd_solve(args) -> int:
     import nbformat
 
     import solutions
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; --out wants the path of the notebook to write")
     notebook = load_notebook(args.notebook)
     references = {name: getattr(solutions, name) for name in solutions.__all__}
     solved = solve(notebook, references)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(solved, str(out))
     print(f"Wrote {out}")
@@ -75,47 +91,79 @@ def cmd_solve(args) -> int:
     return 0
 
 
-def _points(args) -> dict:
-    from grader.classgrade import exports
-    overrides = {}
-    for item in args.points or []:
-        name, _, value = item.partition("=")
-        try:
-            overrides[name] = float(value)
-        except ValueError:
-            raise ValueError(f"--points takes TASK=NUMBER, got {item!r}") from None
-    chosen = [t for t in tasks.TASKS if t.name in _task_names(args)]
-    return exports.points_for(chosen, mandatory=args.mandatory_points,
-                              optional=args.optional_points, overrides=overrides)
+def _weeks(text: str) -> set[int]:
+    known = sorted({t.week for t in tasks.TASKS})
+    weeks = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part.isdigit() or int(part) not in known:
+            raise ValueError(f"--week takes weeks among {', '.join(map(str, known))} separated by "
+                             f"commas (e.g. --week 2,3), got {text!r}")
+        weeks.add(int(part))
+    return weeks
 
 
 def _task_names(args) -> list[str]:
-    names = list(tasks.task_names())
-    if args.week:
-        names = [t.name for t in tasks.TASKS if t.week == args.week]
+    """This week's tasks by default; ``--week``, ``--all`` and ``--tasks`` choose others."""
+    from grader.classgrade.run import default_task_names
+    if args.all:
+        names = list(tasks.task_names())
+    elif args.week:
+        weeks = _weeks(args.week)
+        names = [t.name for t in tasks.TASKS if t.week in weeks]
+    else:
+        names = list(tasks.task_names()) if args.tasks else list(default_task_names())
     if args.tasks:
         wanted = [n.strip() for n in args.tasks.split(",") if n.strip()]
         for name in wanted:
-            tasks.get_task(name)
+            if tasks.find_task(name) is None:
+                raise ValueError(f"--tasks: {tasks.unknown_task_message(name)}")
         names = [n for n in names if n in wanted]
     if not names:
         raise ValueError("no task left to grade: check --week and --tasks")
     return names
 
 
+def _points(args, task_names) -> dict:
+    from grader.classgrade.exports.grades import points_for
+    overrides = {}
+    for item in args.points or []:
+        name, _, value = item.partition("=")
+        if tasks.find_task(name) is None:
+            raise ValueError(f"--points {item}: {tasks.unknown_task_message(name)}")
+        if name not in task_names:
+            raise ValueError(f"--points {item}: {name} is not among the tasks being graded; "
+                             "check --week and --tasks")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--points takes TASK=NUMBER, got {item!r}") from None
+    chosen = [t for t in tasks.TASKS if t.name in task_names]
+    return points_for(chosen, mandatory=args.mandatory_points, optional=args.optional_points,
+                      overrides=overrides)
+
+
+def _only(text: str | None) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    for name in names:
+        paths.check_username(name)
+    return names
+
+
 def cmd_grade(args) -> int:
-    from grader.classgrade.run import class_table, grade_class
+    from grader.classgrade import run as classrun
     from grader.classgrade.sandbox.limits import Limits
-    limits = Limits(call_seconds=args.call_seconds, task_seconds=args.task_seconds,
-                    submission_seconds=args.submission_seconds, memory_mb=args.memory_mb)
-    run = grade_class(submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs,
-                      sandbox=args.sandbox, roster_path=args.roster, task_names=_task_names(args),
-                      limits=limits, points=_points(args), execute=args.execute)
-    print(class_table(run))
-    for line in run.ignored:
+    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+    task_names = _task_names(args)
+    result = classrun.grade_class(
+        submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs, sandbox=args.sandbox,
+        roster_path=args.roster, task_names=task_names, limits=limits,
+        points=_points(args, task_names), execute=args.execute, force=args.force,
+        only=_only(args.only))
+    print(classrun.class_table(result))
+    for line in result.ignored:
         print(f"ignored: {line}")
-    print(f"\nGraded {len(run.graded)} submission(s), {len(run.skipped_unchanged)} unchanged, "
-          f"in {run.seconds:.1f} s (sandbox: {run.sandbox}).")
+    print(f"\nGraded {len(result.graded)} submission(s), {len(result.skipped_unchanged)} unchanged, "
+          f"in {result.seconds:.1f} s (sandbox: {result.sandbox}).")
     print(f"Gradebook: {Path(args.out) / 'gradebook.csv'}, report: {Path(args.out) / 'report.html'}, "
           f"feedback: {Path(args.out) / 'feedback'}/")
     return 0
@@ -129,46 +177,111 @@ def cmd_release(args) -> int:
     return 0
 
 
+def attribute_docs(cls) -> dict[str, str]:
+    """``{name: description}`` from the ``Attributes:`` section of a Google-style docstring."""
+    docs: dict[str, str] = {}
+    section = inspect.cleandoc(cls.__doc__ or "").partition("Attributes:\n")[2]
+    name = None
+    for line in section.splitlines():
+        entry = re.match(r"    (\w+): (.*)", line)
+        if entry:
+            name, docs[entry[1]] = entry[1], entry[2]
+        elif name and line.startswith("        "):
+            docs[name] += " " + line.strip()
+        elif line.strip():
+            break
+    return docs
+
+
+def _add_limits(parser) -> None:
+    """One flag per field of ``Limits``: its type, its default, its docstring."""
+    from grader.classgrade.sandbox.limits import Limits
+    group = parser.add_argument_group("sandbox limits", "each must be positive")
+    docs, types = attribute_docs(Limits), typing.get_type_hints(Limits)
+    for field in dataclasses.fields(Limits):
+        text = docs.get(field.name, field.name.replace("_", " "))
+        help_text = text.rstrip(".").replace("%", "%%") + SHOW_DEFAULT
+        group.add_argument("--" + field.name.replace("_", "-"), type=types[field.name],
+                           default=field.default, metavar=field.name.rpartition("_")[2].upper(),
+                           help=help_text)
+
+
+def _add_grade(sub) -> None:
+    from grader.classgrade.exports.grades import points_for
+    from grader.classgrade.run import grade_class
+    from grader.classgrade.sandbox.modes import MODES
+    library, weights = grade_class.__kwdefaults__, points_for.__kwdefaults__
+    grade = _command(sub, "grade", cmd_grade, "grade a class of submissions in the sandbox")
+    grade.add_argument("submissions", nargs="?",
+                       default=str(paths.KIT_ROOT / "examples" / "submissions"),
+                       help="<username>/assignment.ipynb folders or <username>.ipynb files"
+                       + SHOW_DEFAULT)
+    grade.add_argument("--out", default=str(paths.KIT_ROOT / "grading"), metavar="FOLDER",
+                       help="folder of the gradebook and reports, created if needed" + SHOW_DEFAULT)
+    grade.add_argument("-j", "--jobs", type=int, default=library["jobs"], metavar="N",
+                       help="parallel submissions, at least 1 (default: all cores)")
+    grade.add_argument("--sandbox", choices=MODES, default=library["sandbox"],
+                       help="bwrap isolates each submission; plain runs it with resource limits "
+                       "only (read the README first)" + SHOW_DEFAULT)
+    grade.add_argument("--roster", default=library["roster_path"], metavar="CSV",
+                       help="students.csv (default: SUBMISSIONS/students.csv if present)")
+    grade.add_argument("--week", metavar="W[,W]",
+                       help="grade these weeks' tasks, e.g. --week 2,3 (default: 3, this "
+                       "assignment's functions)")
+    grade.add_argument("--all", action="store_true",
+                       help="grade every task, last week's included (default: this week's)")
+    grade.add_argument("--tasks", metavar="A,B",
+                       help="comma-separated task names to grade (default: this week's)")
+    grade.add_argument("--force", action="store_true", default=library["force"],
+                       help="grade every submission again, even what the gradebook already "
+                       "holds for the same content and settings")
+    grade.add_argument("--only", metavar="USER[,USER]",
+                       help="grade these students again, the others as usual: only what is "
+                       "new or changed (default: nobody)")
+    grade.add_argument("--mandatory-points", type=float, default=weights["mandatory"], metavar="W",
+                       help="weight of a [MAN] task, times its own points" + SHOW_DEFAULT)
+    grade.add_argument("--optional-points", type=float, default=weights["optional"], metavar="W",
+                       help="weight of an [OPT] task, times its own points" + SHOW_DEFAULT)
+    grade.add_argument("--points", action="append", metavar="TASK=N",
+                       help="points of one task, overriding its weight (repeatable)")
+    grade.add_argument("--execute", action="store_true", default=library["execute"],
+                       help="also execute each whole notebook (nbclient, per-cell timeout) "
+                       "for feedback")
+    _add_limits(grade)
+
+
+def _command(sub, name, run, help_text) -> argparse.ArgumentParser:
+    """The subcommand ``name``, with ``help_text`` as its help and its description."""
+    parser = sub.add_parser(name, help=help_text,
+                            description=help_text[0].upper() + help_text[1:] + ".")
+    parser.set_defaults(run=run)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    progress = sub.add_parser("progress", help="print a student's AutoMark progress table")
-    progress.add_argument("username")
-    progress.set_defaults(run=cmd_progress)
-    check = sub.add_parser("check", help="check every graded function defined in a file")
+    progress = _command(sub, "progress", cmd_progress, "print a student's AutoMark progress table")
+    progress.add_argument("username", help="whose progress to print")
+    check = _command(sub, "check", cmd_check, "check every graded function defined in a file")
     check.add_argument("path", help="a .py module or an .ipynb notebook")
     check.add_argument("username", help="whose cases to draw (and record, with --record)")
     check.add_argument("--record", action="store_true", help="record the attempts as progress")
-    check.set_defaults(run=cmd_check)
-    solver = sub.add_parser("solve", help="write the notebook with the references in the stubs")
-    solver.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK))
-    solver.add_argument("--out", default=str(DEFAULT_SOLVED))
+    solver = _command(sub, "solve", cmd_solve,
+                      "write the notebook with the references in the stubs")
+    solver.add_argument("--notebook", default=str(DEFAULT_NOTEBOOK),
+                        help="the assignment notebook with its stubs" + SHOW_DEFAULT)
+    solver.add_argument("--out", default=str(DEFAULT_SOLVED),
+                        help="where to write the solved notebook" + SHOW_DEFAULT)
     solver.add_argument("--html", action="store_true",
                         help="also execute it and write an HTML copy for teaching assistants")
-    solver.set_defaults(run=cmd_solve)
-    grade = sub.add_parser("grade", help="grade a class of submissions in the sandbox")
-    grade.add_argument("submissions", nargs="?", default=str(paths.KIT_ROOT / "examples" / "submissions"),
-                       help="<username>/assignment.ipynb folders or <username>.ipynb files")
-    grade.add_argument("--out", default=str(paths.KIT_ROOT / "grading"), help="gradebook and reports")
-    grade.add_argument("-j", "--jobs", type=int, default=None, help="parallel submissions (default: all cores)")
-    grade.add_argument("--sandbox", choices=["auto", "bwrap", "plain"], default="auto")
-    grade.add_argument("--roster", help="students.csv (default: SUBMISSIONS/students.csv if present)")
-    grade.add_argument("--week", type=int, choices=[2, 3], help="grade only that week's tasks")
-    grade.add_argument("--tasks", help="comma-separated task names to grade")
-    grade.add_argument("--mandatory-points", type=float, default=1.0)
-    grade.add_argument("--optional-points", type=float, default=0.5)
-    grade.add_argument("--points", action="append", metavar="TASK=N", help="points of one task")
-    grade.add_argument("--call-seconds", type=float, default=5.0, help="time limit of one call")
-    grade.add_argument("--task-seconds", type=float, default=20.0, help="time limit of one function")
-    grade.add_argument("--submission-seconds", type=float, default=300.0)
-    grade.add_argument("--memory-mb", type=int, default=1024, help="memory limit per process")
-    grade.add_argument("--execute", action="store_true",
-                       help="also execute each whole notebook (nbclient, per-cell timeout) for feedback")
-    grade.set_defaults(run=cmd_grade)
-    release = sub.add_parser("release", help="build the student kit (no solutions) and check it")
-    release.add_argument("--out", default=str(paths.KIT_ROOT / "dist" / "student"))
-    release.add_argument("--zip", default=str(paths.KIT_ROOT / "dist" / "student.zip"))
-    release.set_defaults(run=cmd_release)
+    _add_grade(sub)
+    release = _command(sub, "release", cmd_release,
+                       "build the student kit (no solutions) and check it")
+    release.add_argument("--out", default=str(paths.KIT_ROOT / "dist" / "student"),
+                         help="folder of the student kit" + SHOW_DEFAULT)
+    release.add_argument("--zip", default=str(paths.KIT_ROOT / "dist" / "student.zip"),
+                         help="zip of the student kit" + SHOW_DEFAULT)
     return parser
 
 
@@ -176,6 +289,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CheckRefused, NotebookError, FileNotFoundError, ValueError) as error:
+    except (CheckRefused, NotebookError, OSError, ValueError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -6,11 +6,19 @@ saved and never leaves half a submission; the next run asks :meth:`is_graded`
 and skips what is unchanged. Earlier gradings stay in the tables as history;
 :meth:`Gradebook.latest_results` returns the newest one per student.
 
+Results are kept per task under a *settings key* (grader version, sandbox,
+limits): a later run with the same settings skips every task already graded
+for the same content and grades only what is new (a task added, a changed
+notebook), and never mixes in results graded under other settings.
+
 Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 
+    runs        id PK, started_at, finished_at, grader_version, sandbox (description),
+                settings_key, tasks, limits, points (JSON)
     students    username PK, name, email
     submissions id PK, username -> students, content_hash, grader_version,
-                graded_at (ISO 8601, UTC), sandbox, seconds, error, notes (JSON list)
+                graded_at (ISO 8601, UTC), sandbox, seconds, error, notes (JSON list),
+                settings_key, run_id -> runs
     results     (submission_id -> submissions, position) PK, task, passed, state,
                 n_passed, n_cases, error, mistake, first_failure, details
                 (JSON of TaskResult.to_dict())
@@ -18,59 +26,20 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from grader.core.results import CaseResult, SubmissionResult, TaskResult
+from grader.classgrade.gradebook_schema import (INSERT_RESULT, LATEST, RUNS, SCHEMA, V2_COLUMNS,
+                                               Transaction, result_row, task_from_dict)
+from grader.classgrade.runinfo import RunInfo
 from grader.client.roster import Student
+from grader.core.results import SubmissionResult, TaskResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS students (
-    username TEXT PRIMARY KEY,
-    name     TEXT NOT NULL DEFAULT '',
-    email    TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS submissions (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    username       TEXT NOT NULL REFERENCES students(username),
-    content_hash   TEXT NOT NULL,
-    grader_version TEXT NOT NULL,
-    graded_at      TEXT NOT NULL,
-    sandbox        TEXT NOT NULL DEFAULT '',
-    seconds        REAL NOT NULL DEFAULT 0,
-    error          TEXT NOT NULL DEFAULT '',
-    notes          TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS submissions_by_username ON submissions(username, id);
-CREATE TABLE IF NOT EXISTS results (
-    submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
-    position      INTEGER NOT NULL,
-    task          TEXT NOT NULL,
-    passed        INTEGER NOT NULL,
-    state         TEXT NOT NULL,
-    n_passed      INTEGER NOT NULL,
-    n_cases       INTEGER NOT NULL,
-    error         TEXT NOT NULL DEFAULT '',
-    mistake       TEXT NOT NULL DEFAULT '',
-    first_failure TEXT NOT NULL DEFAULT '',
-    details       TEXT NOT NULL,
-    PRIMARY KEY (submission_id, position)
-);
-"""
-
-_INSERT_RESULT = ("INSERT INTO results (submission_id, position, task, passed, state, n_passed, "
-                  "n_cases, error, mistake, first_failure, details) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_LATEST = ("SELECT * FROM submissions WHERE id IN "
-           "(SELECT MAX(id) FROM submissions GROUP BY username)")
-
 
 class Gradebook:
     """A gradebook file, opened (and created when missing) on ``path``.
@@ -118,9 +87,12 @@ class Gradebook:
                              f"knows versions up to {SCHEMA_VERSION}: update the kit")
         if version < SCHEMA_VERSION:
             with self._transaction():
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                self._db.execute(RUNS)
+                for statement in V2_COLUMNS:  # version 1 -> 2, or a new file
+                    self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- context manager -------------------------------------------------------------------
@@ -135,7 +107,7 @@ class Gradebook:
         self._db.close()
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return Transaction(self._db)
 
     # -- writing -----------------------------------------------------------------------------
     def add_students(self, students: Iterable[Student]) -> None:
@@ -151,14 +123,40 @@ class Gradebook:
                 "ON CONFLICT(username) DO UPDATE SET name = excluded.name, email = excluded.email",
                 rows)
 
+    def start_run(self, run: RunInfo) -> int:
+        """Record a grading run's settings; returns its id (finish it with :meth:`finish_run`)."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO runs (started_at, grader_version, sandbox, settings_key, tasks, "
+                "limits, points) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run.started_at, run.grader_version, run.sandbox, run.settings_key,
+                 json.dumps(list(run.tasks)), json.dumps(run.limits), json.dumps(run.points)))
+        return cursor.lastrowid
+
+    def finish_run(self, run_id: int, finished_at: str | None = None) -> None:
+        """Mark a run finished (a run without an end was interrupted)."""
+        with self._transaction():
+            self._db.execute("UPDATE runs SET finished_at = ? WHERE id = ?",
+                             (finished_at or _now(), run_id))
+
+    def runs(self) -> list[dict]:
+        """Every run, oldest first, as dicts (JSON columns decoded)."""
+        rows = self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()
+        return [{**dict(row), "tasks": json.loads(row["tasks"]), "limits": json.loads(row["limits"]),
+                 "points": json.loads(row["points"])} for row in rows]
+
     def save(self, result: SubmissionResult, *, grader_version: str,
-             graded_at: datetime | None = None) -> int:
+             graded_at: datetime | None = None, settings_key: str = "",
+             run_id: int | None = None) -> int:
         """Store one graded submission, all or nothing.
 
         Args:
             result: the submission's result; its student is added when unknown.
             grader_version: the version of the grader (and its tasks) that graded it.
             graded_at: the time of grading (default: now); naive times are taken as UTC.
+            settings_key: the run's :attr:`RunInfo.settings_key` (its results are reused
+                only by runs with the same key).
+            run_id: the run it belongs to.
 
         Returns:
             The new submission's id.
@@ -178,13 +176,15 @@ class Gradebook:
                              (result.username,))
             cursor = self._db.execute(
                 "INSERT INTO submissions (username, content_hash, grader_version, graded_at, "
-                "sandbox, seconds, error, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "sandbox, seconds, error, notes, settings_key, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.username, result.content_hash, grader_version,
                  when.astimezone(timezone.utc).isoformat(timespec="seconds"), result.sandbox,
-                 float(result.seconds), result.error, json.dumps(list(result.notes))))
+                 float(result.seconds), result.error, json.dumps(list(result.notes)),
+                 settings_key, run_id))
             submission_id = cursor.lastrowid
             for position, task in enumerate(result.tasks):
-                self._db.execute(_INSERT_RESULT, _result_row(submission_id, position, task))
+                self._db.execute(INSERT_RESULT, result_row(submission_id, position, task))
         return submission_id
 
     # -- reading -----------------------------------------------------------------------------
@@ -195,6 +195,50 @@ class Gradebook:
             "ORDER BY id DESC LIMIT 1", (username,)).fetchone()
         return row is not None and tuple(row) == (content_hash, grader_version)
 
+    def graded_tasks(self, username: str, content_hash: str, settings_key: str) -> set[str]:
+        """Tasks already graded for this content under these settings."""
+        rows = self._db.execute(
+            "SELECT DISTINCT r.task FROM results r JOIN submissions s ON s.id = r.submission_id "
+            "WHERE s.username = ? AND s.content_hash = ? AND s.settings_key = ?",
+            (username, content_hash, settings_key))
+        return {row["task"] for row in rows}
+
+    def current_results(self, settings_key: str, content_hashes: dict,
+                        task_names) -> dict[str, SubmissionResult]:
+        """Each student's results for their current content under these settings only.
+
+        Args:
+            settings_key: the run's settings.
+            content_hashes: ``{username: content hash}`` of the submissions present now.
+            task_names: the tasks, in the order the results list them.
+
+        Returns:
+            ``{username: SubmissionResult}``; per task the newest result, the newest
+            submission's error, notes, sandbox and time.
+        """
+        found = {}
+        for username, digest in sorted(content_hashes.items()):
+            rows = self._db.execute(
+                "SELECT * FROM submissions WHERE username = ? AND content_hash = ? AND "
+                "settings_key = ? ORDER BY id DESC", (username, digest, settings_key)).fetchall()
+            if not rows:
+                continue
+            by_task = {}
+            for row in rows:  # newest first: the first result of a task wins
+                for detail in self._db.execute(
+                        "SELECT task, details FROM results WHERE submission_id = ? "
+                        "ORDER BY position", (row["id"],)):
+                    by_task.setdefault(detail["task"], detail["details"])
+            newest = rows[0]
+            error = next((row["error"] for row in rows if row["error"]), "")
+            notes = tuple(dict.fromkeys(n for row in reversed(rows) for n in json.loads(row["notes"])))
+            found[username] = SubmissionResult(
+                username=username, content_hash=digest,
+                tasks=tuple(task_from_dict(json.loads(by_task[name]))
+                            for name in task_names if name in by_task),
+                error=error, notes=notes, sandbox=newest["sandbox"], seconds=newest["seconds"])
+        return found
+
     def students(self) -> list[Student]:
         """Every known student (roster or submission), by username."""
         rows = self._db.execute("SELECT username, name, email FROM students ORDER BY username")
@@ -202,11 +246,11 @@ class Gradebook:
 
     def latest_results(self) -> dict[str, SubmissionResult]:
         """The newest graded submission of every student who has one, by username."""
-        submissions = self._db.execute(_LATEST + " ORDER BY username").fetchall()
+        submissions = self._db.execute(LATEST + " ORDER BY username").fetchall()
         tasks: dict[int, list[TaskResult]] = {row["id"]: [] for row in submissions}
         rows = self._db.execute(
             "SELECT submission_id, details FROM results WHERE submission_id IN "
-            f"(SELECT id FROM ({_LATEST})) ORDER BY submission_id, position")
+            f"(SELECT id FROM ({LATEST})) ORDER BY submission_id, position")
         for row in rows:
             tasks[row["submission_id"]].append(task_from_dict(json.loads(row["details"])))
         return {row["username"]: SubmissionResult(
@@ -217,52 +261,11 @@ class Gradebook:
                 for row in submissions}
 
     def count(self, table: str) -> int:
-        """Number of rows in ``table`` (``students``, ``submissions`` or ``results``)."""
-        if table not in ("students", "submissions", "results"):
-            raise ValueError(f"table must be students, submissions or results, got {table!r}")
+        """Number of rows in ``table`` (``runs``, ``students``, ``submissions`` or ``results``)."""
+        if table not in ("runs", "students", "submissions", "results"):
+            raise ValueError(f"table must be runs, students, submissions or results, got {table!r}")
         return self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` when the block raises.
-
-    IMMEDIATE takes the write lock up front, so a busy database makes SQLite wait
-    (busy timeout) instead of failing when a read would be upgraded to a write.
-    """
-
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self):
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self._db.execute("COMMIT")
-        finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-
-
-def _result_row(submission_id: int, position: int, task: TaskResult) -> tuple:
-    first = task.first_failure
-    return (submission_id, position, task.task, int(task.passed), task.state, task.n_passed,
-            len(task.cases), task.error, task.mistake,
-            first.message if first is not None else "", json.dumps(task.to_dict()))
-
-
-def _build(cls, data: dict, **converted):
-    """``cls(**data)`` keeping only the dataclass's fields (derived keys are dropped)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {key: value for key, value in data.items() if key in names}
-    values.update(converted)
-    return cls(**values)
-
-
-def task_from_dict(data: dict) -> TaskResult:
-    """A ``TaskResult`` rebuilt from its ``to_dict()``."""
-    cases = tuple(_build(CaseResult, case, mutated=tuple(case.get("mutated", ())))
-                  for case in data.get("cases", ()))
-    return _build(TaskResult, data, cases=cases)
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

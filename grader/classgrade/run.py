@@ -1,14 +1,14 @@
 """Grade a whole class: every submission in its own sandbox, in parallel, resumable.
 
 Results go into the SQLite gradebook one submission at a time, so an
-interrupted run loses nothing already graded and the next run skips every
-unchanged submission. The exports (CSV, progress tables, feedback, HTML
-report, Gradescope JSON) are written from the gradebook at the end.
+interrupted run loses nothing already graded and the next run grades only
+what is missing under the same settings. The exports (CSV, progress tables,
+feedback, HTML report, Gradescope JSON) are written from the gradebook at the
+end, each recording how the class was graded.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -17,25 +17,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.classgrade import exports
-from grader.client import paths
+from grader.classgrade.console import ProgressBar, class_table  # noqa: F401 (re-exported)
 from grader.classgrade.gradebook import Gradebook
+from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-exported)
 from grader.classgrade.submission import grade_submission
 from grader.core.results import SubmissionResult
 from grader.client.roster import Student, load_roster
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.execute import execute_notebook
-from grader.classgrade.sandbox.runner import PLAIN_WARNING, sandbox_mode
+from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
 from grader.classgrade.submissions import Submission, discover
 from grader.core.tasks import TASKS
-
-
-def grader_version() -> str:
-    """A hash of the grader's and the references' source: a new version regrades everything."""
-    digest = hashlib.sha256()
-    for folder in ("grader", "solutions"):
-        for path in sorted((paths.KIT_ROOT / folder).rglob("*.py")):
-            digest.update(path.relative_to(paths.KIT_ROOT).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -50,6 +42,7 @@ class ClassRun:
     results: dict = field(default_factory=dict)
     students: tuple[Student, ...] = ()
     points: dict = field(default_factory=dict)
+    run: RunInfo | None = None
 
 
 def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
@@ -70,117 +63,130 @@ def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
     return replace(result, notes=result.notes + (note,))
 
 
-class ProgressBar:
-    """A one-line text progress bar on a stream (a plain line per item when not a terminal)."""
-
-    def __init__(self, total: int, stream=sys.stderr, width: int = 28):
-        self.total, self.done, self.stream, self.width = total, 0, stream, width
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        filled = self.width * self.done // max(self.total, 1)
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} {label}"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(79)[:79] + ("\n" if self.done == self.total else ""))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+def default_task_names() -> tuple[str, ...]:
+    """This assignment's functions (week 3): what ``grade`` grades unless told otherwise."""
+    return tuple(task.name for task in TASKS if task.week == 3)
 
 
-def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: str = "auto",
+def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only) -> tuple[list, list]:
+    """The submissions and ignored entries, after refusing bad arguments (nothing written)."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file; the gradebook and reports need a folder")
+    if roster_path and not Path(roster_path).is_file():
+        raise FileNotFoundError(f"{roster_path}: no such roster file (students.csv)")
+    submissions, ignored = discover(submissions_dir)
+    if not submissions:
+        raise ValueError(f"{submissions_dir} holds no submission: expected <username>/"
+                         "assignment.ipynb folders or <username>.ipynb files"
+                         + (f" ({'; '.join(ignored)})" if ignored else ""))
+    unknown = sorted(set(only or ()) - {s.username for s in submissions})
+    if unknown:
+        raise ValueError(f"--only names {', '.join(unknown)}, who submitted nothing in "
+                         f"{submissions_dir}")
+    return submissions, ignored
+
+
+def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: str = "bwrap",
                 roster_path=None, task_names=None, limits: Limits | None = None,
-                points: dict | None = None, execute: bool = False, log=sys.stderr) -> ClassRun:
+                points: dict | None = None, execute: bool = False, force: bool = False,
+                only=None, log=sys.stderr) -> ClassRun:
     """Grade every submission in ``submissions_dir`` into ``out_dir``.
+
+    A task already graded for the same content under the same settings (grader
+    version, sandbox mode, limits: :attr:`RunInfo.settings_key`) is not graded
+    again; everything else is, task by task, and the exports show only results
+    of this run's settings.
 
     Args:
         submissions_dir: ``<username>/assignment.ipynb`` folders or ``<username>.ipynb`` files.
         out_dir: where the gradebook and the exports go (created if needed).
         jobs: parallel submissions (default: all cores).
-        sandbox: ``"auto"``, ``"bwrap"`` or ``"plain"``.
+        sandbox: ``"bwrap"`` (never a silent fallback) or ``"plain"`` (only when asked for).
         roster_path: ``students.csv`` (username,name,email); default: the folder's own
             ``students.csv`` if present, else none.
-        task_names: tasks to grade (default: all).
+        task_names: tasks to grade (default: :func:`default_task_names`, this week's).
         limits: sandbox limits.
-        points: ``{task: points}`` (default: ``exports.points_for(TASKS)``).
+        points: ``{task: points}`` (default: ``exports.points_for`` of the tasks).
         execute: also execute each whole notebook into ``out_dir/executed/``.
+        force: grade everything again, whatever the gradebook holds.
+        only: usernames to grade again (the others as usual).
         log: where progress and warnings go.
 
     Returns:
         A :class:`ClassRun`.
+
+    Raises:
+        ValueError: for ``jobs`` below 1, an ``out_dir`` that is a file, a folder
+            that holds no submission, ``only`` naming someone who submitted nothing;
+            FileNotFoundError: for a missing folder or roster; SandboxUnavailable.
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mode = sandbox_mode(sandbox)
-    if mode == "plain":
+    submissions, ignored = _check_arguments(submissions_dir, out_dir, jobs, roster_path, only)
+    chosen = choose_sandbox(sandbox)
+    if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
-    task_names = tuple(task_names or [t.name for t in TASKS])
+    task_names = tuple(task_names or default_task_names())
     limits = limits or Limits()
-    submissions, ignored = discover(submissions_dir)
+    points = points or exports.points_for([t for t in TASKS if t.name in task_names])
+    info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
+                       limits=limits.for_worker(), points=points)
     roster_path = Path(roster_path) if roster_path else Path(submissions_dir) / "students.csv"
     roster = load_roster(roster_path) or {}
-    version = grader_version()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    regrade = {s.username for s in submissions} if force else set(only or ())
+    digests = {s.username: s.content_hash() for s in submissions}
     graded, unchanged = [], []
     with Gradebook(out_dir / "gradebook.sqlite") as book:
         book.add_students(roster.values())
         book.add_students(Student(s.username) for s in submissions if s.username not in roster)
+        run_id = book.start_run(info)
         todo = []
         for submission in submissions:
-            if book.is_graded(submission.username, submission.content_hash(), version):
-                unchanged.append(submission.username)
+            done = (set() if submission.username in regrade else
+                    book.graded_tasks(submission.username, digests[submission.username],
+                                      info.settings_key))
+            missing = [name for name in task_names if name not in done]
+            if missing:
+                todo.append((submission, missing))
             else:
-                todo.append(submission)
+                unchanged.append(submission.username)
         if unchanged:
-            print(f"{len(unchanged)} unchanged submission(s) already graded, skipped.", file=log)
+            print(f"{len(unchanged)} unchanged submission(s) already graded with these settings, "
+                  "skipped.", file=log)
         bar = ProgressBar(len(todo), stream=log)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+        executed_dir = out_dir / "executed" if execute else None
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            executed_dir = out_dir / "executed" if execute else None
-            futures = {pool.submit(_grade_one, s, task_names, limits, mode, executed_dir): s
-                       for s in todo}
+            futures = [pool.submit(_grade_one, s, missing, limits, chosen.mode, executed_dir)
+                       for s, missing in todo]
             for future in as_completed(futures):
                 result = future.result()
-                book.save(result, grader_version=version)
+                book.save(result, grader_version=info.grader_version,
+                          settings_key=info.settings_key, run_id=run_id)
                 graded.append(result.username)
                 bar.step(f"{result.username} ({result.seconds:.1f} s)")
-        results = book.latest_results()
+        results = book.current_results(info.settings_key, digests, task_names)
         students = book.students()
-    points = points or exports.points_for([t for t in TASKS if t.name in task_names])
-    write_exports(out_dir, students=students, results=results, points=points)
+        book.finish_run(run_id)
+    write_exports(out_dir, students=students, results=results, points=points, run=info)
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
-                    ignored=tuple(ignored), sandbox=mode, seconds=time.perf_counter() - start,
-                    results=results, students=tuple(students), points=points)
+                    ignored=tuple(ignored), sandbox=chosen.describe(),
+                    seconds=time.perf_counter() - start, results=results,
+                    students=tuple(students), points=points, run=info)
 
 
-def write_exports(out_dir: Path, *, students, results, points) -> None:
-    """Every export, rewritten from the gradebook's latest results."""
+def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None) -> None:
+    """Every export, rewritten from the gradebook's results, each saying how it was graded."""
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
-                                points=points)
+                                points=points, run=run)
     exports.write_progress_tables(out_dir / "progress", students=students, results=results)
-    exports.write_feedback(out_dir / "feedback", students=students, results=results, points=points)
+    exports.write_feedback(out_dir / "feedback", students=students, results=results, points=points,
+                           run=run)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,
-                               points=points)
+                               points=points, run=run)
     for username, result in results.items():
         exports.write_gradescope_json(out_dir / "gradescope" / username / "results.json",
-                                      result=result, points=points)
-
-
-def class_table(run: ClassRun) -> str:
-    """The class at a glance: one line per student, score and percent."""
-    possible = sum(run.points.values())
-    width = max([len("student")] + [len(s.username) for s in run.students])
-    lines = [f"{'student':<{width}} {'score':>7} {'%':>6}  {'passed':>6}  status",
-             "-" * (width + 40)]
-    for student in run.students:
-        result = run.results.get(student.username)
-        if result is None:
-            lines.append(f"{student.username:<{width}} {'':>7} {'':>6}  {'':>6}  no submission")
-            continue
-        score = result.score(run.points)
-        percent = 100.0 * score / possible if possible else 0.0
-        n_passed = sum(t.passed for t in result.tasks)
-        status = f"not gradable: {result.error}" if result.error else "graded"
-        lines.append(f"{student.username:<{width}} {score:>7.1f} {percent:>5.1f}%  "
-                     f"{n_passed:>2}/{len(result.tasks):<3}  {status[:70]}")
-    return "\n".join(lines)
+                                      result=result, points=points, run=run)

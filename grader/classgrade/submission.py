@@ -73,18 +73,23 @@ def _ended_message(raw: RawTask, limits: Limits) -> tuple[str, str]:
     return results.CRASHED, "the process ended during this call (os._exit, or a crash)"
 
 
-def judge_task(task, raw: RawTask, cases: list[dict], n_local: int, limits: Limits) -> TaskResult:
+def judge_task(task, raw: RawTask, cases: list[dict], n_local: int, limits: Limits, *,
+               load_hint: str = "") -> TaskResult:
     """Compare what the sandbox returned for one task with the references.
 
     The outcomes are judged by :func:`grader.core.checking.judge_outcomes`, the
     notebook's own judge; a known wrong variant that explains every wrong
-    answer is named.
+    answer is named. ``load_hint`` says which statements failed to load, for a
+    function that is missing.
     """
     if raw.problem is not None:
         status, message = raw.problem
+        if status == wire.NOT_SUBMITTED:
+            return TaskResult.crashed(task.name, "grade", message, kind=results.NOT_SUBMITTED)
         if status == wire.MISSING:
+            why = f" ({load_hint})" if load_hint else ""
             return TaskResult.crashed(task.name, "grade",
-                                      f"{task.name} is not defined in the submission",
+                                      f"{task.name} is not defined in the submission{why}",
                                       kind=results.MISSING)
         return TaskResult.crashed(task.name, "grade", message, kind=results.EXCEPTION)
     outcomes = list(raw.outcomes)
@@ -141,7 +146,10 @@ def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str
                                         f"the sandbox failed: {run.error}", names)
     if run.error:
         notes.append(f"sandbox: {run.error}")
-    judged = tuple(judge_task(task, run.tasks[task.name], cases[task][0], cases[task][1], limits)
+    notes += [f"{message}: skipped; the rest of the code still loaded" for message in run.load_notes]
+    hint = "it may be in code that failed to load, see the notes" if run.load_notes else ""
+    judged = tuple(judge_task(task, run.tasks[task.name], cases[task][0], cases[task][1], limits,
+                              load_hint=hint)
                    for task in tasks)
     return SubmissionResult(submission.username, content_hash, judged, notes=tuple(notes),
                             sandbox=mode, seconds=time.perf_counter() - start)

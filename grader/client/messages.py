@@ -43,11 +43,11 @@ def explain(result: TaskResult, *, indent: str = "", warn_mutation: bool = True)
     """
     if result.passed:
         return []
-    if result.not_implemented:
+    if result.error:
+        lines = [result.error]
+    elif result.not_implemented:
         lines = [f"{result.task} is not implemented yet: replace the "
                  "`raise NotImplementedError` line in its cell with your code."]
-    elif result.error:
-        lines = [result.error]
     else:
         scope = {"local": "local ", "remote": "remote "}.get(result.phase, "")
         lines = [f"{len(result.cases) - result.n_passed} of {len(result.cases)} {scope}cases failed."]

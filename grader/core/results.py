@@ -18,6 +18,7 @@ WRONG_SHAPE = "wrong_shape"
 NOT_FINITE = "not_finite"      # NaN or inf where the reference is finite
 CRASHED = "crashed"            # the process running the submission died
 MISSING = "missing"            # the submission does not define the function
+NOT_SUBMITTED = "not_submitted"  # the function comes from a kit file, not the student's work
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class TaskResult:
     @property
     def not_implemented(self) -> bool:
         """True when the function is still the stub (every case raised NotImplementedError)."""
-        if self.error_kind in (NOT_IMPLEMENTED, MISSING):
+        if self.error_kind in (NOT_IMPLEMENTED, MISSING, NOT_SUBMITTED):
             return True
         return bool(self.cases) and all(c.kind == NOT_IMPLEMENTED for c in self.cases)
 

@@ -38,10 +38,12 @@ MAGIC = b"AMC1"
 MAX_HEADER = 16 << 10
 MAX_DIMS = 8
 MAX_MUTATED = 16
-# A record with case -1 says why no case of the function ran.
-MISSING = "missing"          # the submission does not define the function
-LOAD_ERROR = "load_error"    # its code could not be loaded
-TASK_STATUSES = (MISSING, LOAD_ERROR)
+# A record with case -1 says why no case of the function ran, or (loading) what failed.
+MISSING = "missing"              # the submission does not define the function
+NOT_SUBMITTED = "not_submitted"  # it comes from a kit file the student did not hand in
+LOAD_ERROR = "load_error"        # a statement of the student's code could not be loaded
+TASK_STATUSES = (MISSING, NOT_SUBMITTED, LOAD_ERROR)
+MAX_PROBLEMS = 50
 _LENGTH = struct.Struct("<I")
 
 
@@ -166,13 +168,18 @@ class Decoded:
 
     Attributes:
         outcomes: ``{case index: CallOutcome}``.
-        problem: ``(status, message)`` of a case -1 record, else None.
+        problems: ``(status, message)`` of every case -1 record (at most :data:`MAX_PROBLEMS`).
         damage: why reading stopped early, "" if it did not.
     """
 
     outcomes: dict
-    problem: tuple[str, str] | None = None
+    problems: tuple = ()
     damage: str = ""
+
+    @property
+    def problem(self) -> tuple[str, str] | None:
+        """The first case -1 record, or None."""
+        return self.problems[0] if self.problems else None
 
 
 def _header(raw: bytes, n_cases: int) -> tuple[int, str, str, tuple, tuple | None]:
@@ -212,7 +219,7 @@ def decode_outcomes(data: bytes, *, n_cases: int, max_values: int) -> Decoded:
         n_cases: how many cases the function was given; other indices are damage.
         max_values: the most float64 values one answer may hold.
     """
-    outcomes, problem, position = {}, None, 0
+    outcomes, problems, position = {}, [], 0
     view = memoryview(data)
     while position < len(data):
         try:
@@ -235,10 +242,11 @@ def decode_outcomes(data: bytes, *, n_cases: int, max_values: int) -> Decoded:
                                        offset=position).astype(np.float64).reshape(shape)
                 position += 8 * count
         except ValueError as error:
-            return Decoded(outcomes, problem, damage=str(error))
+            return Decoded(outcomes, tuple(problems), damage=str(error))
         if index == -1:
-            problem = problem or (status, message)
+            if len(problems) < MAX_PROBLEMS:
+                problems.append((status, message))
         else:
             outcomes.setdefault(index, CallOutcome(status, answer=answer, message=message,
                                                    mutated=mutated))
-    return Decoded(outcomes, problem)
+    return Decoded(outcomes, tuple(problems))

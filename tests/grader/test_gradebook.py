@@ -124,7 +124,7 @@ def test_regrading_replaces_the_latest_result(book):
 
 def test_interrupted_save_leaves_the_previous_state(book, monkeypatch):
     book.save(passes_all(), grader_version=VERSION)
-    real_row = gradebook._result_row
+    real_row = gradebook.result_row
     calls = []
 
     def dies_on_the_second_task(submission_id, position, task_result):
@@ -133,13 +133,13 @@ def test_interrupted_save_leaves_the_previous_state(book, monkeypatch):
             raise KeyboardInterrupt("killed midway")
         return real_row(submission_id, position, task_result)
 
-    monkeypatch.setattr(gradebook, "_result_row", dies_on_the_second_task)
+    monkeypatch.setattr(gradebook, "result_row", dies_on_the_second_task)
     with pytest.raises(KeyboardInterrupt):
         book.save(fails_conv(), grader_version="2.0")
     assert calls == [0, 1]
     assert book.latest_results() == {"alice": passes_all()}
     assert (book.count("submissions"), book.count("results")) == (1, 2)
-    monkeypatch.setattr(gradebook, "_result_row", real_row)
+    monkeypatch.setattr(gradebook, "result_row", real_row)
     book.save(fails_conv(), grader_version="2.0")  # the connection is usable afterwards
     assert book.latest_results() == {"alice": fails_conv()}
 
@@ -207,3 +207,64 @@ def test_graded_at_defaults_to_now_in_utc(book):
     when = datetime.fromisoformat(book._db.execute("SELECT graded_at FROM submissions")
                                   .fetchone()[0])
     assert when.utcoffset().total_seconds() == 0 and when >= before
+
+
+# -- runs and settings ----------------------------------------------------------------------------
+def run_info(**changes):
+    from grader.classgrade.runinfo import RunInfo
+    base = dict(started_at="2026-11-25T10:00:00+00:00", grader_version="v1", sandbox_mode="bwrap",
+                sandbox="bwrap (bubblewrap 0.11.0 from system)", tasks=("conv_matrix", "box_blur"),
+                limits={"call_seconds": 5.0}, points={"conv_matrix": 1.0, "box_blur": 1.0})
+    return RunInfo(**{**base, **changes})
+
+
+@pytest.mark.parametrize("changes, same_key", [
+    ({}, True),
+    ({"points": {"conv_matrix": 2.0}}, True),         # points only weigh verdicts
+    ({"tasks": ("conv_matrix",)}, True),              # tasks are stored one by one
+    ({"started_at": "2027-01-01T00:00:00+00:00"}, True),
+    ({"grader_version": "v2"}, False),
+    ({"sandbox_mode": "plain"}, False),
+    ({"limits": {"call_seconds": 2.0}}, False),
+])
+def test_settings_key(changes, same_key):
+    assert (run_info(**changes).settings_key == run_info().settings_key) is same_key
+
+
+def test_a_run_is_recorded_with_its_settings(book):
+    run_id = book.start_run(run_info())
+    book.finish_run(run_id, finished_at="2026-11-25T10:05:00+00:00")
+    run, = book.runs()
+    assert run["id"] == run_id and run["tasks"] == ["conv_matrix", "box_blur"]
+    assert run["limits"] == {"call_seconds": 5.0} and run["finished_at"].startswith("2026-11-25T10:05")
+    assert run["settings_key"] == run_info().settings_key and run["sandbox"].startswith("bwrap")
+
+
+def test_results_are_reused_per_task_and_never_across_settings(book):
+    key = run_info().settings_key
+    book.save(SubmissionResult("alice", "h1", (task("conv_matrix", results.OK),)),
+              grader_version="v1", settings_key=key)
+    assert book.graded_tasks("alice", "h1", key) == {"conv_matrix"}
+    assert book.graded_tasks("alice", "h2", key) == set()          # changed content
+    assert book.graded_tasks("alice", "h1", "other") == set()      # other settings
+    book.save(SubmissionResult("alice", "h1", (task("box_blur", results.MISMATCH),)),
+              grader_version="v1", settings_key=key)
+    book.save(SubmissionResult("alice", "h1", (task("conv_matrix", results.MISMATCH),)),
+              grader_version="v9", settings_key="other")
+    current = book.current_results(key, {"alice": "h1", "bob": "h3"}, ["conv_matrix", "box_blur"])
+    assert list(current) == ["alice"]
+    assert [(t.task, t.passed) for t in current["alice"].tasks] == [("conv_matrix", True),
+                                                                    ("box_blur", False)]
+
+
+def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(gradebook.SCHEMA)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO students (username) VALUES ('alice')")
+        db.execute("INSERT INTO submissions (username, content_hash, grader_version, graded_at) "
+                   "VALUES ('alice', 'h', 'v0', '2026-01-01T00:00:00+00:00')")
+    with Gradebook(path) as book:
+        assert book.count("submissions") == 1 and book.count("runs") == 0
+        assert book.graded_tasks("alice", "h", run_info().settings_key) == set()

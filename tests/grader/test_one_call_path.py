@@ -93,7 +93,7 @@ def class_state(task, source, tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     nbformat.write(notebook, str(folder / "assignment.ipynb"))
     submission = Submission("alice", folder / "assignment.ipynb")
-    result = grade_submission(submission, [task], limits=LIMITS, mode="plain").task(task.name)
+    result = grade_submission(submission, [task], limits=LIMITS, mode="bwrap").task(task.name)
     return result.state, result.first_failure, result
 
 

@@ -51,8 +51,8 @@ def explain(task_result: TaskResult | None) -> list[str]:
     return messages.explain(task_result)
 
 
-def feedback_text(grade: Grade, *, points: Mapping[str, float]) -> str:
-    """The Markdown feedback of one student."""
+def feedback_text(grade: Grade, *, points: Mapping[str, float], run=None) -> str:
+    """The Markdown feedback of one student; ``run`` (a ``RunInfo``) adds how it was graded."""
     student, result = grade.student, grade.result
     who = f"{student.name} ({student.username})" if student.name else student.username
     lines = [f"# Feedback for {who}", "",
@@ -71,6 +71,8 @@ def feedback_text(grade: Grade, *, points: Mapping[str, float]) -> str:
             lines += [item for line in explain(task_result) for item in _block(line)] + [""]
     if result.notes:
         lines += ["## Notes", ""] + [f"- {one_line(note)}" for note in result.notes] + [""]
+    if run is not None:
+        lines += ["## How this was graded", ""] + [f"- {line}" for line in run.describe()] + [""]
     return "\n".join(lines)
 
 
@@ -81,7 +83,7 @@ def _block(text: str) -> list[str]:
 
 
 def write_feedback(folder, *, students, results: Mapping[str, SubmissionResult],
-                   points: Mapping[str, float]) -> list[Path]:
+                   points: Mapping[str, float], run=None) -> list[Path]:
     """``<username>.md``: score, then every task's verdict and why; notes and error.
 
     Returns:
@@ -92,6 +94,6 @@ def write_feedback(folder, *, students, results: Mapping[str, SubmissionResult],
     written = []
     for grade in grades(students=students, results=results, points=points):
         path = student_file(folder, grade.student.username, ".md")
-        path.write_text(feedback_text(grade, points=points), encoding="utf-8")
+        path.write_text(feedback_text(grade, points=points, run=run), encoding="utf-8")
         written.append(path)
     return written

@@ -11,7 +11,7 @@ from grader.classgrade.exports.grades import grades, number
 from grader.core.results import SubmissionResult
 
 
-def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float]) -> dict:
+def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float], run=None) -> dict:
     """Gradescope's autograder ``results.json`` for one submission.
 
     One test per task of ``points`` (named by its ``[MAN]``/``[OPT]`` label); the
@@ -30,15 +30,16 @@ def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float])
     if result.error:
         output.append(f"Your submission could not be graded: {result.error}")
     output += list(result.notes)
+    output += run.describe() if run is not None else []
     return {"score": grade.score, "output": "\n".join(output), "visibility": "after_due_date",
             "stdout_visibility": "hidden", "tests": tests}
 
 
 def write_gradescope_json(path, *, result: SubmissionResult,
-                          points: Mapping[str, float]) -> Path:
+                          points: Mapping[str, float], run=None) -> Path:
     """Write :func:`gradescope_results` to ``path`` (e.g. ``/autograder/results/results.json``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(gradescope_results(result, points=points), indent=2, ensure_ascii=False)
+    text = json.dumps(gradescope_results(result, points=points, run=run), indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
     return path

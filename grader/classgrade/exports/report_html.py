@@ -41,13 +41,14 @@ img { max-width: 100%; }
 """
 
 
-def class_report(grades, *, task_names: list[str], title: str = "Class report") -> str:
+def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None) -> str:
     """The HTML page of a class.
 
     Args:
         grades: ``exports.Grade`` lines, one per student.
         task_names: the graded tasks, in the order of the columns.
         title: the page's heading.
+        run: the run's ``RunInfo``: date, grader version, sandbox, tasks, limits.
 
     Returns:
         The page, as one string with no external assets.
@@ -68,8 +69,18 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report") 
         _image(score_plot, "Histogram of the submissions' scores in percent"),
         "<h2>Students</h2>",
         _table(grades, task_names),
+        _settings(run, task_names),
         "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _settings(run, task_names) -> str:
+    if run is None:
+        return ""
+    points = ", ".join(f"{name} {_number(value)}" for name, value in run.points.items())
+    items = run.describe() + [f"Points: {points}"]
+    return "<h2>How this was graded</h2>\n<ul>" + "".join(
+        f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
 
 
 def _pass_rate(submitted, name: str) -> float:
@@ -172,14 +183,14 @@ def _image(png: bytes, alt: str) -> str:
 
 
 def write_class_report(path, *, students, results: Mapping[str, SubmissionResult],
-                       points: Mapping[str, float]) -> Path:
+                       points: Mapping[str, float], run=None) -> Path:
     """One self-contained HTML page: summary, pass rate per task, score histogram, table.
 
     Returns:
         The path written.
     """
     page = class_report(grades(students=students, results=results, points=points),
-                                    task_names=list(points))
+                                    task_names=list(points), run=run)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,11 +19,12 @@ def _cell(text: str) -> str:
 
 
 def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResult],
-                        points: Mapping[str, float]) -> Path:
+                        points: Mapping[str, float], run=None) -> Path:
     """``gradebook.csv``: one row per student, a column of points earned per task.
 
     Columns: username, name, email, one per task of ``points`` (named by the task),
-    score, possible, percent, status. UTF-8, header row, ordered by username.
+    score, possible, percent, status. UTF-8, header row, ordered by username. With
+    ``run`` (a ``RunInfo``), its companion ``<name>.run.json`` says how it was graded.
 
     Returns:
         The path written.
@@ -38,4 +40,7 @@ def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResul
             writer.writerow([_cell(student.username), _cell(student.name), _cell(student.email),
                              *(number(value) for _, value in grade.earned), number(grade.score),
                              number(grade.possible), f"{grade.percent:.1f}", grade.status])
+    if run is not None:
+        companion = path.with_name(path.stem + ".run.json")
+        companion.write_text(json.dumps(run.to_dict(), indent=2) + "\n", encoding="utf-8")
     return path

@@ -1,15 +1,13 @@
-"""The trusted side of the sandbox: stage a submission, run the worker, read back arrays.
+"""The trusted side of the sandbox: stage a submission, run the worker, read back answers.
 
-On Linux with bubblewrap the worker sees a read-only system, the Python
-installation, its own scratch folders and nothing else: no network, a private
-/tmp and PID namespace, not the kit's ``solutions/``, the gradebook or other
-submissions. As root it then becomes an unprivileged user of its own
-(:func:`sandbox_uid`), so that the process limit holds per submission and no
-two submissions graded at once can touch each other's processes. Without bubblewrap it runs as a plain subprocess with the same resource
-limits, and :func:`sandbox_mode` says loudly that files are not hidden.
+The worker runs in bubblewrap (:mod:`.modes`) or, when asked for, as a plain
+subprocess. Graded as root, in either mode, it becomes an unprivileged user
+of its own (:func:`sandbox_uid`), so that the process limit holds per
+submission, no two submissions graded at once can touch each other's
+processes, and everything left running by that uid is killed afterwards.
 
-What comes back is read without following links, bounded in size, as plain
-arrays (``allow_pickle=False``) and JSON lines. Nothing is compared here.
+What comes back is read without following links, bounded in size, and decoded
+by :mod:`grader.core.wire`. Nothing is compared here.
 """
 
 from __future__ import annotations
@@ -21,12 +19,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 
-from grader.client import paths
 from grader.core import wire
+from grader.classgrade.sandbox.modes import bwrap_command, sandbox_env
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.staging import stage
 
@@ -36,6 +33,35 @@ WORKER = Path(__file__).with_name("worker.py")
 def sandbox_uid() -> int:
     """An unprivileged uid for this grading process's submissions (unique while it runs)."""
     return 100_000 + os.getpid()
+
+
+def kill_uid(uid: int, rounds: int = 20) -> int:
+    """SIGKILL every process of ``uid`` (as root); returns how many were killed."""
+    killed = 0
+    for _ in range(rounds):
+        found = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as f:
+                    uids = next((line.split()[1:] for line in f if line.startswith("Uid:")), [])
+            except OSError:
+                continue
+            if str(uid) in uids:
+                found.append(int(entry.name))
+        for pid in found:
+            try:
+                os.kill(pid, 9)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not found:
+            break
+        time.sleep(0.01)
+    return killed
+
+
 MAX_STREAM_BYTES = 64 << 20   # everything one function sends back
 MAX_ANSWER_VALUES = 1 << 20   # float64 values in one answer (8 MB)
 
@@ -47,10 +73,11 @@ class RawTask:
     Attributes:
         name: the task.
         outcomes: the calls' outcomes, consecutive from case 0.
-        problem: ``(status, message)`` when no case ran (``wire.MISSING``, ``wire.LOAD_ERROR``).
+        problem: ``(status, message)`` when no case ran (``wire.MISSING``, ``wire.NOT_SUBMITTED``).
         ended: how the task's process ended: exit | signal | task_timeout | not_run.
         signal: the signal that ended it, if any.
         damage: why its stream could not be read to the end ("" if it could).
+        load_notes: statements that failed to load (the load probe's stream).
     """
 
     name: str
@@ -59,6 +86,7 @@ class RawTask:
     ended: str = "not_run"
     signal: str = ""
     damage: str = ""
+    load_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,87 +98,7 @@ class SandboxRun:
     seconds: float = 0.0
     error: str = ""
     load_error: str = ""
-
-
-@lru_cache(maxsize=1)
-def bwrap_works() -> bool:
-    """True when bubblewrap is installed and can start a sandbox here."""
-    if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
-        return False
-    try:
-        probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
-                                "--die-with-parent", "true"], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
-
-
-def sandbox_mode(requested: str = "auto") -> str:
-    """``"bwrap"`` or ``"plain"``; ``requested`` may force either."""
-    if requested not in ("auto", "bwrap", "plain"):
-        raise ValueError(f"sandbox must be auto, bwrap or plain, got {requested!r}")
-    if requested == "bwrap" and not bwrap_works():
-        raise ValueError("bubblewrap (bwrap) is not usable here: install the Debian package "
-                         "'bubblewrap', or pass --sandbox plain")
-    if requested == "auto":
-        return "bwrap" if bwrap_works() else "plain"
-    return requested
-
-
-PLAIN_WARNING = ("WARNING: bubblewrap (bwrap) is not available, so submissions run as plain "
-                 "subprocesses with resource limits only: they can read files this user can "
-                 "read and reach the network. Install bubblewrap (Debian: apt-get install "
-                 "bubblewrap) for the full sandbox.")
-
-
-def _python_dirs() -> list[str]:
-    """Folders the interpreter needs: its prefixes and site-packages, none inside the kit."""
-    kit = str(paths.KIT_ROOT)
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    dirs |= {p for p in sys.path if p and os.path.isdir(p)}
-    keep = []
-    venv = os.path.realpath(sys.prefix)
-    for folder in sorted(os.path.realpath(d) for d in dirs):
-        inside_kit = folder == kit or folder.startswith(kit + os.sep)
-        holds_kit = kit.startswith(folder + os.sep) or folder == os.sep
-        if (inside_kit and not folder.startswith(venv)) or holds_kit:
-            continue  # never bind the kit (solutions/, gradebooks) or a folder around it
-        if not any(folder.startswith(k + os.sep) for k in keep):
-            keep.append(folder)
-    return keep
-
-
-def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
-    """The bubblewrap command line that runs ``script`` on a staged submission."""
-    command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
-               "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    for folder in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
-        command += ["--ro-bind-try", folder, folder]
-    command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-    made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
-    for folder in _python_dirs():
-        # Parents such as /root must be traversable once the worker is unprivileged.
-        for parent in reversed(Path(folder).parents):
-            if str(parent) not in made and str(parent) != "/":
-                made.add(str(parent))
-                command += ["--perms", "0755", "--dir", str(parent)]
-        command += ["--ro-bind", folder, folder]
-    command += ["--perms", "0755", "--dir", "/sandbox",
-                "--ro-bind", str(workdir / "bin"), "/sandbox/bin",
-                "--ro-bind", str(workdir / "code"), "/sandbox/code",
-                "--bind", str(workdir / "io"), "/sandbox/io",
-                "--chdir", "/sandbox/code", "--clearenv"]
-    for name, value in _sandbox_env().items():
-        command += ["--setenv", name, value]
-    return command + [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code", "/sandbox/io"]
-
-
-def _sandbox_env() -> dict:
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "MPLBACKEND": "Agg",
-            "JUPYTER_RUNTIME_DIR": "/tmp", "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+    load_notes: tuple[str, ...] = ()
 
 
 def safe_read(root: Path, parts: tuple[str, ...], limit: int) -> bytes | None:
@@ -190,8 +138,10 @@ def _read_task(io_dir: Path, name: str, n_cases: int, ending: dict | None) -> Ra
     if isinstance(ending, dict):
         ended = _clean(ending.get("ended", "not_run"), 20)
         signal_name = _clean(ending.get("signal", ""), 20) if ended == "signal" else ""
-    return RawTask(name=name, outcomes=tuple(outcomes), problem=decoded.problem, ended=ended,
-                   signal=signal_name, damage=decoded.damage)
+    notes = tuple(message for status, message in decoded.problems if status == wire.LOAD_ERROR)
+    problem = next((p for p in decoded.problems if p[0] != wire.LOAD_ERROR), None)
+    return RawTask(name=name, outcomes=tuple(outcomes), problem=problem, ended=ended,
+                   signal=signal_name, damage=decoded.damage, load_notes=notes)
 
 
 def _endings(io_dir: Path) -> dict:
@@ -218,17 +168,21 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
     Returns:
         A :class:`SandboxRun`; a crash of the whole run is reported in ``error``.
     """
-    stage(submission, chunks, cases_by_task, limits, workdir, WORKER,
-          chown_to=sandbox_uid() if mode == "bwrap" else None)
+    run_as = sandbox_uid() if os.geteuid() == 0 else None
+    stage(submission, chunks, cases_by_task, limits, workdir, WORKER, chown_to=run_as)
     start = time.perf_counter()
-    error = launch(workdir, mode, "worker.py", limits.submission_seconds)
+    try:
+        error = launch(workdir, mode, "worker.py", limits.submission_seconds)
+    finally:
+        if run_as is not None:
+            kill_uid(run_as)
     endings = _endings(workdir / "io")
     load = _read_task(workdir / "io", "__load__", 0, endings.get("__load__"))
     tasks = {task.name: _read_task(workdir / "io", task.name, len(cases),
                                    endings.get(task.name))
              for task, (cases, _) in cases_by_task.items()}
     return SandboxRun(tasks=tasks, mode=mode, seconds=time.perf_counter() - start, error=error,
-                      load_error=_load_problem(load, limits))
+                      load_error=_load_problem(load, limits), load_notes=load.load_notes)
 
 
 def launch(workdir: Path, mode: str, script: str, seconds: float) -> str:
@@ -238,7 +192,9 @@ def launch(workdir: Path, mode: str, script: str, seconds: float) -> str:
     else:
         command = [sys.executable, "-I", str(workdir / "bin" / script), str(workdir / "code"),
                    str(workdir / "io")]
-        env, cwd = _sandbox_env() | {"HOME": str(workdir / "io")}, str(workdir / "code")
+        env = sandbox_env() | {"HOME": str(workdir / "io"), "TMPDIR": str(workdir / "io"),
+                               "MPLCONFIGDIR": str(workdir / "io")}
+        cwd = str(workdir / "code")
     error = ""
     with open(workdir / "worker.log", "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
@@ -259,7 +215,7 @@ def _load_problem(load: RawTask, limits: Limits) -> str:
         return f"loading the code took longer than {limits.load_seconds:g} s"
     if load.ended == "signal":
         return f"loading the code was killed by {load.signal}"
-    return load.problem[1] if load.problem else ""
+    return ""
 
 
 def _kill_session(process: subprocess.Popen) -> None:

