@@ -21,10 +21,11 @@ The folders show who runs what:
         submissions     finding a class's submissions
         submission      one submission: sandbox run, judged here, named mistakes
         mistakes        known wrong variants
-        run             a whole class: parallel, resumable
-        gradebook       the SQLite store of record
+        run, runinfo    a whole class: parallel, resumable; the settings it records
+        console         the progress bar and the class table
+        gradebook       the SQLite store of record (gradebook_schema: its SQL)
         exports/        CSV, feedback, progress tables, report.html, Gradescope JSON
-        sandbox/        staging, the worker (runs inside), bubblewrap or plain
+        sandbox/        modes (bubblewrap or plain), staging, runner, the worker (inside)
     release/      the student kit (``make release``): build, leak check, vectors, README
     cli           ``python -m grader``
     references    the bridge to solutions/ (instructor kit only)
