@@ -26,13 +26,15 @@ def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: boo
 
     A failed local case's message starts with the case and its inputs
     (``case 3 (matrix (4, 6), kernel (3, 5)): ...``); a hidden case's never
-    shows expected values.
+    shows expected values. A task's second acceptable output is built from
+    ``case_inputs`` (none without them).
     """
     if outcome.status != OK:
         kind, message, max_error = outcome.status, outcome.message, None
     else:
         verdict = compare(expected, outcome.answer, rtol=task.rtol, atol=task.atol,
-                          scalar=task.output == "scalar", hidden=hidden)
+                          scalar=task.output == "scalar", hidden=hidden,
+                          alternative=task.alternative_for(case_inputs, expected))
         kind, message, max_error = verdict.kind, verdict.message, verdict.max_error
     if kind != results.OK and not hidden:
         described = f" ({describe_inputs(case_inputs)})" if case_inputs is not None else ""

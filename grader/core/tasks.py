@@ -7,6 +7,10 @@ counts. Its reference implementation comes from ``solutions/`` through
 computed: the student kit built by ``make release`` has neither and checks
 against precomputed test vectors instead. The notebook checks, class grading
 and the release's test vectors all read ``TASKS``.
+
+Where the math allows a second answer, a task also says how to build it from
+a case and its expected output (plain NumPy, so the student kit can do it
+without references): ReLU's gradient at x == 0 may be 0 or grad_output.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from grader.core.calling import copy_inputs
 REFERENCES_MODULE = "grader.references"  # the instructor kit's bridge to solutions/
 RTOL = 1e-5
 ATOL = 1e-5
+# Bound at import time: a submission that monkeypatches NumPy cannot bend the alternative.
+_asarray = np.asarray
+_equal = np.equal
+_where = np.where
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class Task:
         summary: one line for messages and reports.
         points: weight in the gradebook.
         rtol, atol: tolerance of the comparison, as in ``np.allclose``.
+        alternative: None, or ``alternative(case_inputs, expected) -> ndarray``,
+            a second acceptable output of the shape of ``expected``; each value
+            of an answer may match either (see :func:`grader.core.compare.compare`).
     """
 
     name: str
@@ -55,6 +66,7 @@ class Task:
     points: float = 1.0
     rtol: float = RTOL
     atol: float = ATOL
+    alternative: Callable[[dict, np.ndarray], np.ndarray] | None = None
 
     @property
     def label(self) -> str:
@@ -83,6 +95,31 @@ class Task:
         """The reference's output for one case (inputs are not modified)."""
         return self.reference(**copy_inputs(case_inputs))
 
+    def alternative_for(self, case_inputs: dict | None, expected):
+        """The second acceptable output of one case, or None when there is none."""
+        if self.alternative is None or case_inputs is None:
+            return None
+        return self.alternative(case_inputs, expected)
+
+
+def relu_grad_at_zero(case_inputs: dict, expected):
+    """ReLU's other subgradient: grad_output where x_input == 0, ``expected`` elsewhere.
+
+    ReLU has no derivative at 0; any value between 0 (the reference's choice)
+    and grad_output is a subgradient, so ``grad_output * (x_input >= 0)`` is
+    as right as ``grad_output * (x_input > 0)``. NaN is neither.
+
+    Args:
+        case_inputs: ``{"x_input": (...), "grad_output": (...)}``, same shapes.
+        expected: the reference's output, of that shape.
+
+    Returns:
+        An array of that shape, float64.
+    """
+    x_input = _asarray(case_inputs["x_input"], dtype=np.float64)
+    grad_output = _asarray(case_inputs["grad_output"], dtype=np.float64)
+    return _where(_equal(x_input, 0.0), grad_output, _asarray(expected, dtype=np.float64))
+
 
 def _task(name, args, **kwargs) -> Task:
     return Task(name=name, arg_names=tuple(args.split()),
@@ -96,7 +133,8 @@ TASKS: tuple[Task, ...] = (
     _task("dense_grad_W", "x_input grad_output W b", week=2, summary="x.T @ grad_output"),
     _task("dense_grad_b", "x_input grad_output W b", week=2, summary="sum of grad_output over the batch"),
     _task("relu_forward", "x_input", week=2, summary="max(0, x)"),
-    _task("relu_grad_input", "x_input grad_output", week=2, summary="grad_output where x > 0"),
+    _task("relu_grad_input", "x_input grad_output", week=2, summary="grad_output where x > 0",
+          alternative=relu_grad_at_zero),
     _task("hinge_forward", "target_pred target_true", week=2, output="scalar",
           summary="mean of max(0, 1 - pred * true)"),
     _task("hinge_grad_input", "target_pred target_true", week=2, summary="gradient of the mean hinge loss"),

@@ -67,6 +67,23 @@ def test_cases_are_the_edge_cases_then_random_ones(task, phase, want_random):
     assert _same_cases(drawn[:len(edges)], edges)
 
 
+@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
+def test_edge_cases_keep_a_run_short(task):
+    """Every run (notebook, sandbox, test vectors) calls all of them."""
+    n_edges = len(cases.make_cases(task, "alice", "local")) - cases.N_LOCAL_RANDOM
+    assert 3 <= n_edges <= 10
+
+
+@pytest.mark.parametrize("phase", cases.PHASES)
+def test_remote_edge_cases_hold_their_own_values(phase):
+    """Both phases start with the edge cases; their random parts are seeded apart."""
+    task = tasks.get_task("relu_grad_input")
+    local = cases.make_cases(task, "alice", "local")[:4]
+    drawn = cases.make_cases(task, "alice", phase)[:4]
+    assert [c["x_input"].shape for c in drawn] == [c["x_input"].shape for c in local]
+    assert _same_cases(drawn, local) is (phase == "local")
+
+
 def test_local_conv_cases_start_with_the_worked_example():
     drawn = cases.make_cases(CONV, "anyone", "local")
     assert [c["kernel"].shape for c in drawn[:3]] == [(1, 1), (1, 3), (3, 1)]

@@ -12,6 +12,7 @@ from grader.core.calling import CallOutcome
 from wrong_submissions import (
     blur_not_normalised, conv_flipped_kernel, conv_without_padding, flatten_fortran_order,
     hinge_sum_not_mean, named, pool_takes_the_minimum, relu_in_place,
+    relu_grad_nan_at_zero, relu_grad_passes_at_zero, relu_grad_twice_at_zero,
     relu_lying_array_right_data, relu_lying_array_wrong_data, relu_nan, relu_raises,
     relu_returns_a_liar, relu_returns_none, relu_stub, relu_wrong_shape)
 
@@ -44,6 +45,10 @@ SUBMISSIONS = {
     "relu-lying-array-right-data": (relu_lying_array_right_data, None, True, ()),
     "relu-in-place": (relu_in_place, None, True, ("x_input",)),
     "hinge-sum": (hinge_sum_not_mean, results.MISMATCH, False, ()),
+    # x == 0: either subgradient passes, NaN and other values do not
+    "relu-grad-nan-at-zero": (relu_grad_nan_at_zero, results.NOT_FINITE, False, ()),
+    "relu-grad-passes-at-zero": (relu_grad_passes_at_zero, None, True, ()),
+    "relu-grad-twice-at-zero": (relu_grad_twice_at_zero, results.MISMATCH, False, ()),
 }
 
 
@@ -222,3 +227,79 @@ def test_partly_implemented_function_names_the_case_it_gave_up_on():
     first = check.local.first_failure
     assert first.message.startswith(f"case {first.index} (x_input (1, ")
     assert "still the stub" not in first.message
+
+
+# ------------------------------------------------------------------ ReLU's subgradient at 0
+RELU_GRAD = tasks.get_task("relu_grad_input")
+KINK = {"x_input": np.array([[-1.0, 0.0], [2.0, 0.0]]),
+        "grad_output": np.array([[3.0, -4.0], [5.0, 6.0]])}
+X_KINK, G_KINK = KINK["x_input"], KINK["grad_output"]
+
+
+def _judged(task, case_inputs, answer, *, hidden=False):
+    expected = task.expected(case_inputs)
+    return checking.judge(task, CallOutcome(calling.OK, answer=answer), expected, 2,
+                          hidden=hidden, case_inputs=case_inputs).kind
+
+
+@pytest.mark.parametrize("answer, hidden, want", [
+    (np.where(X_KINK > 0, G_KINK, 0.0), False, results.OK),              # 0 at x == 0
+    (np.where(X_KINK >= 0, G_KINK, 0.0), False, results.OK),             # grad_output at x == 0
+    (np.where(X_KINK >= 0, G_KINK, 0.0), True, results.OK),              # in the hidden phase too
+    (np.array([[0.0, 0.0], [5.0, 6.0]]), False, results.OK),             # one of each
+    (np.array([[0.0, np.nan], [5.0, 0.0]]), False, results.NOT_FINITE),  # grad * relu(x) / x
+    (np.array([[0.0, 9.0], [5.0, 0.0]]), False, results.MISMATCH),       # neither at x == 0
+    (np.array([[3.0, 0.0], [5.0, 0.0]]), False, results.MISMATCH),       # grad_output at x < 0
+], ids=["zero", "grad-output", "grad-output-hidden", "mixed", "nan", "wrong", "negative-x"])
+def test_relu_grad_input_accepts_either_subgradient_at_zero(answer, hidden, want):
+    assert _judged(RELU_GRAD, KINK, answer, hidden=hidden) == want
+
+
+def test_relu_grad_input_without_the_inputs_accepts_only_the_expected_output():
+    outcome = CallOutcome(calling.OK, answer=np.where(X_KINK >= 0, G_KINK, 0.0))
+    expected = RELU_GRAD.expected(KINK)
+    assert checking.judge(RELU_GRAD, outcome, expected, 0, hidden=True).kind == results.MISMATCH
+
+
+@pytest.mark.parametrize("name, case_inputs, answer, want", [
+    # the same "pass the gradient at 0" habit is wrong wherever the math has one answer
+    ("relu_forward", {"x_input": X_KINK}, np.where(X_KINK >= 0, 1.0, 0.0) * X_KINK, results.OK),
+    ("relu_forward", {"x_input": X_KINK}, np.where(X_KINK == 0, 1.0, np.maximum(X_KINK, 0.0)),
+     results.MISMATCH),
+    ("dropout_grad_input", {"x_input": X_KINK, "grad_output": G_KINK,
+                            "mask": np.array([[1, 0], [1, 0]])}, G_KINK, results.MISMATCH),
+    ("hinge_grad_input", {"target_pred": np.array([1.0, 0.0]), "target_true": np.array([1.0, 1.0])},
+     np.array([-0.5, -0.5]), results.MISMATCH),
+    ("flatten_grad_input", {"x_input": np.zeros((1, 1, 2, 2)), "grad_output": G_KINK.reshape(1, 4)},
+     np.zeros((1, 1, 2, 2)), results.MISMATCH),
+], ids=["relu-forward-right", "relu-forward-one-at-zero", "dropout-grad", "hinge-grad-at-margin",
+        "flatten-grad-of-zeros"])
+def test_other_tasks_have_no_alternative(name, case_inputs, answer, want):
+    task = tasks.get_task(name)
+    assert task.alternative is None
+    assert _judged(task, case_inputs, answer) == want
+
+
+def test_the_alternative_needs_no_references(monkeypatch):
+    """The student kit has only precomputed expected outputs; the alternative is plain NumPy."""
+    expected = RELU_GRAD.expected(KINK)
+    monkeypatch.setattr(tasks, "REFERENCES_MODULE", "grader.no_such_module")
+    with pytest.raises(LookupError):
+        RELU_GRAD.reference
+    outcome = CallOutcome(calling.OK, answer=np.where(X_KINK >= 0, G_KINK, 0.0))
+    assert checking.judge(RELU_GRAD, outcome, expected, 0, hidden=False, case_inputs=KINK).passed
+
+
+@pytest.mark.parametrize("answer, want", [
+    (np.where(X_KINK >= 0, G_KINK, 0.0), results.OK),
+    (np.full((2, 2), 99.0), results.MISMATCH),
+], ids=["grad-output", "garbage"])
+def test_monkeypatched_numpy_does_not_bend_the_alternative(monkeypatch, answer, want):
+    expected = RELU_GRAD.expected(KINK)
+    with monkeypatch.context() as patched:
+        patched.setattr(np, "where", lambda *a, **k: np.full((2, 2), 99.0))
+        patched.setattr(np, "equal", lambda *a, **k: np.ones((2, 2), dtype=bool))
+        patched.setattr(np, "asarray", lambda a, *r, **k: np.full((2, 2), 99.0))
+        kind = checking.judge(RELU_GRAD, CallOutcome(calling.OK, answer=answer), expected, 0,
+                              hidden=False, case_inputs=KINK).kind
+    assert kind == want

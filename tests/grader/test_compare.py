@@ -191,6 +191,85 @@ def test_hidden_mismatch_still_says_how_far_and_where():
                                   "for example at index [1]")
 
 
+# ------------------------------------------------------------------ a second acceptable output
+# ReLU's gradient on x = [-1, 0, 2, 0] with grad_output = [3, -4, 5, 6]: the reference
+# gives 0 at x == 0, the other subgradient convention gives grad_output there.
+KINK_WANT = np.array([0.0, 0.0, 5.0, 0.0])
+KINK_ALT = np.array([0.0, -4.0, 5.0, 6.0])
+ALTERNATIVES = {
+    # each value passes when it is close to the expected OR the alternative output
+    "zero-at-the-kink": (np.array([0.0, 0.0, 5.0, 0.0]), OK),
+    "grad-output-at-the-kink": (np.array([0.0, -4.0, 5.0, 6.0]), OK),
+    "conventions-mixed-elementwise": (np.array([0.0, -4.0, 5.0, 0.0]), OK),
+    "inside-tolerance-of-the-alternative": (np.array([0.0, -4.0 + 4e-5, 5.0, 6.0]), OK),
+    "beyond-tolerance-of-both": (np.array([0.0, -4.0 + 6e-5, 5.0, 6.0]), MISMATCH),
+    "nan-at-the-kink": (np.array([0.0, np.nan, 5.0, 0.0]), NOT_FINITE),
+    "inf-at-the-kink": (np.array([0.0, -np.inf, 5.0, 0.0]), NOT_FINITE),
+    "wrong-at-the-kink": (np.array([0.0, 7.0, 5.0, 0.0]), MISMATCH),
+    "halfway-at-the-kink": (np.array([0.0, -2.0, 5.0, 0.0]), MISMATCH),
+    "wrong-away-from-the-kink": (np.array([0.0, 0.0, 4.0, 0.0]), MISMATCH),
+    "shape-still-checked": (np.array([[0.0, 0.0, 5.0, 0.0]]), WRONG_SHAPE),
+}
+
+
+@pytest.mark.parametrize("answer, want", list(ALTERNATIVES.values()), ids=list(ALTERNATIVES))
+def test_compare_with_an_alternative(answer, want):
+    comparison = cmp.compare(KINK_WANT, answer, rtol=TOL, atol=TOL, scalar=False,
+                             alternative=KINK_ALT)
+    assert comparison.kind == want
+
+
+@pytest.mark.parametrize("answer, want", [
+    (np.array([0.0, -4.0, 5.0, 6.0]), MISMATCH),   # grad_output at the kink
+    (np.array([0.0, 0.0, 5.0, 0.0]), OK),
+], ids=["grad-output-at-the-kink", "zero-at-the-kink"])
+def test_without_an_alternative_only_the_expected_output_passes(answer, want):
+    assert verdict(KINK_WANT, answer).kind == want
+
+
+@pytest.mark.parametrize("answer, hidden, want", [
+    (np.array([0.0, 7.0, 5.0, 0.0]), False,
+     "1 of 4 values differ beyond the tolerance; largest error 7 at index [1]: "
+     "expected 0 (or -4), got 7"),
+    # index 1 is nearer its alternative (1) than index 3 (3), but further from the
+    # expected value (5 against 3): the message names the largest error against expected
+    (np.array([0.0, -5.0, 5.0, 3.0]), False,
+     "2 of 4 values differ beyond the tolerance; largest error 5 at index [1]: "
+     "expected 0 (or -4), got -5"),
+    (np.array([0.0, 0.0, 9.0, 0.0]), False,   # the alternative equals the expected value there
+     "1 of 4 values differ beyond the tolerance; largest error 4 at index [2]: "
+     "expected 5, got 9"),
+    (np.array([0.0, 7.0, 5.0, 0.0]), True,
+     "1 of 4 values differ beyond the tolerance; for example at index [1]"),
+    (np.array([0.0, np.nan, 5.0, 0.0]), False,
+     "got nan at index [1] where a finite number was expected"),
+], ids=["at-the-kink", "largest-against-expected", "away-from-the-kink", "hidden", "nan"])
+def test_message_with_an_alternative(answer, hidden, want):
+    comparison = cmp.compare(KINK_WANT, answer, rtol=TOL, atol=TOL, scalar=False,
+                             hidden=hidden, alternative=KINK_ALT)
+    assert comparison.message == want
+
+
+@pytest.mark.parametrize("answer, want", [
+    (np.array([0.0, -4.0, 5.0, 6.0]), 0.0),    # exactly the alternative
+    (np.array([0.0, -5.0, 5.0, 3.0]), 3.0),    # the largest distance to the nearer output
+], ids=["alternative", "mismatch"])
+def test_max_error_is_the_distance_to_the_nearer_acceptable_value(answer, want):
+    comparison = cmp.compare(KINK_WANT, answer, rtol=TOL, atol=TOL, scalar=False,
+                             alternative=KINK_ALT)
+    assert comparison.max_error == pytest.approx(want)
+
+
+@pytest.mark.parametrize("answer, want", [(3.0, OK), (4.0, OK), (3.5, MISMATCH)])
+def test_scalar_with_an_alternative(answer, want):
+    assert cmp.compare(3.0, answer, rtol=TOL, atol=TOL, scalar=True, alternative=4.0).kind == want
+
+
+def test_an_alternative_of_another_shape_is_a_grader_error():
+    with pytest.raises(ValueError, match=r"has shape \(3,\), the expected one \(4,\)"):
+        cmp.compare(KINK_WANT, KINK_WANT, rtol=TOL, atol=TOL, scalar=False, alternative=V3)
+
+
 # ------------------------------------------------------------------ plain arrays
 def test_to_plain_array_makes_a_new_float64_ndarray():
     answer = np.array([1, 2, 3], dtype=np.int32)
@@ -418,3 +497,18 @@ def test_monkeypatched_numpy_does_not_change_the_verdict(monkeypatch, answer, wa
         kind = verdict(V3, answer).kind
     assert kind == want
     assert not np.allclose(V3, V3 + 1)  # and restored
+
+
+@pytest.mark.parametrize("answer, want", [
+    (KINK_ALT.copy(), OK),
+    (np.array([0.0, 7.0, 5.0, 0.0]), MISMATCH),
+    (np.array([0.0, np.nan, 5.0, 0.0]), NOT_FINITE),
+], ids=["alternative", "wrong-at-the-kink", "nan-at-the-kink"])
+def test_monkeypatched_numpy_does_not_bend_the_alternative(monkeypatch, answer, want):
+    with monkeypatch.context() as patched:
+        _liars(patched)
+        patched.setattr(np, "minimum", lambda a, b, *r, **k: np.zeros(np.shape(a)))
+        patched.setattr(np, "logical_and", lambda a, b, *r, **k: np.zeros(np.shape(a), dtype=bool))
+        kind = cmp.compare(KINK_WANT, answer, rtol=TOL, atol=TOL, scalar=False,
+                           alternative=KINK_ALT).kind
+    assert kind == want

@@ -95,18 +95,73 @@ def test_expected_leaves_the_case_unchanged(task):
     assert all(_same(case[name], before[name]) for name in task.arg_names)
 
 
-@pytest.mark.parametrize("name", ["conv_matrix", "box_blur", "maxpool_forward", "flatten_forward",
-                                  "flatten_grad_input", "dense_forward", "hinge_forward",
-                                  "l2_regularizer", "dropout_forward"])
-def test_edge_cases_exist_for(name):
-    assert len(tasks.get_task(name).edge_inputs(np.random.default_rng(0))) >= 2
+@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
+def test_edge_cases_exist_for(task):
+    assert len(task.edge_inputs(np.random.default_rng(0))) >= 3
+
+
+def _arrays(case):
+    """Every array of a case, those in lists of weights included."""
+    for value in case.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, np.ndarray):
+                yield item
+
+
+def _is_integers_as_floats(a):
+    return a.dtype.kind == "f" and a.size > 1 and np.any(a) and np.all(a == np.round(a))
+
+
+EDGE_PROPERTIES = {
+    # what uniform random values never give, and real inputs (MNIST, ReLU outputs) often do
+    "exact-zero": lambda case, out: any(np.any(a == 0) for a in _arrays(case)),
+    "tie": lambda case, out: any(np.unique(a).size < a.size for a in _arrays(case)),
+    "single-row-or-column": lambda case, out: any(1 in a.shape for a in [*_arrays(case), out]),
+    "integers-as-floats": lambda case, out: any(map(_is_integers_as_floats, _arrays(case))),
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(EDGE_PROPERTIES))
+@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
+def test_edge_cases_hold(task, name, seed):
+    holds = EDGE_PROPERTIES[name]
+    edges = task.edge_inputs(np.random.default_rng(seed))
+    assert any(holds(case, np.asarray(task.expected(case))) for case in edges)
+
+
+@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
+def test_edge_cases_are_deterministic_given_the_generator(task):
+    first, again = (task.edge_inputs(np.random.default_rng(5)) for _ in range(2))
+    assert len(first) == len(again)
+    assert all(case.keys() == other.keys() and all(_same(case[k], other[k]) for k in case)
+               for case, other in zip(first, again))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_relu_grad_edges_hold_zeros_where_the_gradient_is_not(seed):
+    edges = tasks.get_task("relu_grad_input").edge_inputs(np.random.default_rng(seed))
+    at_zero = [case["grad_output"][case["x_input"] == 0] for case in edges]
+    assert sum(np.count_nonzero(g) for g in at_zero) >= 10
+    assert any(np.mean(case["x_input"] == 0) >= 0.5 for case in edges)  # like a CNN on MNIST
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_maxpool_edges_hold_windows_with_a_tied_maximum(seed):
+    def tied_windows(x):
+        h, w = x.shape
+        windows = x.reshape(h // 2, 2, w // 2, 2).transpose(0, 2, 1, 3).reshape(-1, 4)
+        cells = np.sort(windows, axis=1)
+        return int(np.sum(cells[:, 3] == cells[:, 2]))
+    edges = tasks.get_task("maxpool_forward").edge_inputs(np.random.default_rng(seed))
+    assert sum(tied_windows(case["x_input"]) for case in edges) >= 6
 
 
 def test_edge_cases_cover_odd_kernels_of_every_shape():
     shapes = {(c["matrix"].shape, c["kernel"].shape)
               for c in tasks.get_task("conv_matrix").edge_inputs(np.random.default_rng(0))}
     kernels = {k for _, k in shapes}
-    assert {(1, 1), (1, 3), (3, 1)} <= kernels
+    assert {(1, 1), (1, 3), (3, 1), (5, 5), (1, 5)} <= kernels  # padding 1 fits 3x3 only
     assert any(k[0] > m[0] or k[1] > m[1] for m, k in shapes), "a kernel larger than the matrix"
 
 
@@ -160,3 +215,26 @@ def test_get_task_and_find_task_agree(name):
 @pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
 def test_reference_has_a_docstring(task):
     assert inspect.getdoc(task.reference)
+
+
+# ------------------------------------------------------------------ a second acceptable output
+@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
+def test_only_relu_grad_input_has_an_alternative(task):
+    want = task.name == "relu_grad_input"
+    assert (task.alternative is not None) is want
+    case = task.make_inputs(np.random.default_rng(0))
+    assert (task.alternative_for(case, task.expected(case)) is not None) is want
+    assert task.alternative_for(None, task.expected(case)) is None
+
+
+@pytest.mark.parametrize("x_input, grad_output, expected, want", [
+    ([[-1.0, 0.0, 2.0]], [[3.0, -4.0, 5.0]], [[0.0, 0.0, 5.0]], [[0.0, -4.0, 5.0]]),
+    ([[0.0], [0.0]], [[7.0], [8.0]], [[0.0], [0.0]], [[7.0], [8.0]]),
+    ([[-0.0, 1e-300]], [[2.0, 3.0]], [[0.0, 3.0]], [[2.0, 3.0]]),   # -0.0 is 0; 1e-300 is not
+    ([[1.0, -1.0]], [[2.0, 3.0]], [[2.0, 0.0]], [[2.0, 0.0]]),     # no kink: the expected output
+], ids=["mixed", "all-zero", "signed-zero", "no-zero"])
+def test_relu_grad_at_zero(x_input, grad_output, expected, want):
+    case = {"x_input": np.array(x_input), "grad_output": np.array(grad_output)}
+    got = tasks.relu_grad_at_zero(case, np.array(expected))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, want)

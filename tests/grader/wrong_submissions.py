@@ -55,6 +55,26 @@ def hinge_sum_not_mean(target_pred, target_true):
     return float(np.maximum(0.0, 1.0 - target_pred * target_true).sum())
 
 
+@named("relu_grad_input")
+def relu_grad_nan_at_zero(x_input, grad_output):
+    """A real submission: right everywhere except 0 / 0 = NaN where x == 0."""
+    relu = np.maximum(x_input, 0.0)
+    with np.errstate(invalid="ignore"):  # the notebook showed a RuntimeWarning
+        return grad_output * relu / x_input
+
+
+@named("relu_grad_input")
+def relu_grad_passes_at_zero(x_input, grad_output):
+    """The other subgradient at x == 0: grad_output there. Right."""
+    return grad_output * (x_input >= 0)
+
+
+@named("relu_grad_input")
+def relu_grad_twice_at_zero(x_input, grad_output):
+    """Neither subgradient convention at x == 0: 2 * grad_output there."""
+    return np.where(x_input > 0, grad_output, np.where(x_input == 0, 2 * grad_output, 0.0))
+
+
 @named("relu_forward")
 def relu_wrong_shape(x_input):
     return np.maximum(x_input, 0.0).ravel()
