@@ -6,12 +6,17 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from grader.client import paths
 
 
+@lru_cache(maxsize=1)
 def grader_version() -> str:
-    """A hash of the grader's and the references' source: a new version regrades everything."""
+    """A hash of the grader's and the references' source: a new version regrades everything.
+
+    Computed once per process: the code a process grades with is the code it loaded.
+    """
     digest = hashlib.sha256()
     for folder in ("grader", "solutions"):
         for path in sorted((paths.KIT_ROOT / folder).rglob("*.py")):

@@ -16,6 +16,12 @@ Answers (what the sandbox sends back; one stream per function)::
     b"AMC1" | header length (uint32, little-endian) | header JSON | float64 values
     header = {"case": int, "status": str, "message": str, "mutated": [str], "shape": [int] | null}
 
+The sandbox's worker sends every function's records, and how its process
+ended, to the trusted side on one pipe, in chunks::
+
+    b"D" | task number (uint16) | length (uint32) | bytes of that function's records
+    b"E" | task number (uint16) | length (uint32) | JSON {"ended": ..., "code"/"signal": ...}
+
 Decoding never trusts the bytes: every length, count and shape is bounded, and
 the first malformed record ends the stream (what came before it is kept).
 """
@@ -250,3 +256,68 @@ def decode_outcomes(data: bytes, *, n_cases: int, max_values: int) -> Decoded:
             outcomes.setdefault(index, CallOutcome(status, answer=answer, message=message,
                                                    mutated=mutated))
     return Decoded(outcomes, tuple(problems))
+
+
+# ------------------------------------------------------------- the pipe
+_CHUNK = struct.Struct("<cHI")
+MAX_CHUNK = 1 << 20
+
+
+def encode_chunk(kind: bytes, task: int, payload: bytes) -> bytes:
+    """One chunk of the worker's pipe: ``kind`` b"D" (records) or b"E" (an ending)."""
+    return _CHUNK.pack(kind, task, len(payload)) + payload
+
+
+class Demux:
+    """The trusted side of the worker's pipe: chunks sorted by task, every size bounded.
+
+    Args:
+        n_tasks: how many tasks the worker was given (task numbers beyond are damage).
+        max_bytes: the most bytes held for the whole submission.
+    """
+
+    def __init__(self, n_tasks: int, max_bytes: int):
+        self.n_tasks, self.max_bytes = n_tasks, max_bytes
+        self.streams = {}
+        self.endings = {}
+        self.damage = ""
+        self.held = 0
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> bool:
+        """Take more bytes from the pipe; False once the stream is damaged or over its size."""
+        if self.damage:
+            return False
+        self.held += len(data)
+        if self.held > self.max_bytes:
+            self.damage = f"sent back more than {self.max_bytes >> 20} MB"
+            self._pending.clear()
+            return False
+        self._pending += data
+        while len(self._pending) >= _CHUNK.size:
+            kind, task, length = _CHUNK.unpack_from(self._pending)
+            if kind not in (b"D", b"E") or task >= self.n_tasks or length > MAX_CHUNK:
+                self.damage = "the worker's pipe carried a malformed chunk"
+                return False
+            if len(self._pending) < _CHUNK.size + length:
+                break
+            payload = bytes(self._pending[_CHUNK.size:_CHUNK.size + length])
+            del self._pending[:_CHUNK.size + length]
+            if kind == b"D":
+                self.streams.setdefault(task, bytearray()).extend(payload)
+            else:
+                self.endings.setdefault(task, _ending(payload))
+        return True
+
+
+def _ending(payload: bytes) -> dict:
+    """How a task's process ended, checked: {"ended", "code"?, "signal"?}."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {"ended": "unknown"}
+    if not isinstance(data, dict) or data.get("ended") not in ("exit", "signal", "task_timeout",
+                                                               "not_run"):
+        return {"ended": "unknown"}
+    return {"ended": data["ended"], "code": data.get("code") if type(data.get("code")) is int else None,
+            "signal": clean_text(data.get("signal", ""), 20)}

@@ -30,24 +30,35 @@ def test_safe_read_refuses_links_and_oversized_files(tmp_path):
     assert runner.safe_read(tmp_path, ("answers", "t", "001.npy"), 1000) == b"x" * 10
 
 
-def test_answers_come_back_as_plain_float_arrays(tmp_path):
-    (tmp_path / "answers").mkdir()
+def test_answers_come_back_as_plain_float_arrays():
     stream = (wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.array([1.0, 2.0])))
               + wire.encode_outcome(1, CallOutcome(calling.EXCEPTION, message="raised ValueError")))
-    (tmp_path / "answers" / "t.bin").write_bytes(stream)
-    raw = runner._read_task(tmp_path, "t", 2, {"ended": "exit", "code": 0})
+    raw = runner._raw_task("t", stream, 2, {"ended": "exit", "code": 0})
     first, second = raw.outcomes
     assert first.answer.dtype == np.float64 and first.answer.tolist() == [1.0, 2.0]
     assert second.status == calling.EXCEPTION and second.answer is None
     assert raw.damage == "" and raw.ended == "exit"
 
 
-def test_a_linked_stream_is_not_followed(tmp_path):
-    (tmp_path / "answers").mkdir()
-    secret = tmp_path / "secret.bin"
-    secret.write_bytes(wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.ones(1))))
-    os.symlink(secret, tmp_path / "answers" / "t.bin")
-    assert runner._read_task(tmp_path, "t", 1, None).outcomes == ()
+@pytest.mark.parametrize("chunks, want_streams, want_damage", [
+    ([(b"D", 1, b"abc"), (b"D", 1, b"def"), (b"E", 1, b'{"ended": "exit", "code": 0}')],
+     {1: b"abcdef"}, ""),
+    ([(b"D", 7, b"x")], {}, "malformed chunk"),                       # no such task
+    ([(b"X", 1, b"x")], {}, "malformed chunk"),                       # no such kind
+    ([(b"D", 1, b"x" * 600)], {}, "sent back more than"),             # over the submission's cap
+])
+def test_the_pipe_is_demultiplexed_and_bounded(chunks, want_streams, want_damage):
+    demux = wire.Demux(n_tasks=3, max_bytes=512)
+    for kind, task, payload in chunks:
+        demux.feed(wire.encode_chunk(kind, task, payload))
+    assert {k: bytes(v) for k, v in demux.streams.items()} == want_streams
+    assert want_damage in demux.damage and bool(demux.damage) is bool(want_damage)
+
+
+def test_a_forged_ending_is_read_as_unknown():
+    demux = wire.Demux(n_tasks=2, max_bytes=1 << 20)
+    demux.feed(wire.encode_chunk(b"E", 1, b'{"ended": "passed", "code": "0"}'))
+    assert demux.endings[1] == {"ended": "unknown"}
 
 
 def test_bwrap_command_hides_the_kit_and_the_network(tmp_path):
@@ -128,13 +139,11 @@ def test_a_python_path_around_the_kit_is_never_bound(monkeypatch):
     assert parent not in bound and "/" not in bound and str(paths.KIT_ROOT) not in bound
 
 
-def test_forged_records_end_the_stream_and_keep_what_came_before(tmp_path):
-    (tmp_path / "answers").mkdir()
+def test_forged_records_end_the_stream_and_keep_what_came_before():
     good = wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.zeros((2, 2)), mutated=("matrix",)))
     nested = b"[" * 100_000 + b"]" * 100_000
     forged = wire.MAGIC + len(nested).to_bytes(4, "little") + nested
-    (tmp_path / "answers" / "conv_matrix.bin").write_bytes(good + forged + good)
-    raw = runner._read_task(tmp_path, "conv_matrix", 3, {"ended": "exit", "code": 0})
+    raw = runner._raw_task("conv_matrix", good + forged + good, 3, {"ended": "exit", "code": 0})
     assert [o.status for o in raw.outcomes] == [calling.OK]
     assert raw.outcomes[0].mutated == ("matrix",)
     assert raw.damage == "a record header is too long"

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 from grader.core.calling import CALL_SECONDS, TASK_SECONDS
 
+GRACE_SECONDS = 1.0  # the worker's allowance past a function's own budget
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -16,28 +18,52 @@ class Limits:
         task_seconds: wall time of all cases of one function, local and hidden (the
             notebook's too).
         load_seconds: wall time to load the submission's definitions.
-        submission_seconds: wall time of the whole submission.
+        submission_seconds: wall time of the whole submission; it must leave every
+            function its own time (:meth:`check_budget`), so no function can spend
+            another's.
         memory_mb: address space of each process.
         cpu_seconds: CPU time of each process.
         max_processes: processes the submission may have at once (effective
             when the sandbox can run it as an unprivileged user).
         output_mb: largest file it may write, its printed output included.
+        tmp_mb: size of its private /tmp (bubblewrap), its only writable folder.
+        return_mb: everything it may send back to the grader (answers and messages).
     """
 
     call_seconds: float = CALL_SECONDS
     task_seconds: float = TASK_SECONDS
     load_seconds: float = 20.0
-    submission_seconds: float = 300.0
+    submission_seconds: float = 600.0
     memory_mb: int = 1024
     cpu_seconds: int = 120
     max_processes: int = 64
     output_mb: int = 16
+    tmp_mb: int = 64
+    return_mb: int = 64
 
     def __post_init__(self):
         for name, value in asdict(self).items():
             if not value > 0:
                 raise ValueError(f"limit {name} must be positive, got {value!r}")
 
+    def needed_seconds(self, n_tasks: int) -> float:
+        """The longest a submission of ``n_tasks`` functions may take: loading, then each in turn."""
+        return self.load_seconds + n_tasks * (self.task_seconds + GRACE_SECONDS) + GRACE_SECONDS
+
+    def check_budget(self, n_tasks: int) -> None:
+        """Refuse a submission limit that could cut functions off through no fault of theirs.
+
+        Raises:
+            ValueError: naming both numbers and what to change.
+        """
+        needed = self.needed_seconds(n_tasks)
+        if self.submission_seconds < needed:
+            raise ValueError(
+                f"submission_seconds {self.submission_seconds:g} is less than {n_tasks} functions "
+                f"may need ({self.load_seconds:g} s to load + {n_tasks} x "
+                f"{self.task_seconds + GRACE_SECONDS:g} s = {needed:g} s): raise "
+                "--submission-seconds or lower --task-seconds")
+
     def for_worker(self) -> dict:
         """The limits as the worker reads them from its manifest."""
-        return asdict(self)
+        return {**asdict(self), "grace_seconds": GRACE_SECONDS}

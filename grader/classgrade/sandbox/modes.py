@@ -203,8 +203,13 @@ def _python_dirs() -> list[str]:
     return keep
 
 
-def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
-    """The bubblewrap command line that runs ``script`` on a staged submission."""
+def bwrap_command(workdir: Path, script: str = "worker.py", tmp_mb: int = 64,
+                  writable_io: bool = False) -> list[str]:
+    """The bubblewrap command line that runs ``script`` on a staged submission.
+
+    The code and (unless ``writable_io``) the inputs are read-only; the only
+    writable place is a private /tmp of ``tmp_mb`` MB.
+    """
     found = _working_bwrap()
     binary = found.binary if isinstance(found, Sandbox) else "bwrap"
     command = [binary, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
@@ -212,7 +217,8 @@ def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
     for folder in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
         command += ["--ro-bind-try", folder, folder]
     command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
     for folder in _python_dirs():
         # Parents such as /root must be traversable once the worker is unprivileged.
@@ -224,7 +230,7 @@ def bwrap_command(workdir: Path, script: str = "worker.py") -> list[str]:
     command += ["--perms", "0755", "--dir", "/sandbox",
                 "--ro-bind", str(workdir / "bin"), "/sandbox/bin",
                 "--ro-bind", str(workdir / "code"), "/sandbox/code",
-                "--bind", str(workdir / "io"), "/sandbox/io",
+                "--bind" if writable_io else "--ro-bind", str(workdir / "io"), "/sandbox/io",
                 "--chdir", "/sandbox/code", "--clearenv"]
     for name, value in sandbox_env().items():
         command += ["--setenv", name, value]

@@ -12,8 +12,8 @@ by :mod:`grader.core.wire`. Nothing is compared here.
 
 from __future__ import annotations
 
-import json
 import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -128,29 +128,20 @@ def _clean(text, limit=600) -> str:
     return text[:limit]
 
 
-def _read_task(io_dir: Path, name: str, n_cases: int, ending: dict | None) -> RawTask:
-    data = safe_read(io_dir, ("answers", f"{name}.bin"), MAX_STREAM_BYTES) or b""
-    decoded = wire.decode_outcomes(data, n_cases=n_cases, max_values=MAX_ANSWER_VALUES)
+def _raw_task(name: str, stream: bytes, n_cases: int, ending: dict | None,
+              damage: str = "") -> RawTask:
+    decoded = wire.decode_outcomes(stream, n_cases=n_cases, max_values=MAX_ANSWER_VALUES)
     outcomes = []
     while len(outcomes) in decoded.outcomes:  # consecutive from case 0; a gap ends the list
         outcomes.append(decoded.outcomes[len(outcomes)])
     ended, signal_name = "not_run", ""
     if isinstance(ending, dict):
-        ended = _clean(ending.get("ended", "not_run"), 20)
-        signal_name = _clean(ending.get("signal", ""), 20) if ended == "signal" else ""
+        ended = ending.get("ended", "not_run")
+        signal_name = ending.get("signal") or "" if ended == "signal" else ""
     notes = tuple(message for status, message in decoded.problems if status == wire.LOAD_ERROR)
     problem = next((p for p in decoded.problems if p[0] != wire.LOAD_ERROR), None)
     return RawTask(name=name, outcomes=tuple(outcomes), problem=problem, ended=ended,
-                   signal=signal_name, damage=decoded.damage, load_notes=notes)
-
-
-def _endings(io_dir: Path) -> dict:
-    raw = safe_read(io_dir, ("endings.json",), 64 << 10)
-    try:
-        entries = json.loads(raw) if raw else []
-        return {e["task"]: e for e in entries if isinstance(e, dict) and "task" in e}
-    except (ValueError, TypeError, RecursionError):
-        return {}
+                   signal=signal_name, damage=decoded.damage or damage, load_notes=notes)
 
 
 def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits, *,
@@ -169,45 +160,99 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
         A :class:`SandboxRun`; a crash of the whole run is reported in ``error``.
     """
     run_as = sandbox_uid() if os.geteuid() == 0 else None
-    stage(submission, chunks, cases_by_task, limits, workdir, WORKER, chown_to=run_as)
+    scratch = "/tmp" if mode == "bwrap" else str(workdir / "scratch")
+    stage(submission, chunks, cases_by_task, limits, workdir, WORKER, chown_to=run_as,
+          scratch=scratch)
     start = time.perf_counter()
+    demux = wire.Demux(n_tasks=len(cases_by_task) + 1, max_bytes=limits.return_mb << 20)
     try:
-        error = launch(workdir, mode, "worker.py", limits.submission_seconds)
+        error = launch(workdir, mode, "worker.py", limits.submission_seconds, receive=demux.feed,
+                       tmp_mb=limits.tmp_mb, writable_io=False)
     finally:
         if run_as is not None:
             kill_uid(run_as)
-    endings = _endings(workdir / "io")
-    load = _read_task(workdir / "io", "__load__", 0, endings.get("__load__"))
-    tasks = {task.name: _read_task(workdir / "io", task.name, len(cases),
-                                   endings.get(task.name))
-             for task, (cases, _) in cases_by_task.items()}
-    return SandboxRun(tasks=tasks, mode=mode, seconds=time.perf_counter() - start, error=error,
-                      load_error=_load_problem(load, limits), load_notes=load.load_notes)
+    damage = f"the submission {demux.damage}" if demux.damage else ""
+    load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0))
+    tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
+                                  demux.endings.get(number), damage)
+             for number, (task, (cases, _)) in enumerate(cases_by_task.items(), start=1)}
+    return SandboxRun(tasks=tasks, mode=mode, seconds=time.perf_counter() - start,
+                      error=error or damage, load_error=_load_problem(load, limits),
+                      load_notes=load.load_notes)
 
 
-def launch(workdir: Path, mode: str, script: str, seconds: float) -> str:
-    """Run ``script`` on a staged ``workdir`` in the sandbox; returns "" or what went wrong."""
+def launch(workdir: Path, mode: str, script: str, seconds: float, receive=None, *,
+           tmp_mb: int = 64, writable_io: bool = True) -> str:
+    """Run ``script`` on a staged ``workdir`` in the sandbox; returns "" or what went wrong.
+
+    Args:
+        workdir: the staged run (``bin/``, ``code/``, ``io/``, ``scratch/`` in plain mode).
+        mode: ``"bwrap"`` or ``"plain"``.
+        script: the file in ``bin/`` to run.
+        seconds: wall time of the whole run, enforced here.
+        receive: ``receive(bytes) -> bool`` takes the script's stdout as it comes (False:
+            stop the run); None sends stdout to the log.
+        tmp_mb: size of the private /tmp (bwrap).
+        writable_io: bind ``io/`` writable (``--execute``); the worker's is read-only.
+    """
     if mode == "bwrap":
-        command, env, cwd = bwrap_command(workdir, script), None, None
+        command, env, cwd = bwrap_command(workdir, script, tmp_mb, writable_io), None, None
     else:
+        scratch = str(workdir / "scratch")
         command = [sys.executable, "-I", str(workdir / "bin" / script), str(workdir / "code"),
                    str(workdir / "io")]
-        env = sandbox_env() | {"HOME": str(workdir / "io"), "TMPDIR": str(workdir / "io"),
-                               "MPLCONFIGDIR": str(workdir / "io")}
+        env = sandbox_env() | {"HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch}
         cwd = str(workdir / "code")
-    error = ""
     with open(workdir / "worker.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE if receive else log,
+                                   stderr=log, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, preexec_fn=die_with_parent)
         try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            error = f"the whole submission ran longer than {seconds:g} s and was stopped"
+            error = _wait(process, seconds, receive)
         finally:
             _kill_session(process)
     if not error and process.returncode != 0:
         error = f"the sandbox ended with status {process.returncode}: {_tail(workdir / 'worker.log')}"
     return error
+
+
+def _wait(process: subprocess.Popen, seconds: float, receive) -> str:
+    """Wait for the run, feeding its stdout to ``receive``; "" or why it was stopped."""
+    deadline = time.monotonic() + seconds
+    stopped = f"the whole submission ran longer than {seconds:g} s and was stopped"
+    if receive is None:
+        try:
+            process.wait(timeout=seconds)
+            return ""
+        except subprocess.TimeoutExpired:
+            return stopped
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return stopped
+            if not selector.select(timeout=min(remaining, 1.0)):
+                continue
+            data = os.read(process.stdout.fileno(), 1 << 16)
+            if not data:
+                break
+            if not receive(data):
+                return ""  # the receiver said why (too much output, a broken stream)
+    try:
+        process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    except subprocess.TimeoutExpired:
+        return stopped
+    return ""
+
+
+def die_with_parent() -> None:
+    """In a child before exec: be killed when the grading process dies (Linux only)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _load_problem(load: RawTask, limits: Limits) -> str:
@@ -224,6 +269,8 @@ def _kill_session(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _tail(path: Path, limit: int = 300) -> str:

@@ -35,7 +35,7 @@ def get_progress(username):
 
 
 def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
-                 run_as: int | None = None, kit_files=()) -> None:
+                 run_as: int | None = None, kit_files=(), scratch: str = "/tmp") -> None:
     """``inputs.npz`` (plain arrays, :mod:`grader.core.wire`) and ``manifest.json``.
 
     Args:
@@ -45,6 +45,7 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
         run_as: the uid the worker becomes, when graded as root.
         kit_files: the kit's modules staged because the student handed in none; a
             graded function defined there is "not submitted".
+        scratch: the folder the submission's code may write to (its logs, HOME).
     """
     entries, tasks = {}, []
     for task, (cases, n_local) in cases_by_task.items():
@@ -52,7 +53,7 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
         tasks.append({"name": task.name, "arg_names": list(task.arg_names), "n_local": n_local})
     wire.write_cases(io_dir / "inputs.npz", entries)
     manifest = {"tasks": tasks, "limits": limits.for_worker(), "run_as": run_as,
-                "kit_files": list(kit_files)}
+                "kit_files": list(kit_files), "scratch": scratch}
     (io_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -84,31 +85,39 @@ def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...
 
 
 def stage(submission, chunks, cases_by_task, limits, workdir: Path, worker: Path,
-          chown_to: int | None) -> None:
+          chown_to: int | None, scratch: str = "/tmp") -> None:
     """Create ``workdir``'s layout for one run.
 
+    Everything staged is read-only to the submission's code: ``bin/``, ``code/``
+    and ``io/`` belong to the grader. The code writes only to ``scratch``: the
+    sandbox's private /tmp, or in plain mode ``workdir/scratch``, owned by the
+    submission's uid.
+
     Args:
-        submission: the :class:`grader.submissions.Submission`.
+        submission: the :class:`grader.classgrade.submissions.Submission`.
         chunks: ``[{"origin": "cell 7", "source": "def ..."}]`` to execute in order.
         cases_by_task: ``{Task: (case inputs, n_local)}``, local cases first.
         limits: the run's :class:`Limits`.
         workdir: an empty folder.
         worker: the worker script to copy in.
-        chown_to: the unprivileged uid the worker becomes (when the grader runs as root).
+        chown_to: the unprivileged uid the code becomes (when the grader runs as root).
+        scratch: where the code may write, as the worker sees it.
     """
     code_dir, io_dir = workdir / "code", workdir / "io"
     code_dir.mkdir(parents=True)
     io_dir.mkdir()
     kit_files = write_code(submission, chunks, code_dir)
     run_as = chown_to if chown_to is not None and os.geteuid() == 0 else None
-    write_inputs(cases_by_task, io_dir, limits, run_as=run_as, kit_files=kit_files)
+    write_inputs(cases_by_task, io_dir, limits, run_as=run_as, kit_files=kit_files,
+                 scratch=scratch)
     write_bin(workdir / "bin", worker)
-    for folder in (workdir, code_dir, workdir / "bin"):
+    for folder in (workdir, code_dir, io_dir, workdir / "bin"):
         os.chmod(folder, 0o755)
-    for path in list(code_dir.iterdir()) + list((workdir / "bin").iterdir()):
+    for path in [*code_dir.iterdir(), *io_dir.iterdir(), *(workdir / "bin").iterdir()]:
         os.chmod(path, 0o644)
-    if chown_to is not None and os.geteuid() == 0:
+    if not scratch.startswith(str(workdir)):
+        return
+    Path(scratch).mkdir(mode=0o700)
+    if run_as is not None:
         os.chmod(workdir.parent, 0o711)  # the run's own temporary folder: passable, not listable
-        os.chmod(io_dir, 0o700)
-        for path in [io_dir, *io_dir.iterdir()]:
-            os.chown(path, chown_to, chown_to)
+        os.chown(scratch, run_as, run_as)

@@ -2,15 +2,19 @@
 
 Copied into the sandbox beside ``calling.py`` and ``wire.py`` (the kit's
 ``grader/core`` modules, the very ones the notebook's checks use) and run on
-its own: it imports only the standard library, NumPy and those two. It gets the
-submission's definitions (extracted from the notebook by the trusted side),
-the inputs of every case and the limits. For each task it forks a child that
-loads the student's code afresh and calls the function on every case through
-``calling.call_cases``, AutoMark's way (local cases by keyword, hidden ones
-positionally), so a function that hangs, exits, eats memory or floods its
-output only loses its own verdict. Each outcome is written at once as a
-framed record, so what was done before a crash is kept. Nothing is compared
-here: the trusted side does that.
+its own: it imports only the standard library, NumPy and those two.
+
+This process is the supervisor. It reads the inputs once, then forks one child
+per task; the child becomes the submission's unprivileged uid (when the
+supervisor runs as root), loads the student's code and calls the function
+through ``calling.call_cases``, AutoMark's way. Each child writes its records to
+a pipe of its own; the supervisor forwards them at once, as chunks of
+``wire``'s pipe format, on its stdout to the trusted side, with how the task
+ended. The student's code can therefore neither stop nor signal the supervisor
+(another uid), nor reach its stdout (``/proc/<pid>/fd`` of another uid is
+closed), nor write into another function's channel; the supervisor enforces
+every function's time limit itself, and kills everything of the uid between
+functions, so nothing of one function outlives it. Nothing is compared here.
 
     python worker.py CODE_DIR IO_DIR
 """
@@ -20,6 +24,7 @@ import json
 import linecache
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -29,11 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calling  # noqa: E402
 import wire  # noqa: E402
 
-GRACE_SECONDS = 1.0  # past its own budget, a task's process is killed from here
+LOAD_TASK = "__load__"
 
 
 def drop_privileges(uid):
-    """As root inside the sandbox, become an unprivileged uid so process limits apply."""
+    """As root, become the submission's unprivileged uid for good."""
     if os.getuid() == 0:
         os.setgroups([])
         os.setgid(uid)
@@ -44,7 +49,7 @@ def apply_limits(limits, own_uid):
     """Memory, CPU, processes, file size and open files for this process and its children.
 
     The process limit counts every process of the user, so it is only set when the
-    worker runs as a uid of its own (graded as root); under a personal account it
+    code runs as a uid of its own (graded as root); under a personal account it
     would count the instructor's other programs too.
     """
     mib = 1024 * 1024
@@ -104,24 +109,20 @@ def submitted_problem(function, name, code_dir, kit_files):
     return ""
 
 
-def run_task_child(code_dir, io_dir, task, cases, limits, kit_files=()):
-    """In the forked child: load the code, call every case, send each outcome at once."""
-    log = os.open(os.path.join(io_dir, f"{task['name']}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files):
+    """In the forked child, as the submission's uid: load the code, call every case."""
+    log = os.open(os.path.join(scratch, f"{task['name']}.log"),
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    stream = os.open(os.path.join(io_dir, "answers", f"{task['name']}.bin"),
-                     os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-
-    def send(record):
-        os.write(stream, record)
 
     def failed(origin, line, error):
-        if task["name"] == "__load__":  # reported once, by the load probe
+        if task["name"] == LOAD_TASK:  # reported once, by the load probe
             send(wire.encode_problem(wire.LOAD_ERROR,
                                      f"{origin}, line {line}: {calling.describe_error(error)}"))
 
     namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
-    if task["name"] == "__load__":
+    if task["name"] == LOAD_TASK:
         return
     function = namespace.get(task["name"])
     if not callable(function):
@@ -136,44 +137,101 @@ def run_task_child(code_dir, io_dir, task, cases, limits, kit_files=()):
                        limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
 
 
-def run_task(code_dir, io_dir, task, cases, limits, kit_files=()):
-    """Fork a child for one task and wait for it within the task's time limit."""
-    sys.stdout.flush()
-    try:
-        pid = os.fork()
-    except OSError as error:
-        return {"task": task["name"], "ended": "not_run", "error": str(error)}
-    if pid == 0:
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class Supervisor:
+    """Forks one child per task and forwards what it sends; see the module's docstring."""
+
+    def __init__(self, code_dir, scratch, limits, run_as, kit_files):
+        self.code_dir, self.scratch, self.limits = code_dir, scratch, limits
+        self.run_as, self.kit_files = run_as, kit_files
+
+    def run(self, number, task, cases, seconds):
+        """Run one task's child; forward its records; return how it ended (a dict)."""
+        read_end, write_end = os.pipe()
+        sys.stdout.flush()
+        try:
+            pid = os.fork()
+        except OSError as error:
+            os.close(read_end)
+            os.close(write_end)
+            return {"ended": "not_run", "code": None, "signal": str(error)[:20]}
+        if pid == 0:
+            self._child(read_end, write_end, task, cases)
+        os.close(write_end)
+        grace = self.limits.get("grace_seconds", 1.0)  # past its own budget it is killed
+        ended = self._forward(number, read_end, pid, time.monotonic() + seconds + grace)
+        os.close(read_end)
+        self.kill_leftovers(pid)
+        return ended
+
+    def _child(self, read_end, write_end, task, cases):
         code = 0
         try:
+            os.close(read_end)
             os.setpgid(0, 0)
-            run_task_child(code_dir, io_dir, task, cases, limits, kit_files)
+            if self.run_as:
+                drop_privileges(self.run_as)
+            apply_limits(self.limits, own_uid=bool(self.run_as))
+            run_task_child(self.code_dir, self.scratch, task, cases, self.limits,
+                           lambda record: _write_all(write_end, record), self.kit_files)
         except BaseException:  # noqa: BLE001
             code = 3
         finally:
             os._exit(code)
-    deadline = time.monotonic() + limits["task_seconds"] + GRACE_SECONDS
-    while True:
-        done, wait_status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            _kill_group(pid)
-            os.waitpid(pid, 0)
-            return {"task": task["name"], "ended": "task_timeout"}
-        time.sleep(0.005)
-    _kill_group(pid)  # whatever the function left running
-    if os.WIFSIGNALED(wait_status):
-        return {"task": task["name"], "ended": "signal",
-                "signal": signal.Signals(os.WTERMSIG(wait_status)).name}
-    return {"task": task["name"], "ended": "exit", "code": os.WEXITSTATUS(wait_status)}
 
+    def _forward(self, number, read_end, pid, deadline):
+        """Forward the child's bytes until it closes its pipe and exits, or its time is up."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill_leftovers(pid)
+                os.waitpid(pid, 0)
+                return {"ended": "task_timeout"}
+            ready, _, _ = select.select([read_end], [], [], min(remaining, 0.5))
+            data = os.read(read_end, 1 << 16) if ready else None
+            if data:
+                _write_all(1, wire.encode_chunk(b"D", number, data))
+                continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if data == b"" or done:  # pipe closed (the child and its heirs) or child gone
+                if not done:
+                    self.kill_leftovers(pid)
+                    done, status = os.waitpid(pid, 0)
+                while True:  # what is still in the pipe after the child ended
+                    ready, _, _ = select.select([read_end], [], [], 0)
+                    tail = os.read(read_end, 1 << 16) if ready else b""
+                    if not tail:
+                        break
+                    _write_all(1, wire.encode_chunk(b"D", number, tail))
+                if os.WIFSIGNALED(status):
+                    return {"ended": "signal",
+                            "signal": signal.Signals(os.WTERMSIG(status)).name}
+                return {"ended": "exit", "code": os.WEXITSTATUS(status)}
 
-def _kill_group(pid):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    def kill_leftovers(self, pid):
+        """Kill the task's process group and, with a uid of its own, everything of that uid."""
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if not self.run_as:
+            return
+        killer = os.fork()
+        if killer == 0:  # as the uid, kill(-1) reaches exactly that uid's processes
+            try:
+                os.setgroups([])
+                os.setgid(self.run_as)
+                os.setuid(self.run_as)
+                os.kill(-1, signal.SIGKILL)
+            except BaseException:  # noqa: BLE001
+                pass
+            os._exit(0)
+        os.waitpid(killer, 0)
 
 
 def preload_libraries(code_dir):
@@ -193,27 +251,24 @@ def main(argv):
     code_dir, io_dir = argv[1], argv[2]
     with open(os.path.join(io_dir, "manifest.json"), encoding="utf-8") as handle:
         manifest = json.load(handle)
-    limits = manifest["limits"]
-    if manifest.get("run_as"):
-        drop_privileges(int(manifest["run_as"]))
-    apply_limits(limits, own_uid=bool(manifest.get("run_as")))
-    os.makedirs(os.path.join(io_dir, "answers"), exist_ok=True)
+    limits, run_as = manifest["limits"], manifest.get("run_as")
     cases = wire.read_cases(os.path.join(io_dir, "inputs.npz"))
+    scratch = manifest.get("scratch") or os.environ.get("TMPDIR", "/tmp")
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     preload_libraries(code_dir)
+    supervisor = Supervisor(code_dir, scratch, limits, run_as,
+                            tuple(manifest.get("kit_files", ())))
     # Load the code once on its own first: it reports every statement that fails to
     # load; if loading hangs or kills its process, no task runs.
-    probe = {"name": "__load__", "arg_names": [], "n_local": 0}
-    loaded = run_task(code_dir, io_dir, probe, [],
-                      {**limits, "task_seconds": limits["load_seconds"]})
-    endings = [loaded]
-    kit_files = tuple(manifest.get("kit_files", ()))
-    if loaded["ended"] == "exit" and loaded["code"] == 0:
-        endings += [run_task(code_dir, io_dir, task, cases[task["name"]][0], limits, kit_files)
-                    for task in manifest["tasks"]]
-    with open(os.path.join(io_dir, "endings.json"), "w", encoding="utf-8") as handle:
-        json.dump(endings, handle)
+    probe = {"name": LOAD_TASK, "arg_names": [], "n_local": 0}
+    loaded = supervisor.run(0, probe, [], limits["load_seconds"])
+    _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
+    if loaded["ended"] != "exit" or loaded.get("code") != 0:
+        return
+    for number, task in enumerate(manifest["tasks"], start=1):
+        ended = supervisor.run(number, task, cases[task["name"]][0], limits["task_seconds"])
+        _write_all(1, wire.encode_chunk(b"E", number, json.dumps(ended).encode()))
 
 
 if __name__ == "__main__":
