@@ -26,6 +26,8 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import sqlite3
 from datetime import datetime, timezone
@@ -33,9 +35,10 @@ from pathlib import Path
 from typing import Iterable
 
 from grader.classgrade.gradebook_schema import (INSERT_RESULT, LATEST, RUNS, SCHEMA, V2_COLUMNS,
-                                               Transaction, result_row, task_from_dict)
+                                               Transaction, check_file, result_row,
+                                               task_from_dict)
 from grader.classgrade.runinfo import RunInfo
-from grader.client.roster import Student
+from grader.client.roster import Student, valid_username
 from grader.core.results import SubmissionResult, TaskResult
 
 SCHEMA_VERSION = 2
@@ -56,7 +59,9 @@ class Gradebook:
             before ``sqlite3.OperationalError: database is locked``.
 
     Raises:
-        ValueError: if the file is not a gradebook, or one made by a newer grader.
+        ValueError: if the file is not a gradebook (not SQLite, damaged, another
+            program's database), or one made by a newer grader; such a file is only
+            read, never changed (:func:`~.gradebook_schema.check_file`).
     """
 
     def __init__(self, path, *, busy_timeout: float = BUSY_TIMEOUT):
@@ -65,8 +70,12 @@ class Gradebook:
             raise ValueError(f"busy_timeout must be >= 0 seconds, got {busy_timeout!r}")
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            check_file(self.path, SCHEMA_VERSION)
         # isolation_level=None: we open every transaction ourselves (BEGIN IMMEDIATE).
-        self._db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+        try:
+            self._db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ValueError(f"{path} cannot be opened as a gradebook (SQLite says: {exc})") from None
         self._db.row_factory = sqlite3.Row
         try:
             self._open_schema(busy_timeout)
@@ -106,8 +115,18 @@ class Gradebook:
         """Close the connection (saved submissions are already committed)."""
         self._db.close()
 
+    @contextlib.contextmanager
     def _transaction(self):
-        return Transaction(self._db)
+        """One transaction; a full disk rolls it back and says so (``OSError`` ENOSPC)."""
+        try:
+            with Transaction(self._db) as db:
+                yield db
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            raise OSError(errno.ENOSPC, f"the disk is full: {self.path} could not be written; "
+                          "everything saved before is kept. Free some space and run grade "
+                          "again: it grades only what is missing") from None
 
     # -- writing -----------------------------------------------------------------------------
     def add_students(self, students: Iterable[Student]) -> None:
@@ -115,8 +134,16 @@ class Gradebook:
 
         Args:
             students: ``Student`` records (a ``load_roster`` dict's values).
+
+        Raises:
+            ValueError: naming the usernames that could not name a student's file
+                (``bob smith``); nothing is added then.
         """
         rows = [(s.username, s.name or "", s.email or "") for s in students]
+        bad = [username for username, _, _ in rows if not valid_username(username)]
+        if bad:
+            raise ValueError(f"not valid usernames: {', '.join(map(repr, bad))} (letters, digits "
+                             "and . _ @ + -, starting with a letter or digit); no student added")
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO students (username, name, email) VALUES (?, ?, ?) "

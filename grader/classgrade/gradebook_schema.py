@@ -1,10 +1,14 @@
-"""The gradebook's SQL: its schema, row conversions and transactions (see :mod:`.gradebook`)."""
+"""The gradebook's SQL: its schema, row conversions and transactions (see :mod:`.gradebook`),
+and :func:`check_file`, which tells a gradebook from any other file before it is opened."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
+import urllib.parse
+from pathlib import Path
 
 from grader.core.results import CaseResult, TaskResult
 
@@ -57,6 +61,98 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 V2_COLUMNS = ("ALTER TABLE submissions ADD COLUMN settings_key TEXT NOT NULL DEFAULT ''",
                "ALTER TABLE submissions ADD COLUMN run_id INTEGER REFERENCES runs(id)")
+
+LEAVE_IT = ("the grader leaves it as it is: move it away (or restore the gradebook from a backup), "
+            "or grade into another output folder")
+
+
+@functools.lru_cache(maxsize=None)
+def shape(version: int) -> dict[str, frozenset[str]]:
+    """``{table: column names}`` of a gradebook of schema ``version`` (1 or 2), from our own DDL."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        if version >= 2:
+            db.execute(RUNS)
+            for statement in V2_COLUMNS:
+                db.execute(statement)
+        return _tables(db)
+    finally:
+        db.close()
+
+
+def _tables(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    names = [row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {name: frozenset(row[0] for row in db.execute(
+                "SELECT name FROM pragma_table_info(?)", (name,))) for name in names}
+
+
+def check_file(path: Path, newest: int) -> int:
+    """The schema version of the gradebook at ``path`` (0: none yet), reading it only.
+
+    Args:
+        path: the file; missing or empty, it becomes a new gradebook.
+        newest: the newest schema version this grader knows.
+
+    Raises:
+        ValueError: naming the file and why, and changing nothing, when it is not
+            SQLite (or is damaged), is another program's database (tables that are
+            not ours, or ours with another shape), or comes from a newer grader.
+    """
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return 0
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file, so it cannot be the gradebook: {LEAVE_IT}")
+    # Read-only; "immutable" also keeps SQLite from creating -wal and -shm files next to another
+    # program's file. With a -wal file present (a database in use) it must read that file too.
+    wal = Path(f"{path}-wal").exists()
+    mode = "mode=ro" if wal else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?{mode}", uri=True)
+    except sqlite3.Error as error:
+        raise ValueError(f"{path} cannot be opened (SQLite says: {error}): {LEAVE_IT}") from None
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = _tables(db)
+        damage = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"{path} is not a gradebook: it is not an SQLite database, or a damaged "
+                         f"one (SQLite says: {error}); {LEAVE_IT}") from None
+    finally:
+        db.close()
+    if damage != ["ok"]:
+        raise ValueError(f"{path} is a damaged SQLite database (its check says: "
+                         f"{'; '.join(map(str, damage))}); {LEAVE_IT}")
+    _check_shape(path, version, tables, newest)
+    return version
+
+
+def _check_shape(path: Path, version: int, tables: dict, newest: int) -> None:
+    listed = ", ".join(sorted(tables)) or "none"
+    if version < 0 or (version == 0 and tables):
+        raise ValueError(f"{path} is an SQLite database of another program, not a gradebook (its "
+                         f"tables: {listed}); {LEAVE_IT}")
+    if version > newest:
+        if tables and not {"students", "submissions", "results"} <= set(tables):
+            raise ValueError(f"{path} is an SQLite database of another program, not a gradebook "
+                             f"(user_version {version}, tables: {listed}); {LEAVE_IT}")
+        raise ValueError(f"{path} has gradebook schema version {version}, this grader knows "
+                         f"versions up to {newest}: update the kit")
+    if version == 0:
+        return
+    wrong = []
+    for table, columns in shape(version).items():
+        if table not in tables:
+            wrong.append(f"no table {table!r}")
+        elif tables[table] != columns:
+            wrong.append(f"table {table!r} has columns {', '.join(sorted(tables[table]))}, "
+                         f"a gradebook's has {', '.join(sorted(columns))}")
+    if wrong:
+        raise ValueError(f"{path} is not a gradebook of schema version {version} "
+                         f"({'; '.join(wrong)}): another program's database, or a damaged "
+                         f"gradebook; {LEAVE_IT}")
+
 
 INSERT_RESULT = ("INSERT INTO results (submission_id, position, task, passed, state, n_passed, "
                   "n_cases, error, mistake, first_failure, details) "

@@ -22,7 +22,7 @@ from grader.classgrade.gradebook import Gradebook
 from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-exported)
 from grader.classgrade.submission import grade_submission
 from grader.core.results import SubmissionResult
-from grader.client.roster import Student, load_roster
+from grader.client.roster import Student, read_roster, valid_username
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.execute import execute_notebook
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
@@ -97,7 +97,11 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     A task already graded for the same content under the same settings (grader
     version, sandbox mode, limits: :attr:`RunInfo.settings_key`) is not graded
     again; everything else is, task by task, and the exports show only results
-    of this run's settings.
+    of this run's settings. One run at a time may use ``out_dir`` (a lock file in it).
+
+    A roster row that cannot be used (``bob smith``, a repeated username) is left
+    out and listed in :attr:`ClassRun.ignored` with the others; everyone else is
+    graded and exported.
 
     Args:
         submissions_dir: ``<username>/assignment.ipynb`` folders or ``<username>.ipynb`` files.
@@ -119,8 +123,11 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
 
     Raises:
         ValueError: for ``jobs`` below 1, an ``out_dir`` that is a file, a folder
-            that holds no submission, ``only`` naming someone who submitted nothing;
-            FileNotFoundError: for a missing folder or roster; SandboxUnavailable.
+            that holds no submission, ``only`` naming someone who submitted nothing,
+            an ``out_dir`` another run is grading into (locked), a ``gradebook.sqlite``
+            that is not a gradebook; FileNotFoundError: for a missing folder or
+            roster; OSError: a full disk (the previous exports stay whole);
+            SandboxUnavailable.
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -134,12 +141,13 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
                        limits=limits.for_worker(), points=points)
     roster_path = Path(roster_path) if roster_path else Path(submissions_dir) / "students.csv"
-    roster = load_roster(roster_path) or {}
-    out_dir.mkdir(parents=True, exist_ok=True)
+    roster = read_roster(roster_path)
+    ignored += roster.problems if roster else ()
+    roster = roster.students if roster else {}
     regrade = {s.username for s in submissions} if force else set(only or ())
     digests = {s.username: s.content_hash() for s in submissions}
     graded, unchanged = [], []
-    with Gradebook(out_dir / "gradebook.sqlite") as book:
+    with exports.locked_folder(out_dir), Gradebook(out_dir / "gradebook.sqlite") as book:
         book.add_students(roster.values())
         book.add_students(Student(s.username) for s in submissions if s.username not in roster)
         run_id = book.start_run(info)
@@ -169,13 +177,27 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
                 graded.append(result.username)
                 bar.step(f"{result.username} ({result.seconds:.1f} s)")
         results = book.current_results(info.settings_key, digests, task_names)
-        students = book.students()
+        students, stale = _exportable(book.students(), book.path)
+        ignored += stale
         book.finish_run(run_id)
-    write_exports(out_dir, students=students, results=results, points=points, run=info)
+        write_exports(out_dir, students=students, results=results, points=points, run=info)
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
                     ignored=tuple(ignored), sandbox=chosen.describe(),
                     seconds=time.perf_counter() - start, results=results,
                     students=tuple(students), points=points, run=info)
+
+
+def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
+    """The gradebook's students whose usernames can name files, and a line for each other.
+
+    Rosters are checked row by row now; a bad username stored by an older run
+    must not stop the exports of everyone else.
+    """
+    good = [student for student in students if valid_username(student.username)]
+    stale = [f"{book_path}: username {student.username!r}, stored by an earlier run, is not a "
+             "valid username; left out of the exports"
+             for student in students if not valid_username(student.username)]
+    return good, stale
 
 
 def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None) -> None:

@@ -3,18 +3,30 @@
 Two layouts are accepted, and may be mixed:
     SUBMISSIONS/<username>/assignment.ipynb   (plus the student's Blocks.py, other .py files)
     SUBMISSIONS/<username>.ipynb
+
+Only real folders and regular files are the student's: a symbolic link (which
+could point at the kit's solutions or another student's work) is listed as
+ignored, with why, and never read; :func:`read_regular_file` also refuses a hard
+link when a file is copied into the sandbox.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.classgrade.console import printable
 from grader.client import paths
 
 MAX_FILE_BYTES = 20 << 20
 MAX_PY_FILES = 50
+_CHUNK = 1 << 20
+# No symlink at the end of the path; a FIFO or a device opens without waiting; no terminal taken.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
 
 
 @dataclass(frozen=True)
@@ -32,36 +44,120 @@ class Submission:
     py_files: tuple[Path, ...] = ()
 
     def content_hash(self) -> str:
-        """SHA-256 over the notebook and the .py files (names and bytes)."""
+        """SHA-256 over the notebook and the .py files: names and every byte, whatever the size.
+
+        A file that cannot be read as a regular file counts by its type, size and
+        modification time instead, so a change to it still changes the hash.
+        """
         digest = hashlib.sha256()
         for path in ([self.notebook] if self.notebook else []) + sorted(self.py_files):
-            digest.update(path.name.encode() + b"\0")
-            digest.update(read_regular_file(path) or b"<unreadable>")
-            digest.update(b"\0")
+            digest.update(os.fsencode(path.name) + b"\0")
+            _hash_file(digest, path)
         return digest.hexdigest()
 
 
-def read_regular_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
-    """The bytes of a regular file that is not a link and not too big, else None."""
+def _hash_file(digest, path: Path) -> None:
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
-            return None
-        return path.read_bytes()
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as error:
+        digest.update(f"unopenable {error.errno} {_lstat_line(path)}\0".encode())
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            digest.update(f"not a regular file {_lstat_line(path)}\0".encode())
+            return
+        length = 0
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+            length += len(chunk)
+        digest.update(f"\0{length} bytes\0".encode())
+    except OSError as error:
+        digest.update(f"\0unreadable {error.errno} {_lstat_line(path)}\0".encode())
+    finally:
+        os.close(fd)
+
+
+def _lstat_line(path: Path) -> str:
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        return f"missing ({error.errno})"
+    return f"mode {info.st_mode:o} size {info.st_size} mtime {info.st_mtime_ns}"
+
+
+def read_regular_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """The bytes of ``path`` if it is the student's own regular file of at most ``limit`` bytes.
+
+    Refused (None): a symbolic link (opened with ``O_NOFOLLOW``), a hard link
+    (``st_nlink > 1``: the same file also lives elsewhere, maybe in the kit's
+    solutions), a folder, FIFO or device, a file too big or that cannot be read.
+    The checks are made with ``fstat`` on the opened file, so the file cannot be
+    swapped between the check and the read.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError:
         return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size > limit:
+            return None
+        chunks, size = [], 0
+        while size <= limit and (chunk := os.read(fd, min(_CHUNK, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None  # None: it grew past the limit
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
-def _from_folder(folder: Path) -> Submission:
+def _from_folder(folder: Path) -> tuple[Submission, list[str]]:
+    """The folder's submission, and one line per entry of it that is ignored."""
+    ignored, own = [], {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".ipynb", ".py"):
+            problem = _not_own(path)
+            if problem:
+                ignored.append(f"{printable(folder.name)}/{printable(path.name)}: {problem}, "
+                               "ignored (only the student's own files are graded)")
+            else:
+                own.setdefault(path.suffix, []).append(path)
+    notebooks, py_files = own.get(".ipynb", []), own.get(".py", [])
     notebook = folder / "assignment.ipynb"
-    if not notebook.is_file() or notebook.is_symlink():
-        candidates = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
-        notebook = candidates[0] if len(candidates) == 1 else None
-    py_files = sorted(p for p in folder.glob("*.py") if p.is_file() and not p.is_symlink())
-    return Submission(folder.name, notebook, tuple(py_files[:MAX_PY_FILES]))
+    if notebook not in notebooks:
+        notebook = notebooks[0] if len(notebooks) == 1 else None
+        if len(notebooks) > 1:
+            ignored.append(f"{printable(folder.name)}: {len(notebooks)} notebooks and no "
+                           "assignment.ipynb, none graded (name the one to grade assignment.ipynb)")
+    if len(py_files) > MAX_PY_FILES:
+        ignored.append(f"{printable(folder.name)}: {len(py_files)} .py files, only the first "
+                       f"{MAX_PY_FILES} by name are used")
+    return Submission(folder.name, notebook, tuple(py_files[:MAX_PY_FILES])), ignored
+
+
+def _not_own(path: Path) -> str:
+    """Why ``path`` is not one of the student's own regular files, or "" when it is."""
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_nlink > 1:
+        return "a hard link (the same file is also elsewhere)"
+    return ""
 
 
 def discover(folder) -> tuple[list[Submission], list[str]]:
     """Submissions in ``folder``, sorted by username, and one line per entry skipped.
+
+    Names in the lines are :func:`printable`: an escape sequence in a folder's name
+    is shown, never sent to the terminal.
 
     Raises:
         FileNotFoundError: if ``folder`` is not a directory.
@@ -73,21 +169,36 @@ def discover(folder) -> tuple[list[Submission], list[str]]:
     found: dict[str, Submission] = {}
     skipped = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink():
+        shown = printable(entry.name)
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            skipped.append(f"{shown}: a symbolic link, skipped (only real folders and files "
+                           "are graded)")
             continue
         if entry.is_dir():
-            submission = _from_folder(entry)
+            try:
+                submission, ignored = _from_folder(entry)
+            except OSError as error:
+                skipped.append(f"{shown}: cannot be read ({error.strerror}), skipped")
+                continue
         elif entry.suffix == ".ipynb":
-            submission = Submission(entry.stem, entry)
+            problem = _not_own(entry)
+            if problem:
+                skipped.append(f"{shown}: {problem}, skipped (only real folders and files are "
+                               "graded)")
+                continue
+            submission, ignored = Submission(entry.stem, entry), []
         else:
             continue
         try:
             paths.check_username(submission.username)
         except ValueError:
-            skipped.append(f"{entry.name}: not a valid username, skipped")
+            skipped.append(f"{shown}: not a valid username, skipped")
             continue
         if submission.username in found:
-            skipped.append(f"{entry.name}: a second submission of {submission.username}, skipped")
+            skipped.append(f"{shown}: a second submission of {submission.username}, skipped")
             continue
         found[submission.username] = submission
+        skipped += ignored
     return [found[name] for name in sorted(found)], skipped

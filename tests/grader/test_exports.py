@@ -173,9 +173,17 @@ def test_feedback(tmp_path, class_results):
     assert [path.read_text(encoding="utf-8") for path in again] == list(text.values())
 
 
-def test_bad_usernames_never_become_paths(tmp_path):
-    with pytest.raises(ValueError, match="cannot name a file after username '../evil'"):
-        exports.write_feedback(tmp_path, students=[Student("../evil")], results={}, points=POINTS)
+@pytest.mark.parametrize("write, suffix", [
+    (exports.write_feedback, ".md"),
+    (lambda folder, **kw: exports.write_progress_tables(folder, students=kw["students"],
+                                                        results=kw["results"]), ".txt"),
+])
+def test_bad_usernames_never_become_paths_and_stop_no_one(tmp_path, write, suffix):
+    folder = tmp_path / "out" / "files"
+    students = [Student("../evil"), Student("bob smith"), Student("alice")]
+    written = write(folder, students=students, results={}, points=POINTS)
+    assert [path.name for path in written] == [f"alice{suffix}"]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == [f"alice{suffix}", "files"]
 
 
 @pytest.mark.parametrize("task_result, want", [
@@ -235,7 +243,7 @@ def test_gradescope_results_of_a_failing_submission(tmp_path):
 
 @pytest.mark.parametrize("make, want_score, want_in_output", [
     (passes_all, 3.5, "Score: 3.5 / 3.5 points (100.0%)"),
-    (not_gradable, 0.0, "could not be graded: assignment.ipynb is not valid JSON"),
+    (not_gradable, 0.0, "could not be graded:\n\n```\nassignment.ipynb is not valid JSON\n```"),
 ])
 def test_gradescope_json_file(tmp_path, make, want_score, want_in_output):
     path = exports.write_gradescope_json(tmp_path / "results" / "results.json", result=make(),
@@ -243,6 +251,8 @@ def test_gradescope_json_file(tmp_path, make, want_score, want_in_output):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["score"] == want_score and want_in_output in data["output"]
     assert sum(t["max_score"] for t in data["tests"]) == 3.5
-    assert set(data) == {"score", "output", "visibility", "stdout_visibility", "tests"}
+    assert set(data) == {"score", "output", "output_format", "test_output_format",
+                         "test_name_format", "visibility", "stdout_visibility", "tests"}
+    assert (data["output_format"], data["test_output_format"]) == ("md", "md")
     assert all(set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
                for t in data["tests"])

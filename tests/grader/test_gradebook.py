@@ -1,5 +1,6 @@
 """grader.gradebook: the SQLite store of record of class grading."""
 
+import errno
 import sqlite3
 import threading
 import time
@@ -268,3 +269,117 @@ def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
     with Gradebook(path) as book:
         assert book.count("submissions") == 1 and book.count("runs") == 0
         assert book.graded_tasks("alice", "h", run_info().settings_key) == set()
+
+
+# -- files that are not (our) gradebooks: refused with one clear message, left untouched ----------
+def another_programs_database(path):
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    sqlite3.connect(path).close()
+
+
+def another_programs_database_in_wal_mode(path):
+    another_programs_database(path)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+    sqlite3.connect(path).close()
+
+
+def ours_with_another_shape(path):
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE students (username TEXT PRIMARY KEY, secret TEXT)")
+        db.execute("CREATE TABLE submissions (id INTEGER PRIMARY KEY)")
+        db.execute("CREATE TABLE results (id INTEGER PRIMARY KEY)")
+        db.execute("PRAGMA user_version = 2")
+
+
+def another_program_with_user_version_2(path):
+    another_programs_database(path)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 2")
+
+
+def a_future_gradebook(path):
+    Gradebook(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA user_version = 3")
+
+
+def a_damaged_gradebook(path):
+    with Gradebook(path) as book:
+        for index in range(200):
+            book.save(passes_all(f"student{index}"), grader_version=VERSION)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
+
+
+def not_sqlite(path):
+    path.write_bytes(b"name,score\nada,10\n" * 200)
+
+
+def sqlite_header_then_garbage(path):
+    path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 5000)
+
+
+@pytest.mark.parametrize("make, want", [
+    (another_programs_database, "is an SQLite database of another program, not a gradebook (its "
+                                "tables: customers)"),
+    (another_programs_database_in_wal_mode, "is an SQLite database of another program"),
+    (another_program_with_user_version_2, "is not a gradebook of schema version 2 (no table "
+                                          "'students'"),
+    (ours_with_another_shape, "table 'students' has columns secret, username, a gradebook's has "
+                              "email, name, username"),
+    (a_future_gradebook, "has gradebook schema version 3, this grader knows versions up to 2"),
+    (a_damaged_gradebook, "damaged"),
+    (not_sqlite, "is not a gradebook: it is not an SQLite database, or a damaged one"),
+    (sqlite_header_then_garbage, "is not a gradebook: it is not an SQLite database"),
+])
+def test_a_file_that_is_not_a_gradebook_is_refused_and_left_untouched(tmp_path, make, want):
+    path = tmp_path / "gradebook.sqlite"
+    make(path)
+    before = path.read_bytes()
+    files = sorted(tmp_path.iterdir())
+    with pytest.raises(ValueError) as refusal:
+        Gradebook(path)
+    message = str(refusal.value)
+    assert message.startswith(str(path)) and want in message and "\n" not in message
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == files
+
+
+def test_a_folder_named_like_the_gradebook_is_refused(tmp_path):
+    (tmp_path / "gradebook.sqlite").mkdir()
+    with pytest.raises(ValueError, match="is not a file, so it cannot be the gradebook"):
+        Gradebook(tmp_path / "gradebook.sqlite")
+
+
+@pytest.mark.parametrize("make", [lambda path: path.write_bytes(b""),
+                                  lambda path: sqlite3.connect(path).close()])
+def test_an_empty_file_becomes_a_new_gradebook(tmp_path, make):
+    path = tmp_path / "gradebook.sqlite"
+    make(path)
+    with Gradebook(path) as book:
+        book.save(passes_all(), grader_version=VERSION)
+        assert book.latest_results() == {"alice": passes_all()}
+
+
+def test_add_students_refuses_usernames_that_cannot_name_files(book):
+    with pytest.raises(ValueError, match=r"not valid usernames: 'bob smith', '\.\./x'"):
+        book.add_students([Student("alice"), Student("bob smith"), Student("../x")])
+    assert book.students() == []  # all or nothing
+
+
+def test_a_full_disk_during_save_is_one_clear_error_and_loses_nothing(book):
+    book.save(passes_all(), grader_version=VERSION)
+    pages = book._db.execute("PRAGMA page_count").fetchone()[0]
+    book._db.execute(f"PRAGMA max_page_count = {pages}")  # as if the disk were full
+    big = SubmissionResult("bob", "h", (task("conv_matrix", results.OK),), notes=("x" * 50000,))
+    with pytest.raises(OSError) as full:
+        book.save(big, grader_version=VERSION)
+    assert full.value.errno == errno.ENOSPC and "the disk is full" in str(full.value)
+    assert str(book.path) in str(full.value)
+    assert book.latest_results() == {"alice": passes_all()}

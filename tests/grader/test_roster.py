@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.client.roster import Student, load_roster
+from grader.client.roster import Roster, Student, load_roster, read_roster
 from grader_fixtures import alice_registered, write_roster  # noqa: F401
 
 
@@ -42,9 +42,6 @@ def test_load_roster(tmp_path, text, want):
                                  "['user', 'name']"),
     ("", "the roster needs a 'username' column, found columns None"),
     ("Username,Name\nalice,Alice\n", "needs a 'username' column"),
-    ("username,name\nalice,Alice\nbob,Bob\nalice,Other\n", "line 4: username 'alice' appears "
-                                                          "twice"),
-    ("username\nalice\n alice \n", "line 3: username 'alice' appears twice"),
 ])
 def test_bad_roster_is_a_clear_value_error(tmp_path, text, want):
     path = tmp_path / "students.csv"
@@ -52,3 +49,35 @@ def test_bad_roster_is_a_clear_value_error(tmp_path, text, want):
     with pytest.raises(ValueError) as caught:
         load_roster(path)
     assert want in str(caught.value) and str(path) in str(caught.value)
+
+
+# A row an LMS export gets wrong is left out and reported; the rows around it stay.
+@pytest.mark.parametrize("text, want_students, want_problems", [
+    ("username,name\nalice,Alice\nbob smith,Bob\ncarol,Carol\n", ["alice", "carol"],
+     ["row 3: username 'bob smith' is not a valid username"]),
+    ("username,name\nalice,Alice\nbob,Bob\nalice,Other\n", ["alice", "bob"],
+     ["row 4: username 'alice' appears twice (row 2 is kept)"]),
+    ("username\nalice\n alice \n", ["alice"], ["row 3: username 'alice' appears twice"]),
+    ("username,name\n,Nobody\nalice,A\n,\n", ["alice"], ["row 2: it has no username"]),
+    ('username,name\nalice,"Liddell,\nAlice"\nbob smith,B\n', ["alice"],
+     ["row 3: username 'bob smith'"]),                  # rows as a spreadsheet counts them
+    ("username,name\n../evil,E\n\x1b[2J,F\ndave,D\n", ["dave"],
+     ["row 2: username '../evil'", "row 3: username '\\x1b[2J'"]),
+])
+def test_bad_rows_are_left_out_and_reported(tmp_path, text, want_students, want_problems):
+    path = tmp_path / "students.csv"
+    path.write_text(text, encoding="utf-8")
+    roster = read_roster(path)
+    assert list(roster.students) == want_students
+    assert len(roster.problems) == len(want_problems)
+    for problem, want in zip(roster.problems, want_problems):
+        assert problem.startswith(f"{path}, {want}") and problem.endswith("that row is left out")
+        assert "\n" not in problem and "\x1b" not in problem
+    assert load_roster(path) == roster.students
+
+
+def test_a_clean_roster_reports_nothing(tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_text("username,name\nalice,Alice\n", encoding="utf-8")
+    assert read_roster(path) == Roster({"alice": Student("alice", "Alice")}, ())
+    assert read_roster(tmp_path / "missing.csv") is None

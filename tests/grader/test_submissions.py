@@ -1,10 +1,12 @@
-"""Finding submissions: both layouts, links and bad names skipped, stable hashes."""
+"""Finding submissions: both layouts; links, odd files and bad names listed as ignored;
+files read only when they are the student's own; hashes over every byte."""
 
 import os
+from pathlib import Path
 
 import pytest
 
-from grader.classgrade.submissions import Submission, discover
+from grader.classgrade.submissions import MAX_PY_FILES, Submission, discover, read_regular_file
 
 
 def _make(root, layout):
@@ -62,3 +64,118 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 def test_a_submission_with_nothing_is_still_a_submission():
     assert Submission("zoe", None).content_hash()
+
+
+# -- links and odd files are listed as ignored, with why ------------------------------------------
+def test_linked_submissions_are_listed_as_ignored(tmp_path):
+    subs, elsewhere = tmp_path / "subs", tmp_path / "elsewhere"
+    _make(elsewhere, {"mallory/assignment.ipynb": "{}", "other.ipynb": "{}"})
+    _make(subs, {"alice/assignment.ipynb": "{}"})
+    os.symlink(elsewhere / "mallory", subs / "mallory")
+    os.symlink(elsewhere / "other.ipynb", subs / "trent.ipynb")
+    os.symlink(elsewhere / "missing", subs / "dangling")
+    submissions, skipped = discover(subs)
+    assert [s.username for s in submissions] == ["alice"]
+    assert skipped == [f"{name}: a symbolic link, skipped (only real folders and files are graded)"
+                       for name in ("dangling", "mallory", "trent.ipynb")]
+
+
+@pytest.mark.parametrize("make_link, want", [
+    (lambda target, link: os.symlink(target, link), "a symbolic link"),
+    (lambda target, link: os.link(target, link), "a hard link (the same file is also elsewhere)"),
+    (lambda target, link: os.mkfifo(link), "not a regular file"),
+])
+def test_linked_files_in_a_folder_are_listed_as_ignored(tmp_path, make_link, want):
+    _make(tmp_path, {"kit/solution.py": "SOLVED = True", "kit/other.ipynb": "{}",
+                     "subs/alice/mine.py": "x = 1"})
+    alice = tmp_path / "subs" / "alice"
+    make_link(tmp_path / "kit" / "other.ipynb", alice / "assignment.ipynb")
+    make_link(tmp_path / "kit" / "solution.py", alice / "helper.py")
+    [submission], skipped = discover(tmp_path / "subs")
+    assert (submission.notebook, [p.name for p in submission.py_files]) == (None, ["mine.py"])
+    assert skipped == [f"alice/{name}: {want}, ignored (only the student's own files are graded)"
+                       for name in ("assignment.ipynb", "helper.py")]
+
+
+def test_several_notebooks_and_too_many_py_files_are_reported(tmp_path):
+    layout = {"bob/a.ipynb": "{}", "bob/b.ipynb": "{}"}
+    layout.update({f"bob/m{i:02}.py": "" for i in range(MAX_PY_FILES + 2)})
+    _make(tmp_path, layout)
+    [bob], skipped = discover(tmp_path)
+    assert bob.notebook is None and len(bob.py_files) == MAX_PY_FILES
+    assert skipped == ["bob: 2 notebooks and no assignment.ipynb, none graded (name the one to "
+                       "grade assignment.ipynb)",
+                       f"bob: {MAX_PY_FILES + 2} .py files, only the first {MAX_PY_FILES} by name "
+                       "are used"]
+
+
+# -- read_regular_file: only the student's own regular file, checked on the opened file ----------
+@pytest.mark.parametrize("make, want", [
+    (lambda path, kit: path.write_bytes(b"mine"), b"mine"),
+    (lambda path, kit: path.write_bytes(b"x" * 101), None),             # over the limit
+    (lambda path, kit: os.symlink(kit, path), None),
+    (lambda path, kit: os.link(kit, path), None),                        # the kit's solutions
+    (lambda path, kit: os.mkfifo(path), None),                           # would block a read
+    (lambda path, kit: path.mkdir(), None),
+    (lambda path, kit: None, None),                                      # missing
+])
+def test_read_regular_file(tmp_path, make, want):
+    kit = tmp_path / "solutions.py"
+    kit.write_bytes(b"SOLVED")
+    path = tmp_path / "helper.py"
+    make(path, kit)
+    assert read_regular_file(path, limit=100) == want
+
+
+def test_read_regular_file_checks_the_file_it_opened(tmp_path, monkeypatch):
+    """A file swapped for a hard link between a check and the open is still refused."""
+    kit = tmp_path / "solutions.py"
+    kit.write_bytes(b"SOLVED")
+    path = tmp_path / "helper.py"
+    path.write_bytes(b"mine")
+    real_open = os.open
+
+    def swapped_just_before_opening(name, flags, *args):
+        if Path(name) == path:
+            path.unlink()
+            os.link(kit, path)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(os, "open", swapped_just_before_opening)
+    assert read_regular_file(path) is None
+
+
+# -- content_hash: every byte of every file ------------------------------------------------------
+def test_content_hash_covers_all_of_a_big_file(tmp_path):
+    big = 21 << 20  # over the old 20 MB read limit
+    for name, last in (("a", b"1"), ("b", b"2")):
+        folder = tmp_path / name / "alice"
+        folder.mkdir(parents=True)
+        with open(folder / "assignment.ipynb", "wb") as handle:
+            handle.truncate(big)
+            handle.seek(big - 1)
+            handle.write(last)
+    [first], _ = discover(tmp_path / "a")
+    [second], _ = discover(tmp_path / "b")
+    assert first.content_hash() != second.content_hash()
+
+
+def test_content_hash_of_an_unreadable_file_still_follows_its_changes(tmp_path):
+    _make(tmp_path, {"alice/assignment.ipynb": "{}", "alice/Blocks.py": "x = 1"})
+    [alice], _ = discover(tmp_path)
+    blocks = tmp_path / "alice" / "Blocks.py"
+    blocks.unlink()
+    os.mkfifo(blocks)  # swapped after discovery: cannot be read as a file
+    gone = alice.content_hash()
+    assert alice.content_hash() == gone
+    os.utime(blocks, ns=(1, 10**18))
+    assert alice.content_hash() != gone
+
+
+def test_content_hash_of_a_file_name_that_is_not_utf8(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "assignment.ipynb").write_text("{}")
+    (folder / os.fsdecode(b"caf\xe9.py")).write_text("x = 1")
+    [alice], _ = discover(tmp_path)
+    assert len(alice.py_files) == 1 and len(alice.content_hash()) == 64

@@ -5,17 +5,21 @@
     feedback      feedback/<user>.md and progress/<user>.txt
     report_html   report.html
     gradescope    gradescope/<user>/results.json
+    markdown      student text in Markdown, shown as text (feedback, Gradescope)
+    files         every file replaced whole (atomically); the output folder's lock
 """
 
 from grader.classgrade.exports.feedback import (explain, feedback_text, task_label, write_feedback,
                                                 write_progress_tables)
+from grader.classgrade.exports.files import DiskFullError, locked_folder, write_atomically
 from grader.classgrade.exports.gradescope import gradescope_results, write_gradescope_json
 from grader.classgrade.exports.grades import (GRADED, NO_SUBMISSION, NOT_GRADABLE, Grade, everyone,
                                               grades, number, points_for)
 from grader.classgrade.exports.report_html import class_report, write_class_report
 from grader.classgrade.exports.table import write_gradebook_csv
 
-__all__ = ["GRADED", "NO_SUBMISSION", "NOT_GRADABLE", "Grade", "class_report", "everyone", "explain",
-           "feedback_text", "gradescope_results", "grades", "number", "points_for", "task_label",
-           "write_class_report", "write_feedback", "write_gradebook_csv", "write_gradescope_json",
+__all__ = ["GRADED", "NO_SUBMISSION", "NOT_GRADABLE", "DiskFullError", "Grade", "class_report",
+           "everyone", "explain", "feedback_text", "gradescope_results", "grades", "locked_folder",
+           "number", "points_for", "task_label", "write_atomically", "write_class_report",
+           "write_feedback", "write_gradebook_csv", "write_gradescope_json",
            "write_progress_tables"]

@@ -127,9 +127,14 @@ def number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
-def student_file(folder: Path, username: str, suffix: str) -> Path:
+def student_file(folder: Path, username: str, suffix: str) -> Path | None:
+    """``folder/<username><suffix>``, or None for a username that cannot name a file.
+
+    Such a name (``../evil``, ``bob smith``) never becomes a path: its student gets
+    no file of their own, and the others still get theirs. ``grade`` reports it.
+    """
     try:
         paths.check_username(username)
-    except ValueError as exc:
-        raise ValueError(f"cannot name a file after username {username!r}: {exc}") from None
+    except ValueError:
+        return None
     return folder / f"{username}{suffix}"

@@ -1,4 +1,9 @@
-"""Gradescope's autograder ``results.json``, one per submission."""
+"""Gradescope's autograder ``results.json``, one per submission.
+
+Its ``output`` fields are declared Markdown (``output_format``, ``test_output_format``)
+and written as the feedback files are: what the student controls is escaped or
+fenced (:mod:`.markdown`), so Gradescope shows it as text, never as HTML.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from grader.classgrade.exports.feedback import explain, task_label
+from grader.classgrade.exports.feedback import explanation, task_label
+from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.exports.grades import grades, number
+from grader.classgrade.exports.markdown import code_block, inline
 from grader.core.results import SubmissionResult
 
 
@@ -24,22 +31,20 @@ def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float],
         passed = task_result is not None and task_result.passed
         tests.append({"name": task_label(name), "score": earned, "max_score": float(points[name]),
                       "status": "passed" if passed else "failed",
-                      "output": "\n".join(explain(task_result)), "visibility": "visible"})
+                      "output": "\n".join(explanation(task_result)), "visibility": "visible"})
     output = [f"Score: {number(grade.score)} / {number(grade.possible)} points "
-              f"({grade.percent:.1f}%)"]
+              f"({grade.percent:.1f}%)", ""]
     if result.error:
-        output.append(f"Your submission could not be graded: {result.error}")
-    output += list(result.notes)
-    output += run.describe() if run is not None else []
-    return {"score": grade.score, "output": "\n".join(output), "visibility": "after_due_date",
-            "stdout_visibility": "hidden", "tests": tests}
+        output += ["Your submission could not be graded:", "", *code_block([result.error]), ""]
+    output += [f"- {inline(note)}" for note in result.notes] + ([""] if result.notes else [])
+    output += [f"- {line}" for line in run.describe()] if run is not None else []
+    return {"score": grade.score, "output": "\n".join(output).strip() + "\n",
+            "output_format": "md", "test_output_format": "md", "test_name_format": "text",
+            "visibility": "after_due_date", "stdout_visibility": "hidden", "tests": tests}
 
 
 def write_gradescope_json(path, *, result: SubmissionResult,
                           points: Mapping[str, float], run=None) -> Path:
     """Write :func:`gradescope_results` to ``path`` (e.g. ``/autograder/results/results.json``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(gradescope_results(result, points=points, run=run), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+    return write_atomically(path, text + "\n")

@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.exports.grades import grades
 from grader.core import tasks
 from grader.core.results import SubmissionResult
@@ -187,11 +188,8 @@ def write_class_report(path, *, students, results: Mapping[str, SubmissionResult
     """One self-contained HTML page: summary, pass rate per task, score histogram, table.
 
     Returns:
-        The path written.
+        The path written (replaced whole: :func:`write_atomically`).
     """
     page = class_report(grades(students=students, results=results, points=points),
-                                    task_names=list(points), run=run)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+                        task_names=list(points), run=run)
+    return write_atomically(path, page)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from grader.classgrade.console import printable
+from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.exports.grades import grades, number
 from grader.core.results import SubmissionResult
 
@@ -14,7 +17,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
+    """A text cell a spreadsheet will not run as a formula, on one line, with no control
+    character a terminal would obey (shown as an escape: :func:`printable`)."""
+    text = printable(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -25,22 +30,22 @@ def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResul
     Columns: username, name, email, one per task of ``points`` (named by the task),
     score, possible, percent, status. UTF-8, header row, ordered by username. With
     ``run`` (a ``RunInfo``), its companion ``<name>.run.json`` says how it was graded.
+    Both are replaced whole (:func:`write_atomically`).
 
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["username", "name", "email", *points, "score", "possible", "percent",
-                         "status"])
-        for grade in grades(students=students, results=results, points=points):
-            student = grade.student
-            writer.writerow([_cell(student.username), _cell(student.name), _cell(student.email),
-                             *(number(value) for _, value in grade.earned), number(grade.score),
-                             number(grade.possible), f"{grade.percent:.1f}", grade.status])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["username", "name", "email", *points, "score", "possible", "percent",
+                     "status"])
+    for grade in grades(students=students, results=results, points=points):
+        student = grade.student
+        writer.writerow([_cell(student.username), _cell(student.name), _cell(student.email),
+                         *(number(value) for _, value in grade.earned), number(grade.score),
+                         number(grade.possible), f"{grade.percent:.1f}", _cell(grade.status)])
+    path = write_atomically(path, text.getvalue())
     if run is not None:
-        companion = path.with_name(path.stem + ".run.json")
-        companion.write_text(json.dumps(run.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_atomically(path.with_name(path.stem + ".run.json"),
+                         json.dumps(run.to_dict(), indent=2) + "\n")
     return path
