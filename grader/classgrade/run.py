@@ -10,6 +10,7 @@ end, each recording how the class was graded.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from grader.client.roster import Student, read_roster, valid_username
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.execute import execute_notebook
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
+from grader.classgrade.sandbox.runner import die_with_parent
 from grader.classgrade.submissions import Submission, discover
 from grader.core.tasks import TASKS
 
@@ -45,11 +47,20 @@ class ClassRun:
     run: RunInfo | None = None
 
 
+def fresh_scratch(out_dir: Path) -> Path:
+    """``out_dir/.scratch``, emptied of what a killed run left there (the folder lock is held)."""
+    scratch = out_dir / ".scratch"
+    if scratch.is_dir() and not scratch.is_symlink():
+        shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(mode=0o711, exist_ok=True)
+    return scratch
+
+
 def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
-               executed_dir: Path | None) -> SubmissionResult:
+               executed_dir: Path | None, scratch: Path | None = None) -> SubmissionResult:
     tasks = [t for t in TASKS if t.name in task_names]
     try:
-        result = grade_submission(submission, tasks, limits=limits, mode=mode)
+        result = grade_submission(submission, tasks, limits=limits, mode=mode, scratch=scratch)
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
         return SubmissionResult.crashed(submission.username, "",
                                         f"internal grader error: {type(error).__name__}: {error}",
@@ -137,6 +148,7 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         print(PLAIN_WARNING, file=log)
     task_names = tuple(task_names or default_task_names())
     limits = limits or Limits()
+    limits.check_budget(len(task_names))
     points = points or exports.points_for([t for t in TASKS if t.name in task_names])
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
                        limits=limits.for_worker(), points=points)
@@ -167,9 +179,10 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         bar = ProgressBar(len(todo), stream=log)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         executed_dir = out_dir / "executed" if execute else None
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_grade_one, s, missing, limits, chosen.mode, executed_dir)
-                       for s, missing in todo]
+        scratch = fresh_scratch(out_dir)
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
+            futures = [pool.submit(_grade_one, s, missing, limits, chosen.mode, executed_dir,
+                                   scratch) for s, missing in todo]
             for future in as_completed(futures):
                 result = future.result()
                 book.save(result, grader_version=info.grader_version,

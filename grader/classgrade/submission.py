@@ -128,6 +128,8 @@ def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str
         detail = str(error).replace(str(submission.notebook), submission.notebook.name)
         return SubmissionResult.crashed(submission.username, content_hash,
                                         f"the notebook could not be read: {detail}", names)
+    notes = [f"{line}: not used, only your own regular files are graded"
+             for line in submission.refused] + notes
     cases = {task: grading_cases(task, submission.username) for task in tasks}
     workdir = Path(tempfile.mkdtemp(prefix=f"grade-{submission.username}-", dir=scratch))
     start = time.perf_counter()

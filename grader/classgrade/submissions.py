@@ -37,11 +37,14 @@ class Submission:
         username: the folder's or file's name.
         notebook: the notebook, or None when the folder holds none.
         py_files: the student's own ``.py`` files (regular files only, no links).
+        refused: ``"name: why"`` of each notebook or .py file in the folder that is not
+            the student's own regular file (a link, a hard link ...), for the feedback.
     """
 
     username: str
     notebook: Path | None
     py_files: tuple[Path, ...] = ()
+    refused: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """SHA-256 over the notebook and the .py files: names and every byte, whatever the size.
@@ -116,13 +119,14 @@ def read_regular_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
 
 def _from_folder(folder: Path) -> tuple[Submission, list[str]]:
     """The folder's submission, and one line per entry of it that is ignored."""
-    ignored, own = [], {}
+    ignored, refused, own = [], [], {}
     for path in sorted(folder.iterdir()):
         if path.suffix in (".ipynb", ".py"):
             problem = _not_own(path)
             if problem:
                 ignored.append(f"{printable(folder.name)}/{printable(path.name)}: {problem}, "
                                "ignored (only the student's own files are graded)")
+                refused.append(f"{printable(path.name)}: {problem}")
             else:
                 own.setdefault(path.suffix, []).append(path)
     notebooks, py_files = own.get(".ipynb", []), own.get(".py", [])
@@ -135,7 +139,7 @@ def _from_folder(folder: Path) -> tuple[Submission, list[str]]:
     if len(py_files) > MAX_PY_FILES:
         ignored.append(f"{printable(folder.name)}: {len(py_files)} .py files, only the first "
                        f"{MAX_PY_FILES} by name are used")
-    return Submission(folder.name, notebook, tuple(py_files[:MAX_PY_FILES])), ignored
+    return Submission(folder.name, notebook, tuple(py_files[:MAX_PY_FILES]), tuple(refused)), ignored
 
 
 def _not_own(path: Path) -> str:

@@ -232,6 +232,46 @@ def test_killing_a_run_midway_loses_nothing_and_the_next_run_resumes(tmp_path):
         assert db.execute("SELECT COUNT(DISTINCT username) FROM submissions").fetchone()[0] == 4
 
 
+def _session_members(session: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session and fields[0] != "Z":  # session id, not a zombie
+                members.append(int(entry.name))
+    return members
+
+
+def test_killing_only_the_grading_process_leaves_nothing_behind(tmp_path):
+    """SIGKILL of `grade` itself (not its group): pool workers and sandboxes die with it."""
+    folder = tmp_path / "subs"
+    for name in ("xx_hangs", "ada_correct"):
+        shutil.copytree(EXAMPLES / name, folder / name)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out), "-j", "2",
+               "--call-seconds", "20", "--task-seconds", "30"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (list((out / ".scratch").glob("grade-*"))
+                                               and len(_session_members(process.pid)) > 3):
+        time.sleep(0.1)  # until the pool workers and a sandbox run
+    assert len(_session_members(process.pid)) > 3
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _session_members(process.pid):
+        time.sleep(0.1)
+    assert _session_members(process.pid) == []
+    finished = subprocess.run(command[:7] + ["--call-seconds", "2", "--task-seconds", "5"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert list((out / ".scratch").iterdir()) == []  # what the killed run left is gone
+
+
 def test_examples_are_what_the_generator_writes(tmp_path):
     from scripts.make_example_submissions import build
     build(tmp_path / "examples")
