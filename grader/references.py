@@ -25,3 +25,9 @@ def reference_for(name: str) -> Callable:
         return getattr(solutions, name)
     except AttributeError:
         raise LookupError(f"solutions/ has no reference for {name!r}") from None
+
+
+def mistakes_for(name: str) -> tuple:
+    """The known wrong variants of task ``name`` (``grader.classgrade.mistakes``)."""
+    from grader.classgrade.mistakes import mistakes_for as declared
+    return declared(name)

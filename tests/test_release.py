@@ -1,5 +1,7 @@
 """make release: the student kit is complete, leak-free, and works on its own."""
 
+import glob
+import os
 import shutil
 import subprocess
 import sys
@@ -25,12 +27,13 @@ def test_kit_holds_what_a_student_needs(kit):
     for name in ["assignment.ipynb", "Blocks.py", "dataset_utils.py", "gradient_check.py",
                  "automark.py", "README.md", "requirements.txt", "images/photo_gray.png",
                  "data/mnist-sample/train-images-idx3-ubyte.gz", "grader/vectors/local.npz",
-                 "grader/vectors/remote.npz", "grader/client/automark_api.py", "grader/core/calling.py"]:
+                 "grader/vectors/remote.npz", "grader/vectors/mistakes.npz",
+                 "grader/client/automark_api.py", "grader/core/calling.py"]:
         assert (student / name).is_file(), name
     assert not (student / "solutions").exists()
     assert not (student / "grader" / "references.py").exists()
     assert "jupyter notebook assignment.ipynb" in (student / "README.md").read_text()
-    assert (student / "requirements.txt").read_text().count("==") == 4
+    assert (student / "requirements.txt").read_text().count("==") == 7  # numpy, matplotlib, ipykernel: one pin for 3.10, one for 3.11+
 
 
 def test_the_kit_ships_core_and_client_whole(kit):
@@ -115,15 +118,28 @@ am.get_progress("jdoe")
 """
 
 
+def _pythons():
+    """This interpreter, and Python 3.10 (the oldest the kit supports) where it is installed."""
+    found = [pytest.param(sys.executable, id=f"python{sys.version_info[0]}.{sys.version_info[1]}")]
+    candidates = [*sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python3.10"))),
+                  shutil.which("python3.10")]
+    older = next((c for c in candidates
+                  if c and "shims" not in c and os.access(c, os.X_OK)), None)  # a pyenv shim may not run
+    if older and sys.version_info[:2] != (3, 10):
+        found.append(pytest.param(older, id="python3.10"))
+    return found
+
+
 @pytest.mark.slow
-def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path):
+@pytest.mark.parametrize("interpreter", _pythons())
+def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path, interpreter):
     """Only the kit and its own requirements: no repository, no solutions on the path."""
     student = tmp_path / "unzipped"
     with zipfile.ZipFile(kit / "student.zip") as archive:
         archive.extractall(student)
     folder = student / "student"
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([interpreter, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     install = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
                               "--disable-pip-version-check", "-r", "requirements.txt"],
@@ -135,6 +151,9 @@ def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path):
     lines = run.stdout.splitlines()
     assert "conv_matrix successfully passed local tests" in lines
     assert "box_blur failed some local tests" in lines
+    # the kit names the mistake from its mistakes.npz, without solutions/
+    assert any(line.startswith("    Recognised mistake: not normalised (sum instead of mean)")
+               for line in lines)
     assert lines.count("Test was successful. Congratulations!") == 1
     assert any(line.startswith("| [MAN] conv_matrix") and "completed" in line for line in lines)
     assert any(line.startswith("| [MAN] box_blur") and "attempted" in line for line in lines)

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 import solutions as S
+from grader.core.mistakes import KnownMistake, recognise
 
 
 @dataclass(frozen=True)
@@ -154,29 +155,21 @@ def mistakes_for(task_name: str) -> tuple[Mistake, ...]:
     return tuple(m for m in MISTAKES if m.task == task_name)
 
 
-def _same(answer, expected) -> bool:
-    expected = np.asarray(expected, dtype=np.float64)
-    answer = np.asarray(answer, dtype=np.float64)
-    if answer.size == 1 and expected.size == 1:
-        answer, expected = answer.reshape(()), expected.reshape(())
-    return answer.shape == expected.shape and bool(
-        np.allclose(answer, expected, rtol=1e-5, atol=1e-5, equal_nan=True))
-
-
 def name_mistake(task_name: str, wrong_cases: list[tuple[dict, np.ndarray]]) -> Mistake | None:
     """The known mistake that reproduces every wrong answer, or None.
+
+    The rule is :func:`grader.core.mistakes.recognise`, the notebook's own.
 
     Args:
         task_name: the task.
         wrong_cases: ``(inputs, plain answer)`` for each case the student got wrong
             (with an answer: exceptions and timeouts are not passed).
     """
-    if not wrong_cases:
-        return None
-    for mistake in mistakes_for(task_name):
-        try:
-            if all(_same(answer, mistake.variant(**inputs)) for inputs, answer in wrong_cases):
-                return mistake
-        except Exception:  # noqa: BLE001 - a variant may not apply to every input
-            continue
-    return None
+    by_name = {m.name: m for m in mistakes_for(task_name)}
+    found = recognise([KnownMistake(m.name, m.explanation, _output_of(m)) for m in by_name.values()],
+                      [(index, inputs, answer) for index, (inputs, answer) in enumerate(wrong_cases)])
+    return by_name[found.name] if found else None
+
+
+def _output_of(mistake: Mistake):
+    return lambda index, case: mistake.variant(**case)

@@ -16,6 +16,7 @@ from grader.core import results, vectors
 from grader.core.calling import CALL_SECONDS, OK, TASK_SECONDS, CallOutcome, call_cases
 from grader.core.cases import describe_inputs, make_cases
 from grader.core.compare import compare
+from grader.core.mistakes import known_mistakes, recognise
 from grader.core.results import CaseResult, CheckResult, TaskResult
 from grader.core.tasks import Task
 
@@ -111,6 +112,10 @@ def check_function(task: Task, function, username: str, *, call_seconds: float =
         return known[index] if known is not None else task.expected(cases[index])
 
     judged = judge_outcomes(task, cases, outcomes, expected, n_local=len(local))
-    return CheckResult(local=TaskResult(task.name, "local", tuple(c for c in judged if not c.hidden)),
+    wrong = [(c.index, cases[c.index], outcomes[c.index].answer) for c in judged
+             if not c.passed and not c.hidden and outcomes[c.index].status == OK]
+    found = recognise(known_mistakes(task.name), wrong) if wrong else None
+    return CheckResult(local=TaskResult(task.name, "local", tuple(c for c in judged if not c.hidden),
+                                        mistake=found.label if found else ""),
                        remote=TaskResult(task.name, "remote", tuple(c for c in judged if c.hidden)))
 

@@ -9,6 +9,7 @@ notebook outputs is refused.
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -16,8 +17,11 @@ from pathlib import Path
 from grader import notebooks as nb
 from grader.client import paths
 from grader.core import vectors
+from grader.core.mistakes import MISTAKES_FILE, write_mistakes
+from grader.references import mistakes_for
 from grader.release.vectors import write_vectors
 from grader.core.tasks import TASKS
+from grader.core.wire import read_cases
 from grader.release.leaks import find_leaks
 
 ROOT = paths.KIT_ROOT
@@ -25,10 +29,15 @@ STUDENT_FILES = ("Blocks.py", "dataset_utils.py", "gradient_check.py", "automark
 STUDENT_FOLDERS = ("images", "data/mnist-sample")
 SHIPPED_PACKAGES = ("core", "client")  # grader/core and grader/client, copied whole
 STUDENT_REQUIREMENTS = ("numpy", "matplotlib", "notebook", "ipykernel")
+# Python 3.10 (Ubuntu 22.04's default, common on lab machines): numpy 2.3+ and matplotlib
+# 3.11+ and ipykernel 7.4+ need 3.11, so the kit pins the last 3.10 releases there; the kit runs the same on both.
+SUPPORTED_PYTHONS = "3.10 to 3.13"
+PY310_PINS = {"numpy": "2.2.6", "matplotlib": "3.10.9", "ipykernel": "7.3.0"}
 STUDENT_README = Path(__file__).with_name("student_readme.md")
 
 
 def _requirements() -> str:
+    """The student kit's pins: the lock's, and for Python 3.10 the last releases that support it."""
     pins = {}
     for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
         name, _, version = line.partition("==")
@@ -36,7 +45,20 @@ def _requirements() -> str:
     missing = [name for name in STUDENT_REQUIREMENTS if name not in pins]
     if missing:
         raise ValueError(f"requirements-lock.txt does not pin {missing}: add them")
-    return "".join(f"{name}=={pins[name]}\n" for name in STUDENT_REQUIREMENTS)
+    lines = []
+    for name in STUDENT_REQUIREMENTS:
+        if name in PY310_PINS:
+            lines += [f'{name}=={pins[name]}; python_version >= "3.11"',
+                      f'{name}=={PY310_PINS[name]}; python_version < "3.11"']
+        else:
+            lines.append(f"{name}=={pins[name]}")
+    return "\n".join(lines) + "\n"
+
+
+def vectors_from(folder: Path) -> dict:
+    """The local vectors just written: ``{task: (cases, expected)}``."""
+    return {name: (cases, expected)
+            for name, (cases, expected, _) in read_cases(folder / vectors.PHASE_FILES["local"]).items()}
 
 
 def _clean_notebook(source: Path, target: Path) -> None:
@@ -48,8 +70,12 @@ def _clean_notebook(source: Path, target: Path) -> None:
     nbformat.write(notebook, str(target))
 
 
-def build_student_kit(out_dir, *, zip_path=None) -> list[str]:
+def build_student_kit(out_dir, *, zip_path=None, server=None) -> list[str]:
     """Build the student kit into ``out_dir`` (replaced) and optionally zip it.
+
+    With ``server`` (an AutoMark server's URL, ``python -m grader serve``) the kit's
+    checks ask that server for the hidden cases (``grader/client/server_url.txt``),
+    and it ships no remote vectors at all.
 
     Returns:
         The leak check's findings (empty: the kit is clean).
@@ -57,6 +83,9 @@ def build_student_kit(out_dir, *, zip_path=None) -> list[str]:
     Raises:
         ValueError: when the leak check finds anything; the folder is left for inspection.
     """
+    if server is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", server):
+        raise ValueError(f"--server wants the server's URL, e.g. http://automark.example.org:1234/, "
+                         f"got {server!r}")
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
@@ -71,7 +100,12 @@ def build_student_kit(out_dir, *, zip_path=None) -> list[str]:
         shutil.copytree(ROOT / "grader" / package, out / "grader" / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for phase, name in vectors.PHASE_FILES.items():
-        write_vectors(out / "grader" / "vectors" / name, TASKS, phase=phase)
+        if server is None or phase == "local":
+            write_vectors(out / "grader" / "vectors" / name, TASKS, phase=phase)
+    if server is not None:
+        (out / "grader" / "client" / "server_url.txt").write_text(server.rstrip("/") + "/\n")
+    local = {name: cases for name, (cases, _) in vectors_from(out / "grader" / "vectors").items()}
+    write_mistakes(out / "grader" / "vectors" / MISTAKES_FILE, TASKS, local, mistakes_for)
     shutil.copyfile(STUDENT_README, out / "README.md")
     (out / "requirements.txt").write_text(_requirements())
     leaks = find_leaks(out)

@@ -19,7 +19,7 @@ from grader.core.tasks import TASKS
 
 ROOT = paths.KIT_ROOT
 FORBIDDEN_NAMES = {"solutions", "examples", "grading", "progress", "tests", ".venv", "build",
-                   "classgrade", "release", "references.py", "mistakes.py", "cli.py",
+                   "classgrade", "release", "references.py", "cli.py",
                    "notebooks.py", "__pycache__"}
 
 

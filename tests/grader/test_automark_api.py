@@ -44,6 +44,10 @@ def test_wrong_function_prints_automarks_failure_lines_and_why(capsys):
     assert lines[2].startswith("    ") and lines[2].endswith(f" of {N_LOCAL} local cases failed.")
     assert lines[3].startswith("    First failure: case 1 (matrix (1, 5), kernel (1, 3)): ")
     assert "values differ beyond the tolerance; largest error" in lines[3]
+    assert lines[4] == ("    Recognised mistake: true convolution (kernel flipped): the kernel was "
+                        "flipped before sliding it: the lesson's convolution is a cross-correlation, "
+                        "out[i, j] = sum K[a, b] * padded[i + a, j + b]")
+    del lines[4]
     assert lines[4:6] == ["Running remote test...", "Test failed. Please review your code."]
     assert lines[6].endswith(f" of {N_REMOTE} remote cases failed.")
     assert lines[7].startswith("    First failure (hidden case): ")
@@ -80,15 +84,28 @@ WRONG = {
 }
 
 
+# the mistake the notebook names (the same words as class feedback), or None
+NAMED = {"flipped-kernel": "true convolution (kernel flipped)",
+         "no-padding": "no zero padding ('valid' output)",
+         "blur-not-normalised": "not normalised (sum instead of mean)",
+         "pool-minimum": "minimum instead of maximum",
+         "flatten-fortran": "flattened in Fortran (column-major) order",
+         "hinge-sum": "sum instead of mean"}
+
+
 @pytest.mark.parametrize("function, want_local, want_remote", list(WRONG.values()),
                          ids=list(WRONG))
-def test_wrong_function_is_explained(capsys, function, want_local, want_remote):
+def test_wrong_function_is_explained(capsys, request, function, want_local, want_remote):
     name = function.__name__
     am.test_student_function("alice", function, list(tasks.get_task(name).arg_names))
     lines = printed(capsys)
     assert lines[:2] == ["Running local tests...", f"{name} failed some local tests"]
     assert re.fullmatch(r"    \d+ of \d+ local cases failed\.", lines[2])
     assert lines[3].startswith("    First failure: case ") and want_local in lines[3]
+    named = NAMED.get(request.node.callspec.id)
+    if named:
+        assert lines.pop(4).startswith(f"    Recognised mistake: {named}: ")
+    assert not any("Recognised mistake" in line for line in lines)
     assert lines[4:6] == ["Running remote test...", "Test failed. Please review your code."]
     assert re.fullmatch(r"    \d+ of \d+ remote cases failed\.", lines[6])
     assert lines[7].startswith("    First failure (hidden case): ") and want_remote in lines[7]

@@ -1,6 +1,8 @@
 """The sandbox's trusted side: what it runs, what it exposes, what it reads back."""
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +149,32 @@ def test_forged_records_end_the_stream_and_keep_what_came_before():
     assert [o.status for o in raw.outcomes] == [calling.OK]
     assert raw.outcomes[0].mutated == ("matrix",)
     assert raw.damage == "a record header is too long"
+
+
+def test_a_folder_closed_to_other_users_is_found():
+    base = Path(tempfile.mkdtemp())  # under /tmp: pytest's own folders are closed to others
+    try:
+        open_dir, closed = base / "open", base / "open" / "closed"
+        (closed / "python").mkdir(parents=True)
+        for folder in (base, open_dir):
+            folder.chmod(0o755)
+        closed.chmod(0o700)
+        assert modes.unreachable_for_others(str(closed / "python")) == str(closed)
+        closed.chmod(0o711)
+        assert modes.unreachable_for_others(str(closed / "python")) == ""
+    finally:
+        shutil.rmtree(base)
+
+
+def test_plain_mode_as_root_refuses_when_its_uid_cannot_reach_python(monkeypatch):
+    monkeypatch.setattr(modes.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(modes, "unreachable_for_others", lambda path: "/root")
+    with pytest.raises(modes.SandboxUnavailable, match=r"cannot reach this Python \(/root is closed"):
+        modes.choose_sandbox("plain")
+    monkeypatch.setattr(modes, "unreachable_for_others", lambda path: "")
+    assert modes.choose_sandbox("plain").mode == "plain"
+
+
+def test_an_unknown_sandbox_is_refused():
+    with pytest.raises(ValueError, match="sandbox must be one of bwrap, plain, got 'docker'"):
+        modes.choose_sandbox("docker")
