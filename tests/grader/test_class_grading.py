@@ -232,17 +232,32 @@ def test_killing_a_run_midway_loses_nothing_and_the_next_run_resumes(tmp_path):
         assert db.execute("SELECT COUNT(DISTINCT username) FROM submissions").fetchone()[0] == 4
 
 
-def _session_members(session: int) -> list[int]:
-    members = []
+def _alive_descendants(root: int) -> set[int]:
+    """Every live (non-zombie) process below ``root``, whatever its session or process group."""
+    parents, states = {}, {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[3]) == session and fields[0] != "Z":  # session id, not a zombie
-                members.append(int(entry.name))
-    return members
+            parents[int(entry.name)], states[int(entry.name)] = int(fields[1]), fields[0]
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {pid for pid in found if states.get(pid) != "Z"}
+
+
+def _still_alive(pids) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+        except OSError:
+            pass
+    return alive
 
 
 def test_killing_only_the_grading_process_leaves_nothing_behind(tmp_path):
@@ -256,16 +271,17 @@ def test_killing_only_the_grading_process_leaves_nothing_behind(tmp_path):
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (list((out / ".scratch").glob("grade-*"))
-                                               and len(_session_members(process.pid)) > 3):
-        time.sleep(0.1)  # until the pool workers and a sandbox run
-    assert len(_session_members(process.pid)) > 3
+    below = set()
+    while time.monotonic() < deadline and len(below) < 5:  # pool workers, bwrap, the worker ...
+        time.sleep(0.1)
+        below = _alive_descendants(process.pid)
+    assert len(below) >= 5
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _session_members(process.pid):
+    while time.monotonic() < deadline and _still_alive(below):
         time.sleep(0.1)
-    assert _session_members(process.pid) == []
+    assert _still_alive(below) == set()
     finished = subprocess.run(command[:7] + ["--call-seconds", "2", "--task-seconds", "5"], cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
