@@ -12,17 +12,29 @@ Conventions of ``assignment.ipynb``:
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import importlib.util
 import inspect
 import json
+import os
 import re
+import stat
 import sys
 import types
+from json.decoder import scanstring
 from pathlib import Path
 
+from grader.magics import python_source
+
 STUB_BANNER = "### YOUR CODE ###"
-_MAGIC = re.compile(r"^(\s*)([%!?]|\w+\s*=\s*[%!])")
+MAX_NOTEBOOK_BYTES = 20 << 20   # checked on the file's size, before it is read
+MAX_CELLS = 10_000              # the assignment has 46
+MAX_CODE_CHARS = 1_000_000      # all code cells together (the assignment: 14,000)
+MAX_CELL_CHARS = 100_000        # one cell: parsing costs ~600 bytes of memory per character
+MAX_JSON_CONTAINERS = 100_000   # lists and objects (the assignment: 600), ~300 bytes each parsed
+MAX_JSON_TOKENS = 2_000_000     # strings, commas, lists and objects (the assignment: 2,500)
+_JSON_TOKEN = re.compile(r'["\[{,]')
 
 
 class NotebookError(ValueError):
@@ -30,56 +42,123 @@ class NotebookError(ValueError):
 
 
 def load_notebook(path):
-    """Read an nbformat-4 notebook.
+    """Read an nbformat-4 notebook, refusing one too big to handle.
+
+    Limits: :data:`MAX_NOTEBOOK_BYTES` (checked before reading), :data:`MAX_CELLS` and
+    :data:`MAX_CODE_CHARS`.
 
     Raises:
-        NotebookError: missing file, invalid JSON, or not a notebook.
+        NotebookError: missing, too big, not UTF-8, invalid JSON, or not a notebook.
     """
-    import nbformat  # imported here: `python -m grader progress` does not need it
-
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_bounded(path).decode("utf-8")
     except FileNotFoundError:
         raise NotebookError(f"{path}: no such notebook") from None
     except UnicodeDecodeError as error:
         raise NotebookError(f"{path}: not UTF-8 text ({error})") from None
-    try:
-        return nbformat.reads(text, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
-        raise NotebookError(f"{path}: not valid notebook JSON ({str(error)[:200]})") from None
-    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
-        raise NotebookError(f"{path}: not a Jupyter notebook ({type(error).__name__}: "
-                            f"{str(error)[:200]})") from None
+    except OSError as error:
+        raise NotebookError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return parse_notebook(text, str(path))
 
 
-def python_source(source: str) -> str:
-    """Cell source with IPython magics and shell escapes commented out, so it parses.
+def parse_notebook(text: str, name: str):
+    """An nbformat-4 notebook from its JSON text, within :data:`MAX_CELLS` and :data:`MAX_CODE_CHARS`.
 
-    Only a line at which Python itself reports a syntax error, and which looks
-    like a magic (``%...``, ``!...``, ``x = !...``), is commented out, one at a
-    time; valid Python (a continuation line starting with ``%`` included) is
-    never touched. Lines are split at ``\\n`` only, as Python does.
+    Raises:
+        NotebookError: invalid JSON (nested too deeply included), or not a notebook;
+            the message starts with ``name``.
     """
-    lines = source.split("\n")
-    for _ in range(len(lines)):
+    import nbformat  # imported here: `python -m grader progress` does not need it
+
+    try:
+        _check_json_size(text)
+        notebook = nbformat.convert(nbformat.reader.reads(text), 4)
+        _check_cells(notebook)
         try:
-            ast.parse("\n".join(lines))
-            break
-        except SyntaxError as error:
-            index = (error.lineno or 0) - 1
-            match = _MAGIC.match(lines[index]) if 0 <= index < len(lines) else None
-            if match is None:
-                break
-            lines[index] = f"{match.group(1)}pass  # {lines[index].strip()}"
-    return "\n".join(lines)
+            nbformat.validate(notebook)
+        except nbformat.ValidationError as error:  # logged, not raised, as nbformat.reads does
+            nbformat.get_logger().error("Notebook JSON is invalid: %s", error)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
+        raise NotebookError(f"{name}: not valid notebook JSON ({str(error)[:200]})") from None
+    except (RecursionError, MemoryError):
+        raise NotebookError(f"{name}: not valid notebook JSON (nested too deeply)") from None
+    except NotebookError as error:  # from _check_cells
+        raise NotebookError(f"{name}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
+        raise NotebookError(f"{name}: not a Jupyter notebook ({type(error).__name__}: "
+                            f"{str(error)[:200]})") from None
+    return notebook
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_NOTEBOOK_BYTES`, sized before reading."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)  # no FIFO wait
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("not a regular file")
+        size = max(info.st_size, len(data := handle.read(MAX_NOTEBOOK_BYTES + 1)))
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"{path}: {size:,} bytes, more than the {MAX_NOTEBOOK_BYTES:,} "
+                            f"({MAX_NOTEBOOK_BYTES >> 20} MB) a notebook may have")
+    return data
+
+
+def _check_json_size(text: str) -> None:
+    """Refuse JSON that would take too much memory to parse: 20 MB of ``{},`` take 1.3 GB.
+
+    Counts its tokens outside strings in one pass, which stops at the limits.
+    """
+    containers = tokens = i = 0
+    while containers <= MAX_JSON_CONTAINERS and tokens <= MAX_JSON_TOKENS:
+        token = _JSON_TOKEN.search(text, i)
+        if token is None:
+            return
+        try:  # a string is skipped by json's own scanner: C, linear, no backtracking
+            i = scanstring(text, token.end())[1] if token.group() == '"' else token.end()
+        except ValueError:
+            return  # an unterminated or invalid string: json.loads says so
+        tokens, containers = tokens + 1, containers + (token.group() in "[{")
+    raise NotebookError(f"not a Jupyter notebook (more than {MAX_JSON_CONTAINERS:,} lists and "
+                        f"objects or {MAX_JSON_TOKENS:,} JSON tokens)")
+
+
+def _check_cells(notebook) -> None:
+    """Every cell has a text type and source; not too many cells, not too much code."""
+    if len(notebook.cells) > MAX_CELLS:
+        raise NotebookError(f"{len(notebook.cells):,} cells, more than the {MAX_CELLS:,} a notebook "
+                            "may have")
+    code = 0
+    for index, cell in enumerate(notebook.cells):
+        if not isinstance(cell.get("cell_type"), str) or not isinstance(cell.get("source"), str):
+            raise NotebookError(f"not a Jupyter notebook (cell {index}: its source or type "
+                                "is not text)")
+        code += len(cell.source) if cell.cell_type == "code" else 0
+    if code > MAX_CODE_CHARS:
+        raise NotebookError(f"its code cells hold {code:,} characters, more than the "
+                            f"{MAX_CODE_CHARS:,} a notebook may have")
+
+
+def parse_cell(source: str) -> tuple[ast.Module | None, str]:
+    """A cell's syntax tree (magics commented out), or None and why not (one line).
+
+    A cell over :data:`MAX_CELL_CHARS` is not parsed; code too deep for the parser
+    (``RecursionError``, ``MemoryError``) fails only this cell.
+    """
+    if len(source) > MAX_CELL_CHARS:
+        return None, (f"the cell has {len(source):,} characters, more than the "
+                      f"{MAX_CELL_CHARS:,} a cell may have")
+    try:
+        return ast.parse(python_source(source)), ""
+    except SyntaxError as error:
+        return None, f"SyntaxError: {error.msg} (line {error.lineno})"
+    except (RecursionError, MemoryError, ValueError):
+        return None, "the code is nested too deeply to parse"
 
 
 def _parse(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(python_source(source))
-    except SyntaxError:
-        return None
+    return parse_cell(source)[0]
 
 
 def code_cells(notebook) -> list[tuple[int, str]]:
@@ -109,14 +188,9 @@ def definitions_only(source: str) -> str:
 
 
 def syntax_errors(notebook) -> list[str]:
-    """One line per code cell that does not parse."""
-    problems = []
-    for index, source in code_cells(notebook):
-        try:
-            ast.parse(python_source(source))
-        except SyntaxError as error:
-            problems.append(f"cell {index}: SyntaxError: {error.msg} (line {error.lineno})")
-    return problems
+    """One line per code cell that does not parse (or is too big or too deep to)."""
+    return [f"cell {index}: {why}" for index, source in code_cells(notebook)
+            if (why := parse_cell(source)[1])]
 
 
 def defined_functions(source: str) -> list[str]:
@@ -150,7 +224,7 @@ def check_calls(notebook) -> list[tuple[int, str, list]]:
                 continue
             try:
                 arg_keys = ast.literal_eval(given["arg_keys"])
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
                 arg_keys = None
             calls.append((index, given["function"].id, arg_keys))
     return calls
@@ -203,15 +277,14 @@ def tagged_sources(notebook, tag: str) -> list[str]:
 
 
 # ------------------------------------------------- loading into this process
+@contextlib.contextmanager
 def _with_path(folder: Path):
-    class _Ctx:
-        def __enter__(self):
-            sys.path.insert(0, str(folder))
-
-        def __exit__(self, *exc):
-            if sys.path and sys.path[0] == str(folder):
-                sys.path.pop(0)
-    return _Ctx()
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        if sys.path and sys.path[0] == str(folder):
+            sys.path.pop(0)
 
 
 def load_namespace(path) -> dict:
