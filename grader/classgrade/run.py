@@ -3,8 +3,8 @@
 Results go into the SQLite gradebook one submission at a time, so an
 interrupted run loses nothing already graded and the next run grades only
 what is missing under the same settings. The exports (CSV, progress tables,
-feedback, HTML report, Gradescope JSON) are written from the gradebook at the
-end, each recording how the class was graded.
+feedback, HTML report, Gradescope JSON, LMS grade imports) are written from the
+gradebook at the end, each recording how the class was graded.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from grader.classgrade.gradebook import Gradebook
 from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-exported)
 from grader.classgrade.submission import grade_submission
 from grader.core.results import SubmissionResult
-from grader.client.roster import Student, read_roster, valid_username
+from grader.client.roster import Student, load_roster, read_roster, valid_username
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.execute import execute_notebook
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
 from grader.classgrade.sandbox.runner import die_with_parent
+from grader.classgrade.lms_downloads import LAYOUTS
 from grader.classgrade.submissions import Submission, discover
 from grader.core.tasks import TASKS
 
@@ -69,7 +70,8 @@ def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
         return result
     problem = execute_notebook(submission, executed_dir / f"{submission.username}.ipynb", mode=mode,
                                cell_seconds=max(limits.call_seconds * 4, 30.0),
-                               total_seconds=limits.submission_seconds)
+                               total_seconds=limits.submission_seconds, limits=limits,
+                               scratch=scratch)
     note = f"executed copy: {problem}" if problem else "executed copy written"
     return replace(result, notes=result.notes + (note,))
 
@@ -79,7 +81,8 @@ def default_task_names() -> tuple[str, ...]:
     return tuple(task.name for task in TASKS if task.week == 3)
 
 
-def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only) -> tuple[list, list]:
+def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,
+                     lms=None) -> tuple[list, list]:
     """The submissions and ignored entries, after refusing bad arguments (nothing written)."""
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -87,10 +90,12 @@ def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only) ->
         raise ValueError(f"{out_dir} is a file; the gradebook and reports need a folder")
     if roster_path and not Path(roster_path).is_file():
         raise FileNotFoundError(f"{roster_path}: no such roster file (students.csv)")
-    submissions, ignored = discover(submissions_dir)
+    roster = load_roster(roster_path or Path(submissions_dir) / "students.csv") if lms else None
+    submissions, ignored = discover(submissions_dir, lms=lms, roster=roster)
     if not submissions:
-        raise ValueError(f"{submissions_dir} holds no submission: expected <username>/"
-                         "assignment.ipynb folders or <username>.ipynb files"
+        expected = (LAYOUTS[lms] + " whose students are on the roster" if lms else
+                    "<username>/assignment.ipynb folders or <username>.ipynb files")
+        raise ValueError(f"{submissions_dir} holds no submission: expected {expected}"
                          + (f" ({'; '.join(ignored)})" if ignored else ""))
     unknown = sorted(set(only or ()) - {s.username for s in submissions})
     if unknown:
@@ -102,7 +107,7 @@ def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only) ->
 def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: str = "bwrap",
                 roster_path=None, task_names=None, limits: Limits | None = None,
                 points: dict | None = None, execute: bool = False, force: bool = False,
-                only=None, log=sys.stderr) -> ClassRun:
+                only=None, lms: str | None = None, log=sys.stderr) -> ClassRun:
     """Grade every submission in ``submissions_dir`` into ``out_dir``.
 
     A task already graded for the same content under the same settings (grader
@@ -127,6 +132,10 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         execute: also execute each whole notebook into ``out_dir/executed/``.
         force: grade everything again, whatever the gradebook holds.
         only: usernames to grade again (the others as usual).
+        lms: ``"canvas"``, ``"moodle"`` or ``"brightspace"``: ``submissions_dir`` is that
+            LMS's unzipped download, mapped to usernames through the roster
+            (:mod:`grader.classgrade.lms_downloads`). The LMS grade imports in ``out_dir/lms/``
+            are written either way (:mod:`grader.classgrade.exports.lms`).
         log: where progress and warnings go.
 
     Returns:
@@ -142,7 +151,7 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    submissions, ignored = _check_arguments(submissions_dir, out_dir, jobs, roster_path, only)
+    submissions, ignored = _check_arguments(submissions_dir, out_dir, jobs, roster_path, only, lms)
     chosen = choose_sandbox(sandbox)
     if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
@@ -176,24 +185,28 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         if unchanged:
             print(f"{len(unchanged)} unchanged submission(s) already graded with these settings, "
                   "skipped.", file=log)
-        bar = ProgressBar(len(todo), stream=log)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         executed_dir = out_dir / "executed" if execute else None
         scratch = fresh_scratch(out_dir)
         with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
             futures = [pool.submit(_grade_one, s, missing, limits, chosen.mode, executed_dir,
                                    scratch) for s, missing in todo]
+            # made once the pool has forked its workers: its redrawing thread is not copied
+            bar = ProgressBar(len(todo), stream=log, queue=[s.username for s, _ in todo],
+                              workers=workers)
             for future in as_completed(futures):
                 result = future.result()
                 book.save(result, grader_version=info.grader_version,
                           settings_key=info.settings_key, run_id=run_id)
                 graded.append(result.username)
-                bar.step(f"{result.username} ({result.seconds:.1f} s)")
+                bar.step(f"{result.username} ({result.seconds:.1f} s)", finished=result.username)
+            bar.close()
         results = book.current_results(info.settings_key, digests, task_names)
         students, stale = _exportable(book.students(), book.path)
         ignored += stale
         book.finish_run(run_id)
-        write_exports(out_dir, students=students, results=results, points=points, run=info)
+        write_exports(out_dir, students=students, results=results, points=points, run=info,
+                      lms_ids=exports.known_ids(roster.values(), submissions, lms))
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
                     ignored=tuple(ignored), sandbox=chosen.describe(),
                     seconds=time.perf_counter() - start, results=results,
@@ -213,8 +226,13 @@ def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
     return good, stale
 
 
-def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None) -> None:
-    """Every export, rewritten from the gradebook's results, each saying how it was graded."""
+def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None,
+                  lms_ids=None) -> None:
+    """Every export, rewritten from the gradebook's results, each saying how it was graded.
+
+    ``lms_ids`` (``{lms: {username: id}}``, :func:`exports.known_ids`) fill in the LMS grade
+    imports' id columns.
+    """
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
                                 points=points, run=run)
     exports.write_progress_tables(out_dir / "progress", students=students, results=results)
@@ -222,6 +240,8 @@ def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | No
                            run=run)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,
                                points=points, run=run)
+    exports.write_lms_imports(out_dir / "lms", students=students, results=results, points=points,
+                              lms_ids=lms_ids)
     for username, result in results.items():
         exports.write_gradescope_json(out_dir / "gradescope" / username / "results.json",
                                       result=result, points=points, run=run)

@@ -178,3 +178,12 @@ def test_plain_mode_as_root_refuses_when_its_uid_cannot_reach_python(monkeypatch
 def test_an_unknown_sandbox_is_refused():
     with pytest.raises(ValueError, match="sandbox must be one of bwrap, plain, got 'docker'"):
         modes.choose_sandbox("docker")
+
+
+def test_tmp_and_a_folder_around_the_staging_are_never_bound(monkeypatch, tmp_path):
+    """PYTHONPATH=/tmp, or a script run from the scratch folder, must not reach the sandbox."""
+    workdir = tmp_path / "scratch" / "grade-alice-x" / "run"
+    monkeypatch.setattr(modes.sys, "path", modes.sys.path + ["/tmp", str(tmp_path / "scratch")])
+    (tmp_path / "scratch").mkdir()
+    bound = modes._python_dirs(workdir)
+    assert "/tmp" not in bound and str(tmp_path / "scratch") not in bound

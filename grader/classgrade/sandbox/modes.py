@@ -186,9 +186,16 @@ def forget_sandboxes() -> None:
     probe_bwrap.cache_clear()
 
 
-def _python_dirs() -> list[str]:
-    """Folders the interpreter needs: its prefixes and site-packages, none inside the kit."""
+def _python_dirs(workdir: Path | None = None) -> list[str]:
+    """Folders the interpreter needs: its prefixes and site-packages.
+
+    Never the kit or a folder around it (solutions/, gradebooks), never /tmp
+    (the sandbox has its own), never a folder that holds the run's staging
+    (other submissions are staged beside it): a ``PYTHONPATH`` or a script's
+    folder can put any of these on ``sys.path``.
+    """
     kit = str(paths.KIT_ROOT)
+    run = os.path.realpath(workdir) if workdir is not None else ""
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
     dirs |= {p for p in sys.path if p and os.path.isdir(p)}
     keep = []
@@ -196,8 +203,10 @@ def _python_dirs() -> list[str]:
     for folder in sorted(os.path.realpath(d) for d in dirs):
         inside_kit = folder == kit or folder.startswith(kit + os.sep)
         holds_kit = kit.startswith(folder + os.sep) or folder == os.sep
-        if (inside_kit and not folder.startswith(venv)) or holds_kit:
-            continue  # never bind the kit (solutions/, gradebooks) or a folder around it
+        holds_run = bool(run) and (run == folder or run.startswith(folder + os.sep))
+        if (inside_kit and not folder.startswith(venv)) or holds_kit or holds_run \
+                or folder == "/tmp":
+            continue
         if not any(folder.startswith(k + os.sep) for k in keep):
             keep.append(folder)
     return keep
@@ -220,7 +229,7 @@ def bwrap_command(workdir: Path, script: str = "worker.py", tmp_mb: int = 64,
                 "--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
-    for folder in _python_dirs():
+    for folder in _python_dirs(workdir):
         # Parents such as /root must be traversable once the worker is unprivileged.
         for parent in reversed(Path(folder).parents):
             if str(parent) not in made and str(parent) != "/":
