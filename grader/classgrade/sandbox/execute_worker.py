@@ -25,7 +25,6 @@ is published.
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,26 +46,6 @@ def not_dumpable():
         ctypes.CDLL(None, use_errno=True).prctl(4, 0)  # PR_SET_DUMPABLE, 0
     except (OSError, AttributeError):
         pass
-
-
-def apply_limits(settings, own_uid):
-    """The grading limits, for this process and the kernel it starts.
-
-    The process limit counts every process of the user, so it is set only when
-    the kernel runs as a uid of its own; root (this executor) is not counted.
-    """
-    mib = 1024 * 1024
-    wanted = [(resource.RLIMIT_AS, settings["memory_mb"] * mib),
-              (resource.RLIMIT_CPU, settings["cpu_seconds"]),
-              (resource.RLIMIT_FSIZE, settings["output_mb"] * mib),
-              (resource.RLIMIT_NOFILE, 256),
-              (resource.RLIMIT_CORE, 0)]
-    if own_uid:
-        wanted.append((resource.RLIMIT_NPROC, settings["max_processes"]))
-    for kind, value in wanted:
-        soft, hard = resource.getrlimit(kind)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(kind, (value, value))
 
 
 def kernel_manager_class(run_as):
@@ -110,6 +89,8 @@ def main(argv):
     not_dumpable()
     with open(os.path.join(io_dir, "execute.json"), encoding="utf-8") as handle:
         settings = json.load(handle)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I: bin/ is not on the path
+    from worker import apply_limits  # beside this file in bin/: one set of limits for both
     apply_limits(settings, own_uid=bool(settings.get("run_as")) and os.getuid() == 0)
     import nbformat
 

@@ -57,10 +57,14 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
     (io_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
+WORKER = Path(__file__).with_name("worker.py")
+
+
 def write_bin(bin_dir: Path, script: Path) -> None:
-    """The worker script and the call path it runs: the kit's own calling.py and wire.py."""
+    """The script to run, the worker (the sandbox's shared helpers: limits, privileges)
+    and the call path it runs: the kit's own calling.py and wire.py."""
     bin_dir.mkdir()
-    for source in (script, Path(calling.__file__), Path(wire.__file__)):
+    for source in dict.fromkeys((script, WORKER, Path(calling.__file__), Path(wire.__file__))):
         shutil.copyfile(source, bin_dir / source.name)
 
 
