@@ -7,9 +7,9 @@ SOLVED := build/assignment_solved.ipynb
 SUBMISSIONS ?= examples/submissions
 GRADING ?= grading
 JOBS ?=
-STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt requirements-sandbox.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt requirements-sandbox.txt requirements-dask.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv grade test test-fast solved release bench examples data sample clean
+.PHONY: help venv grade test test-fast solved release bench serve examples data sample clean
 
 help:
 	@echo "make grade       grade SUBMISSIONS (default: examples/submissions) into GRADING (grading/)"
@@ -18,14 +18,17 @@ help:
 	@echo "make examples    rebuild examples/submissions from the notebook"
 	@echo "make solved      build/assignment_solved.ipynb (references in the stubs) and its executed HTML"
 	@echo "make release     dist/student/ and dist/student.zip: the student kit, leak-checked"
+	@echo "                 (SERVER=http://HOST:1234/ builds it for a server: no remote vectors)"
 	@echo "make bench       speed ratios against SciPy/PyTorch baselines -> bench/results.json"
+	@echo "make serve       the AutoMark server on port 1234 (example roster, data in server-data/)"
 	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
 	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
 
-$(STAMP): requirements-lock.txt requirements-sandbox.txt
+$(STAMP): requirements-lock.txt requirements-sandbox.txt requirements-dask.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sandbox.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dask.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
@@ -46,13 +49,16 @@ solved: $(STAMP)
 	$(PY) -m grader solve --out $(SOLVED) --html
 
 release: $(STAMP)
-	$(PY) -m grader release --out dist/student --zip dist/student.zip
+	$(PY) -m grader release --out dist/student --zip dist/student.zip $(if $(SERVER),--server $(SERVER))
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
 		|| echo "PyTorch is not installable here: its rows are skipped"
 	$(PY) -m bench
+
+serve: $(STAMP)
+	$(PY) -m grader serve
 
 data: $(STAMP)
 	$(PY) -m scripts.download_mnist --dest data/mnist

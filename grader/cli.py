@@ -5,7 +5,10 @@
     python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb] [--html]
     python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox bwrap|plain]
         [--week 2|3] [--tasks a,b] [--points TASK=N] [--call-seconds S] [--memory-mb MB] ...
-    python -m grader release [--out dist/student] [--zip dist/student.zip]
+    python -m grader release [--out dist/student] [--zip dist/student.zip] [--server URL]
+    python -m grader serve [--host H] [--port P] [--roster FILE] [--data DIR]
+        [--rate-limit-seconds N] [--admin-token T] [--workers N]
+    python -m grader server add-users FILE [--data DIR]
 
 Every flag of ``grade`` takes its default from the library (``grade_class``,
 ``points_for``, the fields of ``Limits``), so the two cannot disagree.
@@ -158,7 +161,7 @@ def cmd_grade(args) -> int:
         submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs, sandbox=args.sandbox,
         roster_path=args.roster, task_names=task_names, limits=limits,
         points=_points(args, task_names), execute=args.execute, force=args.force,
-        only=_only(args.only))
+        only=_only(args.only), lms=args.lms)
     print(classrun.class_table(result))
     for line in result.ignored:
         print(f"ignored: {line}")
@@ -171,7 +174,7 @@ def cmd_grade(args) -> int:
 
 def cmd_release(args) -> int:
     from grader.release import build_student_kit
-    build_student_kit(args.out, zip_path=args.zip)
+    build_student_kit(args.out, zip_path=args.zip, server=args.server)
     print(f"Wrote the student kit to {args.out}" + (f" and {args.zip}" if args.zip else "")
           + "; the leak check found nothing.")
     return 0
@@ -210,6 +213,7 @@ def _add_grade(sub) -> None:
     from grader.classgrade.exports.grades import points_for
     from grader.classgrade.run import grade_class
     from grader.classgrade.sandbox.modes import MODES
+    from grader.classgrade.lms_downloads import LMSES
     library, weights = grade_class.__kwdefaults__, points_for.__kwdefaults__
     grade = _command(sub, "grade", cmd_grade, "grade a class of submissions in the sandbox")
     grade.add_argument("submissions", nargs="?",
@@ -247,6 +251,11 @@ def _add_grade(sub) -> None:
     grade.add_argument("--execute", action="store_true", default=library["execute"],
                        help="also execute each whole notebook (nbclient, per-cell timeout) "
                        "for feedback")
+    grade.add_argument("--lms", choices=LMSES, default=library["lms"],
+                       help="SUBMISSIONS is this LMS's unzipped 'download all submissions', "
+                       "matched to usernames through the roster's canvas_id, moodle_id or name "
+                       "columns (default: none, <username> folders or files; the grade imports "
+                       "for all three are written to OUT/lms/ either way)")
     _add_limits(grade)
 
 
@@ -282,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="folder of the student kit" + SHOW_DEFAULT)
     release.add_argument("--zip", default=str(paths.KIT_ROOT / "dist" / "student.zip"),
                          help="zip of the student kit" + SHOW_DEFAULT)
+    release.add_argument("--server", metavar="URL",
+                         help="build the kit for this AutoMark server (python -m grader serve): its "
+                         "checks ask the server for the hidden cases and it ships no remote vectors "
+                         "(default: none, the checks run offline)")
+    from grader.server.commands import add_commands
+    add_commands(sub, _command)
     return parser
 
 

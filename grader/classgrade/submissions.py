@@ -3,6 +3,8 @@
 Two layouts are accepted, and may be mixed:
     SUBMISSIONS/<username>/assignment.ipynb   (plus the student's Blocks.py, other .py files)
     SUBMISSIONS/<username>.ipynb
+and, when told which LMS it comes from, a Canvas, Moodle or Brightspace download, mapped
+to usernames through the roster (:mod:`grader.classgrade.lms_downloads`).
 
 Only real folders and regular files are the student's: a symbolic link (which
 could point at the kit's solutions or another student's work) is listed as
@@ -39,12 +41,15 @@ class Submission:
         py_files: the student's own ``.py`` files (regular files only, no links).
         refused: ``"name: why"`` of each notebook or .py file in the folder that is not
             the student's own regular file (a link, a hard link ...), for the feedback.
+        lms_id: the student's id in the LMS download it came from (the Canvas user id, the
+            Moodle participant id), else "".
     """
 
     username: str
     notebook: Path | None
     py_files: tuple[Path, ...] = ()
     refused: tuple[str, ...] = ()
+    lms_id: str = ""
 
     def content_hash(self) -> str:
         """SHA-256 over the notebook and the .py files: names and every byte, whatever the size.
@@ -157,15 +162,25 @@ def _not_own(path: Path) -> str:
     return ""
 
 
-def discover(folder) -> tuple[list[Submission], list[str]]:
+def discover(folder, *, lms: str | None = None, roster=None) -> tuple[list[Submission], list[str]]:
     """Submissions in ``folder``, sorted by username, and one line per entry skipped.
 
     Names in the lines are :func:`printable`: an escape sequence in a folder's name
     is shown, never sent to the terminal.
 
+    Args:
+        folder: the submissions.
+        lms: ``"canvas"``, ``"moodle"`` or ``"brightspace"`` when ``folder`` is that LMS's
+            unzipped download (:func:`grader.classgrade.lms_downloads.read_download`).
+        roster: ``{username: Student}``, which maps an LMS download to usernames.
+
     Raises:
         FileNotFoundError: if ``folder`` is not a directory.
+        ValueError: with ``lms``, no roster, or a folder that is not such a download.
     """
+    if lms is not None:
+        from grader.classgrade.lms_downloads import read_download
+        return read_download(folder, lms=lms, roster=roster)
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of submissions; pass one with "

@@ -1,8 +1,16 @@
 """The class roster: ``students.csv`` with columns username, name, email.
 
-LMS exports are messy: a row whose username cannot be one (``bob smith``) or
-repeats an earlier row is left out and reported, one line each, by
-:func:`read_roster`; everyone else is on the roster.
+Optional columns give each student's id in a learning management system, for
+reading its submission downloads and writing its grade import (class grading,
+``--lms``): ``canvas_id`` (the Canvas user id: the number in Canvas's download
+file names and the ``ID`` column of its gradebook), ``moodle_id`` (the
+participant id of the Moodle assignment: ``Participant 123`` in its grading
+worksheet, the number in its download folders) and ``brightspace_id`` (the
+OrgDefinedId). A column per LMS, so one roster can serve a course taught on two.
+
+LMS exports are messy: a row whose username cannot be one (``bob smith``), that
+repeats an earlier row, or that repeats another row's LMS id is left out and
+reported, one line each, by :func:`read_roster`; everyone else is on the roster.
 """
 
 from __future__ import annotations
@@ -13,14 +21,28 @@ from pathlib import Path
 
 from grader.client import paths
 
+LMS_COLUMNS = {"canvas": "canvas_id", "moodle": "moodle_id", "brightspace": "brightspace_id"}
+
 
 @dataclass(frozen=True)
 class Student:
-    """One row of the roster."""
+    """One row of the roster.
+
+    Attributes:
+        username, name, email: the student.
+        canvas_id, moodle_id, brightspace_id: their ids in each LMS ("" when unknown).
+    """
 
     username: str
     name: str = ""
     email: str = ""
+    canvas_id: str = ""
+    moodle_id: str = ""
+    brightspace_id: str = ""
+
+    def lms_id(self, lms: str) -> str:
+        """The student's id in ``lms`` (``"canvas"``, ``"moodle"``, ``"brightspace"``), or ""."""
+        return getattr(self, LMS_COLUMNS[lms])
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,7 @@ def read_roster(path: Path | None = None) -> Roster | None:
         return None
     students: dict[str, Student] = {}
     first_rows: dict[str, int] = {}
+    lms_ids: dict[tuple[str, str], str] = {}
     problems = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -56,14 +79,32 @@ def read_roster(path: Path | None = None) -> Roster | None:
                              f"found columns {reader.fieldnames}")
         for row_number, row in enumerate(reader, start=2):
             username = (row.get("username") or "").strip()
-            problem = _row_problem(username, row, first_rows)
+            cells = {key: _text(row.get(key)) for key in ("name", "email", *LMS_COLUMNS.values())}
+            problem = (_row_problem(username, row, first_rows)
+                       or _lms_id_problem(username, cells, lms_ids, first_rows))
             if problem:
                 problems.append(f"{path}, row {row_number}: {problem}; that row is left out")
             elif username:
                 first_rows[username] = row_number
-                students[username] = Student(username, (row.get("name") or "").strip(),
-                                             (row.get("email") or "").strip())
+                students[username] = Student(username, **cells)
+                lms_ids.update({(column, cells[column]): username for column in LMS_COLUMNS.values()
+                                if cells[column]})
     return Roster(students, tuple(problems))
+
+
+def _text(cell) -> str:
+    return cell.strip() if isinstance(cell, str) else ""
+
+
+def _lms_id_problem(username: str, cells: dict, lms_ids: dict[tuple[str, str], str],
+                    first_rows: dict[str, int]) -> str:
+    """Why a row's LMS id cannot be kept (an earlier row has it), or ""."""
+    for column in LMS_COLUMNS.values():
+        holder = lms_ids.get((column, cells[column]))
+        if username and holder is not None:
+            return (f"{column} {cells[column]!r} is also {holder}'s (row {first_rows[holder]} "
+                    "is kept)")
+    return ""
 
 
 def _row_problem(username: str, row: dict, first_rows: dict[str, int]) -> str:

@@ -1,12 +1,18 @@
-"""grader.exports (and grader.report_html): CSV, progress tables, feedback, HTML, Gradescope."""
+"""grader.exports (and grader.report_html): CSV, progress tables, feedback, HTML, Gradescope.
 
+The report in a real browser: test_report_browser.py; the LMS imports: test_lms.py."""
+
+import base64
 import csv
+import hashlib
+import html
 import json
 import re
 
 import pytest
 
 from grader.classgrade import exports
+from grader.classgrade.exports import report_tables
 from grader.core import results, tasks
 from grader.core.results import CaseResult, SubmissionResult, TaskResult
 from grader.client.roster import Student
@@ -212,11 +218,71 @@ def test_class_report(tmp_path, class_results):
     page = path.read_text(encoding="utf-8")
     assert len(re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', page)) == 2
     assert not re.search(r'(src|href)="(http|//|file:)', page) and "<link" not in page
-    assert "<script>" not in page and "<b>eve" not in page and "<img src=x" not in page
+    assert page.count("<script") == 1 and "<script>alert" not in page  # only the sorting
+    assert "<b>eve" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page
     assert re.search(r"<dt>Students</dt><dd>5</dd>.*<dt>Graded</dt><dd>2</dd>", page)
     assert "<dt>Mean percent (submissions)</dt><dd>32.1</dd>" in page  # (100 + 28.6 + 0 + 0) / 4
-    assert page.count("<tr>") == 1 + 5
+    assert page.count("<tr data-username=") == 5
+    script = re.search(r"<script>(.*?)</script>", page, re.S)[1]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page and "default-src 'none'" in page
+
+
+def student_row(page, username):
+    return re.search(rf'<tr data-username="{username}">(.*?)</tr>', page, re.S)[1]
+
+
+def test_class_report_explains_each_cell_and_links_the_feedback(class_results):
+    page = exports.class_report(exports.grades(students=ROSTER, results=class_results,
+                                               points=POINTS), task_names=list(POINTS))
+    bob = student_row(page, "bob")
+    assert '<a href="feedback/bob.md" title="feedback of bob">bob</a>' in bob
+    conv = re.search(r'<td class="fail" data-task="conv_matrix"[^>]*title="([^"]*)"', bob)[1]
+    assert conv == ("conv_matrix failed:\n2 of 3 cases failed.\nFirst failure: values differ at "
+                    f"[0, 1]\nRecognised mistake: {FLIP}")
+    assert 'data-task="box_blur" data-sort="2" title="box_blur: passed (1 cases)"' in bob
+    carol = student_row(page, "carol")
+    assert '<td class="status" data-sort="1" title="assignment.ipynb is not valid JSON">' \
+        'not gradable</td>' in carol
+    assert 'title="conv_matrix: no submission"' in student_row(page, "dave")
+    tasks_rows = dict(re.findall(r'<tr data-task="(\w+)">(.*?)</tr>', page, re.S))
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", tasks_rows["conv_matrix"])[1:] == [
+        "1", "2", "0", "33%", f"1 x {FLIP}"]  # carol's crash fails every task
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", tasks_rows["mse_forward"])[1:] == [
+        "1", "1", "1", "33%", ""]
+
+
+def test_mistakes_are_counted_per_task():
+    flipped = "true convolution (kernel flipped): use the kernel as it is"
+    unpadded = "no padding: pad the matrix with zeros first"
+    results_ = {f"s{i}": SubmissionResult(f"s{i}", f"h{i}", tasks=(
+        task("conv_matrix", results.MISMATCH, mistake=mistake),)) for i, mistake in
+        enumerate([flipped, unpadded, flipped, flipped, ""])}
+    lines = exports.grades(students=[], results=results_, points={"conv_matrix": 1.0})
+    assert report_tables.mistake_counts(lines, "conv_matrix") == (
+        "3 x true convolution (kernel flipped), 1 x no padding")
+
+
+def test_feedback_links_only_for_usernames_that_name_files():
+    lines = exports.grades(students=[Student("alice"), Student("../evil")], results={},
+                           points=POINTS)
+    page = exports.class_report(lines, task_names=list(POINTS))
+    assert 'href="feedback/alice.md"' in page and "evil.md" not in page
+    assert "href=" not in exports.class_report(lines, task_names=list(POINTS), feedback=None)
+
+
+def test_a_hostile_reason_stays_in_its_title():
+    hostile = SubmissionResult("eve", "h", tasks=(TaskResult.crashed(
+        "conv_matrix", "grade", '"><script>alert(1)</script>\x1b[2J' + "x " * 500),))
+    page = exports.class_report(exports.grades(students=[], results={"eve": hostile},
+                                               points={"conv_matrix": 1.0}),
+                                task_names=["conv_matrix"])
+    title = re.search(r'data-task="conv_matrix" data-sort="0" title="([^"]*)"', page)[1]
+    assert title.startswith("conv_matrix failed:\n&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+                            "\\x1b[2J") and title.endswith("x...")
+    assert len(html.unescape(title)) <= report_tables.MAX_TITLE
+    assert page.count("<script") == 1
 
 
 def test_class_report_of_an_empty_class(tmp_path):

@@ -1,4 +1,4 @@
-"""grader.roster: the class roster students.csv (username, name, email)."""
+"""grader.roster: the class roster students.csv (username, name, email; LMS ids optional)."""
 
 import pytest
 
@@ -81,3 +81,28 @@ def test_a_clean_roster_reports_nothing(tmp_path):
     path.write_text("username,name\nalice,Alice\n", encoding="utf-8")
     assert read_roster(path) == Roster({"alice": Student("alice", "Alice")}, ())
     assert read_roster(tmp_path / "missing.csv") is None
+
+
+# Optional LMS id columns: one per LMS, read when present, repeated ids refused.
+@pytest.mark.parametrize("text, want", [
+    ("username,name,canvas_id\nalice,Alice,101\nbob,Bob,\n",
+     {"alice": Student("alice", "Alice", canvas_id="101"), "bob": Student("bob", "Bob")}),
+    ("username,moodle_id,brightspace_id,canvas_id\nalice, 7001 ,20067930,101\n",
+     {"alice": Student("alice", canvas_id="101", moodle_id="7001", brightspace_id="20067930")}),
+])
+def test_lms_id_columns(tmp_path, text, want):
+    path = tmp_path / "students.csv"
+    path.write_text(text, encoding="utf-8")
+    assert load_roster(path) == want
+    assert [s.lms_id("canvas") for s in want.values()] == [s.canvas_id for s in want.values()]
+
+
+def test_a_repeated_lms_id_leaves_its_row_out(tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_text("username,canvas_id,moodle_id\nalice,101,7\nbob,101,\ncarol,,7\ndan,,\n",
+                    encoding="utf-8")
+    roster = read_roster(path)
+    assert list(roster.students) == ["alice", "dan"]
+    assert roster.problems == (
+        f"{path}, row 3: canvas_id '101' is also alice's (row 2 is kept); that row is left out",
+        f"{path}, row 4: moodle_id '7' is also alice's (row 2 is kept); that row is left out")

@@ -179,3 +179,10 @@ def test_content_hash_of_a_file_name_that_is_not_utf8(tmp_path):
     (folder / os.fsdecode(b"caf\xe9.py")).write_text("x = 1")
     [alice], _ = discover(tmp_path)
     assert len(alice.py_files) == 1 and len(alice.content_hash()) == 64
+
+
+def test_the_usual_layouts_carry_no_lms_id(tmp_path):
+    _make(tmp_path, {"alice/assignment.ipynb": "{}", "bob.ipynb": "{}"})
+    submissions, _ = discover(tmp_path, lms=None, roster={"x": None})
+    assert [(s.username, s.lms_id) for s in submissions] == [("alice", ""), ("bob", "")]
+    # an LMS download: tests/grader/test_lms.py

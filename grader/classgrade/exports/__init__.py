@@ -1,10 +1,11 @@
-"""What class grading writes from the gradebook: CSV, feedback, progress tables, HTML, Gradescope.
+"""What class grading writes from the gradebook: CSV, feedback, progress tables, HTML, Gradescope, LMS.
 
     grades        one line per student (:class:`Grade`) and the points of every task
     table         gradebook.csv
     feedback      feedback/<user>.md and progress/<user>.txt
-    report_html   report.html
+    report_html   report.html (its tables, sortable: report_tables)
     gradescope    gradescope/<user>/results.json
+    lms           lms/canvas.csv, lms/moodle.csv, lms/brightspace.csv: grade imports
     markdown      student text in Markdown, shown as text (feedback, Gradescope)
     files         every file replaced whole (atomically); the output folder's lock
 """
@@ -15,11 +16,12 @@ from grader.classgrade.exports.files import DiskFullError, locked_folder, write_
 from grader.classgrade.exports.gradescope import gradescope_results, write_gradescope_json
 from grader.classgrade.exports.grades import (GRADED, NO_SUBMISSION, NOT_GRADABLE, Grade, everyone,
                                               grades, number, points_for)
+from grader.classgrade.exports.lms import known_ids, write_lms_imports
 from grader.classgrade.exports.report_html import class_report, write_class_report
 from grader.classgrade.exports.table import write_gradebook_csv
 
 __all__ = ["GRADED", "NO_SUBMISSION", "NOT_GRADABLE", "DiskFullError", "Grade", "class_report",
-           "everyone", "explain", "feedback_text", "gradescope_results", "grades", "locked_folder",
-           "number", "points_for", "task_label", "write_atomically", "write_class_report",
-           "write_feedback", "write_gradebook_csv", "write_gradescope_json",
-           "write_progress_tables"]
+           "everyone", "explain", "feedback_text", "gradescope_results", "grades", "known_ids",
+           "locked_folder", "number", "points_for", "task_label", "write_atomically",
+           "write_class_report", "write_feedback", "write_gradebook_csv", "write_gradescope_json",
+           "write_lms_imports", "write_progress_tables"]

@@ -1,13 +1,21 @@
-"""The class report: one self-contained HTML page (plots embedded as base64 PNG).
+"""The class report: one self-contained HTML page an instructor works from.
 
 :func:`class_report` takes the gradebook's lines (``exports.Grade``) and returns
-the page; ``exports.write_class_report`` writes it. Every string that comes from
-a student or a roster file is escaped with :func:`html.escape`.
+the page; ``exports.write_class_report`` writes it. It holds a summary, the pass
+rate per task and the score distribution (PNG plots embedded as base64, numbers
+on the bars), a table per task (recognised mistakes counted) and a sortable
+table of students (:mod:`.report_tables`: each linked to their feedback file,
+each failed cell saying why on hover), and the run's settings. Nothing is
+fetched from elsewhere: the page works offline, and its Content-Security-Policy
+allows only its own script (by hash), its own style and embedded images. Every
+string that comes from a student or a roster file is escaped with
+:func:`html.escape`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import statistics
@@ -20,47 +28,62 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from grader.classgrade.exports.files import write_atomically
-from grader.classgrade.exports.grades import grades
+from grader.classgrade.exports.grades import grades as grade_lines
+from grader.classgrade.exports.report_tables import SORT_SCRIPT, passed, students_table, tasks_table
 from grader.core import tasks
 from grader.core.results import SubmissionResult
 
 _MANDATORY_COLOUR = "#2f6db5"
 _OPTIONAL_COLOUR = "#9bbbe0"
-_MARKS = {True: ("pass", "&#10003;"), False: ("fail", "&#10007;"), None: ("none", "&#8211;")}
 _STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 0.85em; }
+body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 80em; }
+table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: left; }
-th.task { writing-mode: vertical-rl; transform: rotate(180deg); }
+th button { font: inherit; font-weight: bold; border: 0; background: none; padding: 0;
+            cursor: pointer; color: inherit; text-align: inherit; }
+th[aria-sort="ascending"] button::after { content: " \\25B2"; }
+th[aria-sort="descending"] button::after { content: " \\25BC"; }
+th.task { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
+td.who, td.status { max-width: 12em; overflow: hidden; text-overflow: ellipsis;
+                    white-space: nowrap; }
 td.pass { color: #1a7f37; text-align: center; }
-td.fail { color: #c62828; text-align: center; }
+td.fail { color: #c62828; text-align: center; cursor: help; background: #fdecea; }
 td.none { color: #888; text-align: center; }
 td.num { text-align: right; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.summary dt { font-weight: bold; }
 img { max-width: 100%; }
+.hint { color: #555; font-size: 0.9em; }
 """
 
 
-def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None) -> str:
+def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None,
+                 feedback: str | None = "feedback") -> str:
     """The HTML page of a class.
 
     Args:
         grades: ``exports.Grade`` lines, one per student.
         task_names: the graded tasks, in the order of the columns.
         title: the page's heading.
-        run: the run's ``RunInfo``: date, grader version, sandbox, tasks, limits.
+        run: the run's ``RunInfo``: date, grader version, sandbox, tasks, limits, points.
+        feedback: the folder of ``<username>.md`` feedback files, relative to the page
+            (None: no links).
 
     Returns:
         The page, as one string with no external assets.
     """
     submitted = [grade for grade in grades if grade.submitted]
-    rates = [_pass_rate(submitted, name) for name in task_names]
+    counts = [sum(1 for grade in submitted if passed(grade, name)) for name in task_names]
     percents = [grade.percent for grade in submitted]
-    pass_plot = _png(_pass_rate_figure(task_names, rates))
+    pass_plot = _png(_pass_rate_figure(task_names, counts, len(submitted)))
     score_plot = _png(_histogram_figure(percents))
+    script_hash = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()
+    policy = (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+              f"script-src 'sha256-{script_hash}'")
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
         f"<title>{html.escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
         f"<h1>{html.escape(title)}</h1>",
         _summary(grades, percents),
@@ -68,33 +91,27 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         _image(pass_plot, "Bar chart: percentage of submissions passing each task"),
         "<h2>Score distribution</h2>",
         _image(score_plot, "Histogram of the submissions' scores in percent"),
+        "<h2>Tasks</h2>",
+        tasks_table(grades, task_names),
         "<h2>Students</h2>",
-        _table(grades, task_names),
-        _settings(run, task_names),
+        '<p class="hint">Click a heading to sort by it (again for the other way); hover over '
+        "a mark for what happened; a username opens the student's feedback.</p>",
+        "<noscript><p class=\"hint\">Sorting needs JavaScript: the table is by username."
+        "</p></noscript>",
+        students_table(grades, task_names, feedback),
+        _settings(run),
+        f"<script>{SORT_SCRIPT}</script>",
         "</body>", "</html>", ""]
     return "\n".join(parts)
 
 
-def _settings(run, task_names) -> str:
+def _settings(run) -> str:
     if run is None:
         return ""
     points = ", ".join(f"{name} {_number(value)}" for name, value in run.points.items())
     items = run.describe() + [f"Points: {points}"]
-    return "<h2>How this was graded</h2>\n<ul>" + "".join(
+    return '<h2>How this was graded</h2>\n<ul id="settings">' + "".join(
         f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
-
-
-def _pass_rate(submitted, name: str) -> float:
-    if not submitted:
-        return 0.0
-    passed = sum(1 for grade in submitted if _passed(grade, name))
-    return 100.0 * passed / len(submitted)
-
-
-def _passed(grade, name: str) -> bool | None:
-    """True or False for a task with a result, None when there is none."""
-    task_result = grade.result.task(name) if grade.result is not None else None
-    return None if task_result is None else task_result.passed
 
 
 def _summary(grades, percents: list[float]) -> str:
@@ -113,28 +130,6 @@ def _summary(grades, percents: list[float]) -> str:
     return f'<dl class="summary">{items}</dl>'
 
 
-def _table(grades, task_names: list[str]) -> str:
-    head = ["username", "name", "email", "score", "possible", "percent", "status"]
-    header = "".join(f"<th>{html.escape(text)}</th>" for text in head)
-    header += "".join(f'<th class="task" title="{html.escape(_label(name), quote=True)}">'
-                      f"{html.escape(name)}</th>" for name in task_names)
-    lines = ["<table>", f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-    for grade in grades:
-        student = grade.student
-        cells = [f"<td>{html.escape(text)}</td>"
-                 for text in (student.username, student.name, student.email)]
-        cells += [f'<td class="num">{value}</td>'
-                  for value in (_number(grade.score), _number(grade.possible),
-                                f"{grade.percent:.1f}")]
-        cells.append(f"<td>{html.escape(grade.status)}</td>")
-        for name in task_names:
-            css, mark = _MARKS[_passed(grade, name)]
-            cells.append(f'<td class="{css}">{mark}</td>')
-        lines.append(f"<tr>{''.join(cells)}</tr>")
-    lines += ["</tbody>", "</table>"]
-    return "\n".join(lines)
-
-
 def _label(name: str) -> str:
     task = tasks.find_task(name)
     return task.label if task else name
@@ -144,16 +139,21 @@ def _number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
-def _pass_rate_figure(task_names: list[str], rates: list[float]) -> Figure:
+def _pass_rate_figure(task_names: list[str], counts: list[int], n_submitted: int) -> Figure:
+    """A bar per task, labelled ``73% (11/15)``."""
     figure = Figure(figsize=(7, 0.3 * len(task_names) + 1.2), dpi=100)
     axes = figure.add_subplot()
     positions = np.arange(len(task_names))
+    rates = [100.0 * count / n_submitted if n_submitted else 0.0 for count in counts]
     colours = [_OPTIONAL_COLOUR if _label(name).startswith("[OPT]") else _MANDATORY_COLOUR
                for name in task_names]
-    axes.barh(positions, rates, color=colours)
+    bars = axes.barh(positions, rates, color=colours)
+    axes.bar_label(bars, labels=[f"{rate:.0f}% ({count}/{n_submitted})"
+                                 for rate, count in zip(rates, counts)], padding=3, fontsize=8)
     axes.set_yticks(positions, [_label(name) for name in task_names], fontsize=8)
     axes.invert_yaxis()
-    axes.set_xlim(0, 100)
+    axes.set_xlim(0, 125)
+    axes.set_xticks(range(0, 101, 20))
     axes.set_xlabel("submissions passing (%)")
     figure.tight_layout()
     return figure
@@ -162,7 +162,11 @@ def _pass_rate_figure(task_names: list[str], rates: list[float]) -> Figure:
 def _histogram_figure(percents: list[float]) -> Figure:
     figure = Figure(figsize=(7, 3), dpi=100)
     axes = figure.add_subplot()
-    axes.hist(percents, bins=np.linspace(0, 100, 11), color=_MANDATORY_COLOUR, edgecolor="white")
+    heights, _, bars = axes.hist(percents, bins=np.linspace(0, 100, 11), color=_MANDATORY_COLOUR,
+                                 edgecolor="white")
+    axes.bar_label(bars, labels=[f"{height:.0f}" if height else "" for height in heights],
+                   fontsize=8)
+    axes.margins(y=0.15)
     axes.set_xlim(0, 100)
     axes.set_xlabel("score (%)")
     axes.set_ylabel("submissions")
@@ -184,12 +188,16 @@ def _image(png: bytes, alt: str) -> str:
 
 
 def write_class_report(path, *, students, results: Mapping[str, SubmissionResult],
-                       points: Mapping[str, float], run=None) -> Path:
-    """One self-contained HTML page: summary, pass rate per task, score histogram, table.
+                       points: Mapping[str, float], run=None,
+                       feedback: str | None = "feedback") -> Path:
+    """One self-contained HTML page: summary, plots, tasks, students, settings.
+
+    Args:
+        feedback: where the students' feedback files are, relative to ``path``.
 
     Returns:
         The path written (replaced whole: :func:`write_atomically`).
     """
-    page = class_report(grades(students=students, results=results, points=points),
-                        task_names=list(points), run=run)
+    page = class_report(grade_lines(students=students, results=results, points=points),
+                        task_names=list(points), run=run, feedback=feedback)
     return write_atomically(path, page)

@@ -16,7 +16,7 @@ from grader.core.results import SubmissionResult
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     """A text cell a spreadsheet will not run as a formula, on one line, with no control
     character a terminal would obey (shown as an escape: :func:`printable`)."""
     text = printable(text)
@@ -41,9 +41,9 @@ def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResul
                      "status"])
     for grade in grades(students=students, results=results, points=points):
         student = grade.student
-        writer.writerow([_cell(student.username), _cell(student.name), _cell(student.email),
+        writer.writerow([cell(student.username), cell(student.name), cell(student.email),
                          *(number(value) for _, value in grade.earned), number(grade.score),
-                         number(grade.possible), f"{grade.percent:.1f}", _cell(grade.status)])
+                         number(grade.possible), f"{grade.percent:.1f}", cell(grade.status)])
     path = write_atomically(path, text.getvalue())
     if run is not None:
         write_atomically(path.with_name(path.stem + ".run.json"),

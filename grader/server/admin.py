@@ -1,0 +1,125 @@
+"""The staff pages: the class live (``GET /``) and its CSV export (``/admin/progress.csv``).
+
+Both need the admin token, as ``Authorization: Bearer <token>`` or ``?token=<token>``
+(compared in constant time); a server started without a token refuses them
+outright. Students only ever reach their own progress, through
+``/get_progress/<their username>``. The page is rendered by Jinja2 with
+autoescaping (names come from the roster), sends no script, and forbids caching,
+framing and referrers (the token may sit in its address).
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from grader.core.tasks import ordered_for_progress
+from grader.server.store import ServerStore
+
+REFRESH_SECONDS = 30
+DISABLED = ("the staff pages are disabled: start the server with --admin-token or "
+            "$AUTOMARK_ADMIN_TOKEN.")
+NEEDS_TOKEN = "the staff pages need the admin token (?token=... or Authorization: Bearer ...)."
+STATES = ("completed", "attempted", "not attempted")
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+_templates = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                                autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+@dataclass(frozen=True)
+class ClassView:
+    """What both staff views show: every user's state of every graded function."""
+
+    functions: list[str]
+    rows: list[dict]           # username, name, email, states {function: state}, completed, attempts
+    per_function: list[dict]   # function, label, counts {state: n}, percent (completed)
+    by_hour: list[dict]        # hour (text), attempts, successful, width (percent of the busiest)
+
+
+def class_view(store: ServerStore) -> ClassView:
+    tasks = ordered_for_progress()
+    functions = [task.name for task in tasks]
+    progress, attempts = store.class_progress(), store.attempt_counts()
+    rows = []
+    for student in store.users():
+        states = {name: progress.get(student.username, {}).get(name, "not attempted")
+                  for name in functions}
+        rows.append({"username": student.username, "name": student.name, "email": student.email,
+                     "states": states,
+                     "completed": sum(state == "completed" for state in states.values()),
+                     "attempts": attempts.get(student.username, (0, 0))[0]})
+    per_function = []
+    for task in tasks:
+        counts = {state: sum(row["states"][task.name] == state for row in rows) for state in STATES}
+        percent = 100.0 * counts["completed"] / len(rows) if rows else 0.0
+        per_function.append({"function": task.name, "label": task.label, "counts": counts,
+                             "percent": percent})
+    hours = store.attempts_by_hour()
+    busiest = max((n for _, n, _ in hours), default=1)
+    by_hour = [{"hour": time.strftime("%Y-%m-%d %H:00 UTC", time.gmtime(hour)), "attempts": n,
+                "successful": ok, "width": 100.0 * n / busiest} for hour, n, ok in hours]
+    return ClassView(functions, rows, per_function, by_hour)
+
+
+def refusal(request: Request) -> Response | None:
+    """None when the request carries the admin token; else the JSON refusal."""
+    token = request.app.state.settings.token
+    if not token:
+        return JSONResponse({"error": DISABLED}, status_code=403, headers=PAGE_HEADERS)
+    given = request.query_params.get("token", "")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        given = credentials.strip()
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8")):
+        return JSONResponse({"error": NEEDS_TOKEN}, status_code=401,
+                            headers={**PAGE_HEADERS, "WWW-Authenticate": "Bearer"})
+    return None
+
+
+async def page(request: Request) -> Response:
+    """The class at a glance: students x functions, completion per function, attempts per hour."""
+    refused = refusal(request)
+    if refused is not None:
+        return refused
+    view = class_view(request.app.state.store)
+    html = _templates.get_template("admin.html").render(
+        view=view, refresh=REFRESH_SECONDS, token=request.query_params.get("token", ""),
+        now=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    return HTMLResponse(html, headers=PAGE_HEADERS)
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def progress_csv_text(view: ClassView) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["username", "name", "email", *view.functions, "completed", "attempts"])
+    for row in view.rows:
+        writer.writerow([_cell(row["username"]), _cell(row["name"]), _cell(row["email"]),
+                         *(row["states"][name] for name in view.functions),
+                         row["completed"], row["attempts"]])
+    return out.getvalue()
+
+
+async def progress_csv(request: Request) -> Response:
+    """The same table as CSV: one row per student, one column per function."""
+    refused = refusal(request)
+    if refused is not None:
+        return refused
+    return Response(progress_csv_text(class_view(request.app.state.store)), media_type="text/csv",
+                    headers={**PAGE_HEADERS,
+                             "Content-Disposition": 'attachment; filename="progress.csv"'})

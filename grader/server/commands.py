@@ -1,0 +1,76 @@
+"""``python -m grader serve`` and ``python -m grader server add-users``: flags over the library.
+
+Every default comes from :class:`~grader.server.settings.ServerSettings` (and its
+help text from that class's docstring), so the CLI and the library cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import sys
+
+from grader.server.settings import ServerSettings
+
+SHOW_DEFAULT = " (default: %(default)s)"
+FLAGS = {  # setting: (type, metavar)
+    "host": (str, "H"), "port": (int, "P"), "roster": (str, "FILE"), "data": (str, "DIR"),
+    "rate_limit_seconds": (float, "N"), "admin_token": (str, "T"), "workers": (int, "N"),
+}
+
+
+def setting_docs() -> dict[str, str]:
+    """``{field: description}`` from the ``Attributes:`` section of ``ServerSettings``."""
+    docs, name = {}, None
+    section = inspect.cleandoc(ServerSettings.__doc__ or "").partition("Attributes:\n")[2]
+    for line in section.splitlines():
+        entry = re.match(r"    (\w+): (.*)", line)
+        if entry:
+            name, docs[entry[1]] = entry[1], entry[2]
+        elif name and line.startswith("        "):
+            docs[name] += " " + line.strip()
+    return docs
+
+
+def cmd_serve(args) -> int:
+    from grader.server.run import serve
+    settings = ServerSettings(**{name: getattr(args, name) for name in FLAGS})
+    serve(settings)
+    return 0
+
+
+def cmd_add_users(args) -> int:
+    from grader.server.run import add_users
+    roster = add_users(args.file, data=args.data)
+    for problem in roster.problems:
+        print(problem, file=sys.stderr)
+    print(f"Added or updated {len(roster.students)} user(s) in "
+          f"{ServerSettings(data=args.data).database}")
+    return 0
+
+
+def add_commands(sub, command) -> None:
+    """Add ``serve`` and ``server add-users`` to the CLI's subparsers.
+
+    Args:
+        sub: the CLI's subparsers action.
+        command: ``command(sub, name, run, help_text) -> parser``, the CLI's helper.
+    """
+    docs = setting_docs()
+    serve = command(sub, "serve", cmd_serve,
+                    "run the AutoMark-compatible server (students' notebooks check against it)")
+    for field in dataclasses.fields(ServerSettings):
+        kind, metavar = FLAGS[field.name]
+        text = docs[field.name].rstrip(".").replace("%", "%%")
+        serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default,
+                           metavar=metavar,
+                           help=text + (SHOW_DEFAULT if field.default is not None else ""))
+    server = command(sub, "server", None, "manage the server's database")
+    actions = server.add_subparsers(dest="server_command", required=True, metavar="ACTION",
+                                    help="add-users: import students.csv (username,name,email)")
+    add = command(actions, "add-users", cmd_add_users,
+                  "add the students of a roster to the server's users (known ones are updated)")
+    add.add_argument("file", help="students.csv with columns username,name,email")
+    add.add_argument("--data", default=ServerSettings.data, metavar="DIR",
+                     help=docs["data"].rstrip(".") + SHOW_DEFAULT)

@@ -1,0 +1,73 @@
+"""Start the server under uvicorn; import a class list. The library behind the CLI.
+
+uvicorn runs the Starlette app with uvloop and httptools (bounded by
+:mod:`grader.server.http`), without access logs: a log line per request would
+copy every answer (up to megabytes) to disk and slow every request, and the
+database already records every attempt. With ``workers`` > 1 uvicorn starts that
+many processes on one socket; each opens the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from grader.client.roster import Roster
+from grader.server.settings import SETTINGS_ENV, ServerSettings
+from grader.server.store import ServerStore
+from grader.server.users import add_users as import_users
+from grader.server.users import read_students
+
+APP = "grader.server.app:create_app"
+KEEP_ALIVE_SECONDS = 30
+
+
+def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dict:
+    """Keyword arguments of ``uvicorn.run(APP, ...)`` / ``uvicorn.Config(APP, ...)`` for
+    ``settings``; the settings themselves reach every worker through the environment."""
+    from grader.server.http import BoundedHttpToolsProtocol
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    return {"factory": True, "host": settings.host, "port": settings.port,
+            "workers": settings.workers, "http": BoundedHttpToolsProtocol, "loop": "auto",
+            "lifespan": "on", "access_log": False, "log_level": log_level,
+            "timeout_keep_alive": KEEP_ALIVE_SECONDS, "server_header": False}
+
+
+def describe(settings: ServerSettings) -> list[str]:
+    """What ``serve`` prints before it starts: where, who, what is stored, the staff page."""
+    url = f"http://{settings.host}:{settings.port}/"
+    limit = (f"{settings.rate_limit_seconds:g} s after each check_answer"
+             if settings.rate_limit_seconds > 0 else "off")
+    staff = (f"{url}?token=<token>" if settings.token else
+             "disabled (no --admin-token, no $AUTOMARK_ADMIN_TOKEN)")
+    return [f"AutoMark server on {url} ({settings.workers} worker(s))",
+            f"  students point their notebook at it: am.Config.host = '{url}'",
+            f"  roster: {settings.roster or 'none (add users with: python -m grader server add-users FILE)'}",
+            f"  database: {settings.database}",
+            f"  rate limit: {limit}",
+            f"  staff page: {staff}"]
+
+
+def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+    """Run until interrupted.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing or bad roster, a bad database (checked
+            here, before uvicorn starts, so the CLI can say so in one line).
+    """
+    import uvicorn
+    problems = ()
+    with ServerStore(settings.database) as store:
+        if settings.roster:
+            problems = import_users(store, settings.roster).problems
+    print("\n".join([*problems, *describe(settings)]), file=sys.stderr, flush=True)
+    uvicorn.run(APP, **uvicorn_options(settings, log_level=log_level))
+
+
+def add_users(roster, *, data: str = ServerSettings.data) -> Roster:
+    """Import ``roster`` (students.csv) into the database under ``data``; returns what was read
+    (``.students`` added or updated, ``.problems`` the rows left out). A roster that cannot be
+    read leaves the database untouched (and uncreated)."""
+    read_students(roster)
+    with ServerStore(ServerSettings(data=data, roster=str(roster)).database) as store:
+        return import_users(store, roster)

@@ -1,0 +1,75 @@
+"""The server database's SQL: the schema of each version and the progress upsert.
+
+Version 1 is the first; a later version adds ``MIGRATIONS[2]`` (the SQL that
+brings a version-1 file to version 2) and raises
+:data:`grader.server.store.SCHEMA_VERSION`, so every file is migrated in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_V1 = """
+CREATE TABLE users (
+    username TEXT PRIMARY KEY,
+    name     TEXT NOT NULL DEFAULT '',
+    email    TEXT NOT NULL DEFAULT '',
+    added_at REAL NOT NULL
+);
+CREATE TABLE issued (
+    username  TEXT NOT NULL REFERENCES users(username),
+    function  TEXT NOT NULL,
+    ipd       INTEGER NOT NULL,
+    seed      INTEGER NOT NULL,
+    input     TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    answered  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (username, function, ipd)
+);
+CREATE TABLE attempts (
+    id       INTEGER PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(username),
+    function TEXT NOT NULL,
+    ipd      INTEGER NOT NULL,
+    at       REAL NOT NULL,
+    success  INTEGER NOT NULL,
+    verdict  TEXT NOT NULL
+);
+CREATE INDEX attempts_by_user ON attempts(username, function);
+CREATE TABLE progress (
+    username     TEXT NOT NULL REFERENCES users(username),
+    function     TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('attempted', 'completed')),
+    first_at     REAL NOT NULL,
+    completed_at REAL,
+    PRIMARY KEY (username, function)
+);
+CREATE TRIGGER progress_never_downgraded BEFORE UPDATE OF state ON progress
+    WHEN OLD.state = 'completed' AND NEW.state <> 'completed'
+    BEGIN SELECT RAISE(ABORT, 'progress is never downgraded'); END;
+CREATE TABLE windows (
+    username TEXT PRIMARY KEY REFERENCES users(username),
+    until    REAL NOT NULL
+);
+"""
+MIGRATIONS = {1: SCHEMA_V1}  # version -> the SQL that brings version - 1 to it
+
+RAISE_PROGRESS = """
+INSERT INTO progress (username, function, state, first_at, completed_at)
+VALUES (:username, :function, :state, :at, CASE WHEN :state = 'completed' THEN :at END)
+ON CONFLICT (username, function) DO UPDATE SET
+    state = CASE WHEN progress.state = 'completed' THEN 'completed' ELSE excluded.state END,
+    completed_at = COALESCE(progress.completed_at, excluded.completed_at)
+"""
+
+
+def statements(script: str) -> list[str]:
+    """Split a schema script into statements (``sqlite3.complete_statement`` keeps trigger
+    bodies whole); ``executescript`` would commit the open transaction first."""
+    statements, current = [], ""
+    for line in script.strip().splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
