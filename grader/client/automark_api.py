@@ -25,10 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from grader.client import messages, paths
-from grader.core import results, tasks, vectors
-from grader.core.calling import OK, call_cases, call_once
-from grader.core.cases import make_cases
-from grader.core.checking import check_function, judge_outcomes
+from grader.core import results, tasks
+from grader.core.calling import OK, call_once
+from grader.core.checking import check_function
 from grader.client.progress import NOT_ATTEMPTED, ProgressStore
 from grader.core.results import CaseResult, CheckResult, TaskResult
 from grader.client.roster import Student, load_roster
@@ -100,15 +99,8 @@ def _ask(url: str, *segments) -> bytes:
 
 
 def _local_phase(task: tasks.Task, function, username: str) -> TaskResult:
-    """The local cases only (a kit built for a server ships no hidden ones)."""
-    if (vectors.vectors_dir() / vectors.PHASE_FILES["local"]).is_file():
-        cases, known = vectors.load_phase("local")[task.name]
-    else:
-        cases, known = make_cases(task, username, "local"), None
-    outcomes = call_cases(function, cases, task.arg_names, n_local=len(cases))
-    judged = judge_outcomes(task, cases, outcomes, lambda i: known[i] if known is not None
-                            else task.expected(cases[i]), n_local=len(cases))
-    return TaskResult(task.name, "local", tuple(judged))
+    """The local cases only (the hidden ones are the server's), judged as offline."""
+    return check_function(task, function, username, hidden=False).local
 
 
 def _remote_phase(task: tasks.Task, function, username: str, url: str) -> TaskResult:
@@ -172,6 +164,7 @@ def run_check(username: str, function, arg_keys) -> tuple[tasks.Task, CheckResul
 
 def test_student_function(username, function, arg_keys):
     """Check ``function`` like AutoMark and print the verdict. Returns None."""
+    _warn_placeholder(username)
     try:
         task, check = run_check(username, function, arg_keys)
     except CheckRefused as refusal:
@@ -185,10 +178,25 @@ test_student_function.__test__ = False  # not a pytest test, despite its name
 
 
 def progress_rows(username: str) -> list[tuple[str, str]]:
-    """``(label, state)`` for every task, in the table's order."""
-    states = ProgressStore().states(username)
-    return [(task.label, states.get(task.name, NOT_ATTEMPTED))
-            for task in tasks.ordered_for_progress()]
+    """``(label, state)`` for every task, in the table's order.
+
+    A task completed once whose last check failed shows ``completed*``.
+    """
+    store = ProgressStore()
+    states, failing = store.states(username), store.failing_now(username)
+    return [(task.label, messages.FAILING_NOW if task.name in failing
+             else states.get(task.name, NOT_ATTEMPTED)) for task in tasks.ordered_for_progress()]
+
+
+_warned = set()
+
+
+def _warn_placeholder(username) -> None:
+    """Say once per session that the username is still the notebook's placeholder."""
+    warning = messages.placeholder_warning(username)
+    if warning and username not in _warned:
+        _warned.add(username)
+        print(warning)
 
 
 def progress_text(username: str) -> str:
@@ -213,6 +221,7 @@ def progress_text(username: str) -> str:
 
 def get_progress(username):
     """Print the user's progress table, as AutoMark did. Returns None."""
+    _warn_placeholder(username)
     try:
         print(progress_text(username))
     except CheckRefused as refusal:

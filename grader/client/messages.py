@@ -5,6 +5,7 @@ Every message is deterministic: no times, no memory addresses.
 
 from __future__ import annotations
 
+from grader.core import tasks
 from grader.core.results import CheckResult, TaskResult
 from grader.client.roster import Student
 
@@ -89,8 +90,32 @@ def _row(text: str) -> str:
     return f"| {text[:TABLE_WIDTH - 4].ljust(TABLE_WIDTH - 4)} |"
 
 
+LAST_WEEK = "Last week's, from Blocks.py:"
+FAILING_NOW = "completed*"
+FAILING_NOW_NOTE = ("* completed earlier, but your last check of it failed: it still counts as "
+                    "completed, fix it before you hand in.")
+PLACEHOLDER_USERNAME = "your_username"
+
+
+def placeholder_warning(username) -> str:
+    """A warning when the notebook's placeholder username was never changed, else ""."""
+    if username != PLACEHOLDER_USERNAME:
+        return ""
+    return (f"Note: username is still '{PLACEHOLDER_USERNAME}'. Set it to your course username in "
+            "the first cell: progress is recorded under that name.")
+
+
+def _week(label: str) -> int:
+    task = tasks.find_task(label.split()[-1])
+    return task.week if task else 0
+
+
 def progress_table(username: str, student: Student | None, rows: list[tuple[str, str]]) -> str:
     """AutoMark's progress table, 45 characters wide.
+
+    This assignment's functions come first; last week's follow under a line of
+    their own. A state of ``completed*`` (completed once, failing at the last
+    check) gets a note under the table.
 
     Args:
         username: shown when the roster does not know a name.
@@ -102,7 +127,16 @@ def progress_table(username: str, student: Student | None, rows: list[tuple[str,
     if student and student.email:
         header.append(student.email)
     lines = [rule] + [_row(text) for text in header] + [rule]
-    for label, state in rows:
+    this_week = max((_week(label) for label, _ in rows), default=0)
+    current = [row for row in rows if _week(row[0]) == this_week]
+    earlier = [row for row in rows if _week(row[0]) != this_week]
+    for label, state in current:
         lines.append(f"| {label.ljust(_LABEL_WIDTH)} | {state.ljust(_STATE_WIDTH)} |")
+    if earlier:
+        lines.append(_row(LAST_WEEK))
+        for label, state in earlier:
+            lines.append(f"| {label.ljust(_LABEL_WIDTH)} | {state.ljust(_STATE_WIDTH)} |")
     lines.append(rule)
+    if any(state == FAILING_NOW for _, state in rows):
+        lines.append(FAILING_NOW_NOTE)
     return "\n".join(lines)

@@ -107,6 +107,11 @@ class ProgressStore:
         """``{task name: state}`` for tasks the user has tried; others are not attempted."""
         return {name: entry["state"] for name, entry in self.load(username)["tasks"].items()}
 
+    def failing_now(self, username: str) -> set[str]:
+        """Tasks completed once whose last check failed (the record stays ``completed``)."""
+        return {name for name, entry in self.load(username)["tasks"].items()
+                if entry["state"] == COMPLETED and entry.get("last_passed") is False}
+
     def record(self, username: str, task: str, *, local_passed: bool,
                remote_passed: bool) -> str:
         """Record one attempt and return the task's new state.
@@ -121,6 +126,7 @@ class ProgressStore:
             entry = data["tasks"].setdefault(task, {"state": NOT_ATTEMPTED, "attempts": 0})
             entry["attempts"] += 1
             entry["last_attempt"] = now
+            entry["last_passed"] = bool(local_passed and remote_passed)
             if local_passed and remote_passed:
                 if entry["state"] != COMPLETED:
                     entry["completed_at"] = now

@@ -81,13 +81,13 @@ def phase_cases(task: Task, username: str, phase: str) -> tuple[list[dict], list
     everyone, like AutoMark's local tests); the instructor's kit draws cases
     seeded by the username and computes the expected outputs.
     """
-    if vectors.available():
+    if (vectors.vectors_dir() / vectors.PHASE_FILES[phase]).is_file():
         return vectors.load_phase(phase)[task.name]
     return make_cases(task, username, phase), None
 
 
 def check_function(task: Task, function, username: str, *, call_seconds: float = CALL_SECONDS,
-                   task_seconds: float = TASK_SECONDS) -> CheckResult:
+                   task_seconds: float = TASK_SECONDS, hidden: bool = True) -> CheckResult:
     """AutoMark's check of one student function: local cases, then hidden ones.
 
     Args:
@@ -96,12 +96,14 @@ def check_function(task: Task, function, username: str, *, call_seconds: float =
         username: whose seeded cases to draw (the instructor's kit).
         call_seconds: time limit of one call; task_seconds: of every call together
             (the same limits as class grading).
+        hidden: run the hidden cases too; False when an AutoMark server runs them
+            (``remote`` is then empty).
 
     Returns:
         A :class:`CheckResult`: ``local`` and ``remote`` phases and any notes.
     """
     local, local_expected = phase_cases(task, username, "local")
-    remote, remote_expected = phase_cases(task, username, "remote")
+    remote, remote_expected = phase_cases(task, username, "remote") if hidden else ([], [])
     cases = local + remote
     known = (local_expected + remote_expected
              if local_expected is not None and remote_expected is not None else None)

@@ -189,5 +189,6 @@ def unknown_task_message(name: str) -> str:
 
 
 def ordered_for_progress() -> list[Task]:
-    """Tasks as AutoMark's progress table lists them: [MAN] first, then [OPT], by name."""
-    return sorted(TASKS, key=lambda task: (not task.mandatory, task.name.lower()))
+    """Tasks as the progress table lists them: this week's first, then last week's; in each,
+    [MAN] first, then [OPT], by name (AutoMark's order within a week)."""
+    return sorted(TASKS, key=lambda task: (-task.week, not task.mandatory, task.name.lower()))

@@ -348,14 +348,17 @@ def test_table_lists_every_task_once_in_order_with_states(capsys):
     store.record("alice", "mse_forward", local_passed=False, remote_passed=False)
     store.record("alice", "dense_grad_W", local_passed=True, remote_passed=False)
     am.get_progress("alice")
-    rows = table_rows(printed(capsys))
+    printed_lines = printed(capsys)
+    rows = table_rows(printed_lines)
     labels = [row[2:26].rstrip() for row in rows]
     states = {row[2:26].rstrip(): row[29:43].rstrip() for row in rows}
     assert labels == [task.label for task in tasks.ordered_for_progress()]
     assert len(labels) == len(set(labels)) == len(tasks.TASKS)
-    assert labels[:14] == sorted(labels[:14], key=str.lower)
-    assert all(label.startswith("[MAN]") for label in labels[:14])
-    assert all(label.startswith("[OPT]") for label in labels[14:])
+    week3 = [t.label for t in tasks.TASKS if t.week == 3]
+    assert labels[:len(week3)] == sorted(week3, key=str.lower)   # this assignment's first
+    last_week = labels[len(week3):]
+    assert last_week == sorted(last_week, key=lambda label: (label.startswith("[OPT]"), label.lower()))
+    assert "| Last week's, from Blocks.py:" in "\n".join(printed_lines)
     assert states.pop("[MAN] conv_matrix") == "completed"
     assert states.pop("[OPT] mse_forward") == "attempted"
     assert states.pop("[MAN] dense_grad_W") == "attempted"
@@ -385,3 +388,25 @@ def test_messages_constants_are_automarks():
             messages.REMOTE_FAILED) == ("Running local tests...", "Running remote test...",
                                         "Test was successful. Congratulations!",
                                         "Test failed. Please review your code.")
+
+
+def test_a_function_completed_and_now_failing_is_marked(capsys):
+    store = ProgressStore()
+    store.record("alice", "conv_matrix", local_passed=True, remote_passed=True)
+    store.record("alice", "conv_matrix", local_passed=False, remote_passed=True)
+    assert store.states("alice") == {"conv_matrix": "completed"}   # the record stays
+    am.get_progress("alice")
+    lines = printed(capsys)
+    assert any(line.startswith("| [MAN] conv_matrix") and "completed*" in line for line in lines)
+    assert lines[-1].startswith("* completed earlier, but your last check of it failed")
+    store.record("alice", "conv_matrix", local_passed=True, remote_passed=True)
+    am.get_progress("alice")
+    assert "completed*" not in "\n".join(printed(capsys))
+
+
+def test_the_placeholder_username_is_warned_about_once(capsys, monkeypatch):
+    monkeypatch.setattr(automark_api, "_warned", set())
+    am.get_progress("your_username")
+    am.get_progress("your_username")
+    text = "\n".join(printed(capsys))
+    assert text.count("Note: username is still 'your_username'") == 1

@@ -94,7 +94,7 @@ def test_progress_prints_the_table(isolated_progress):
     assert lines[1] == "| " + "alice".ljust(41) + " |"
     assert "| [MAN] conv_matrix        | completed      |" in lines
     assert "| [OPT] mse_forward        | not attempted  |" in lines
-    assert {len(line) for line in lines} == {45} and len(lines) == 4 + 18
+    assert {len(line) for line in lines} == {45} and len(lines) == 4 + 18 + 1  # + last week's line
 
 
 def test_progress_of_a_bad_username_is_an_error():

@@ -175,14 +175,17 @@ def test_label(name, want):
     assert tasks.get_task(name).label == want
 
 
-def test_ordered_for_progress_puts_mandatory_first_then_optional_alphabetically():
+def test_ordered_for_progress_puts_this_week_first_then_mandatory_then_optional():
     ordered = tasks.ordered_for_progress()
-    flags = [task.mandatory for task in ordered]
-    assert flags == sorted(flags, reverse=True)
-    mandatory = [task.name for task in ordered if task.mandatory]
-    optional = [task.name for task in ordered if not task.mandatory]
-    assert mandatory == sorted(MANDATORY, key=str.lower)
-    assert optional == sorted(OPTIONAL, key=str.lower)
+    weeks = [task.week for task in ordered]
+    assert weeks == sorted(weeks, reverse=True)
+    for week in set(weeks):
+        in_week = [task for task in ordered if task.week == week]
+        flags = [task.mandatory for task in in_week]
+        assert flags == sorted(flags, reverse=True)
+        for mandatory in (True, False):
+            names = [t.name for t in in_week if t.mandatory is mandatory]
+            assert names == sorted(names, key=str.lower)
     assert ordered[0].name == "box_blur" and ordered[-1].name == "mse_grad_input"
 
 
