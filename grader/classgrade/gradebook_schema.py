@@ -118,12 +118,12 @@ def check_file(path: Path, newest: int) -> int:
         damage = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
     except sqlite3.DatabaseError as error:
         raise ValueError(f"{path} is not a gradebook: it is not an SQLite database, or a damaged "
-                         f"one (SQLite says: {error}); {LEAVE_IT}") from None
+                         f"one (SQLite says: {' '.join(str(error).split())}); {LEAVE_IT}") from None
     finally:
         db.close()
     if damage != ["ok"]:
         raise ValueError(f"{path} is a damaged SQLite database (its check says: "
-                         f"{'; '.join(map(str, damage))}); {LEAVE_IT}")
+                         f"{' '.join('; '.join(map(str, damage)).split())}); {LEAVE_IT}")
     _check_shape(path, version, tables, newest)
     return version
 

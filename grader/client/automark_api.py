@@ -15,6 +15,7 @@ case comes from the server: ``get_test_input``, a positional call,
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import urllib.error
@@ -170,8 +171,25 @@ def test_student_function(username, function, arg_keys):
     except CheckRefused as refusal:
         print(refusal)
         return None
-    print("\n".join(messages.check_report(task.name, check)))
+    lines = messages.check_report(task.name, check)
+    if not check.passed and server_url() is None:
+        lines += messages.dependency_note(task.name, _failing_callees(function, task.name, username))
+    print("\n".join(lines))
     return None
+
+
+def _failing_callees(function, name: str, username: str) -> list[str]:
+    """Other graded functions ``function`` calls by name that do not pass their own check."""
+    try:
+        found = inspect.getclosurevars(function)
+        called = {name for name, value in {**found.globals, **found.nonlocals}.items()
+                  if callable(value)}
+    except Exception:  # noqa: BLE001 - a student's callable may be any object
+        return []
+    store = ProgressStore()
+    states, failing = store.states(username), store.failing_now(username)
+    return sorted(other for other in called & set(tasks.task_names())
+                  if other != name and (states.get(other) != "completed" or other in failing))
 
 
 test_student_function.__test__ = False  # not a pytest test, despite its name

@@ -57,6 +57,9 @@ def explain(result: TaskResult, *, indent: str = "", warn_mutation: bool = True)
             hidden = first.hidden or result.phase == "remote"
             label = "First failure (hidden case): " if hidden else "First failure: "
             lines.append(label + first.message)
+            if first.inputs and not hidden:
+                lines += ["  its inputs: " + line if n == 0 else "              " + line
+                          for n, line in enumerate(first.inputs.splitlines())]
     if result.mistake:
         lines.append(f"Recognised mistake: {result.mistake}")
     if warn_mutation and result.mutated:
@@ -84,6 +87,15 @@ def check_report(name: str, check: CheckResult) -> list[str]:
         lines.append(mutation_warning(name, mutated))
     lines += list(check.notes)
     return lines
+
+
+def dependency_note(name: str, failing: list[str]) -> list[str]:
+    """Lines saying that ``name`` calls graded functions that do not pass yet (may be none)."""
+    if not failing:
+        return []
+    which = ", ".join(failing)
+    return [f"Note: {name} calls {which}, which does not pass its own check yet: "
+            f"fix {failing[0]} first, then check {name} again."]
 
 
 def _row(text: str) -> str:

@@ -62,3 +62,32 @@ def describe_inputs(case_inputs: dict) -> str:
         else:
             parts.append(f"{name}={value!r}")
     return ", ".join(parts)
+
+
+SMALL_VALUES = 16     # an argument with at most this many numbers is shown in full
+SMALL_LINES = 6       # and the whole case in at most this many lines
+
+
+def show_values(case_inputs: dict) -> str:
+    """The case's values, one argument a line, when they are small enough to read; else "".
+
+    E.g. ``image = [[9., 0., 9.], [0., 0., 0.], [9., 0., 9.]]`` and ``box_size = 3``.
+    """
+    lines = []
+    for name, value in case_inputs.items():
+        items = value if isinstance(value, list) else [value]
+        if any(np.size(item) > SMALL_VALUES for item in items):
+            return ""
+        if isinstance(value, list):
+            text = "[" + ", ".join(_array_text(item) for item in value) + "]"
+        elif isinstance(value, np.ndarray):
+            text = _array_text(value)
+        else:
+            text = repr(value)
+        lines.append(f"{name} = {text}")
+    return "\n".join(lines) if len(lines) <= SMALL_LINES else ""
+
+
+def _array_text(value) -> str:
+    return np.array2string(np.asarray(value), precision=4, separator=", ",
+                           max_line_width=10_000, suppress_small=True).replace("\n", "")

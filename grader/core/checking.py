@@ -14,7 +14,7 @@ from typing import Callable
 
 from grader.core import results, vectors
 from grader.core.calling import CALL_SECONDS, OK, TASK_SECONDS, CallOutcome, call_cases
-from grader.core.cases import describe_inputs, make_cases
+from grader.core.cases import describe_inputs, make_cases, show_values
 from grader.core.compare import compare
 from grader.core.mistakes import known_mistakes, recognise
 from grader.core.results import CaseResult, CheckResult, TaskResult
@@ -37,11 +37,13 @@ def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: boo
                           scalar=task.output == "scalar", hidden=hidden,
                           alternative=task.alternative_for(case_inputs, expected))
         kind, message, max_error = verdict.kind, verdict.message, verdict.max_error
+    shown = ""
     if kind != results.OK and not hidden:
         described = f" ({describe_inputs(case_inputs)})" if case_inputs is not None else ""
         message = f"case {index}{described}: {message}"
+        shown = show_values(case_inputs) if case_inputs is not None else ""
     return CaseResult(index=index, kind=kind, message=message, mutated=outcome.mutated,
-                      max_error=max_error, hidden=hidden)
+                      max_error=max_error, hidden=hidden, inputs=shown)
 
 
 def judge_outcomes(task: Task, cases: list[dict], outcomes: list[CallOutcome],

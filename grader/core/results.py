@@ -33,6 +33,7 @@ class CaseResult:
         mutated: names of arguments the function changed in place.
         max_error: largest absolute difference, when values were compared.
         hidden: a hidden case (called positionally; its expected values are never shown).
+        inputs: a failed local case's input values, when small enough to read (else "").
     """
 
     index: int
@@ -41,6 +42,7 @@ class CaseResult:
     mutated: tuple[str, ...] = ()
     max_error: float | None = None
     hidden: bool = False
+    inputs: str = ""
 
     @property
     def passed(self) -> bool:

@@ -107,3 +107,14 @@ def test_make_cases_rejects_a_bad_phase(phase):
 ])
 def test_describe_inputs(case, want):
     assert cases.describe_inputs(case) == want
+
+
+@pytest.mark.parametrize("case, want", [
+    ({"image": np.array([[9.0, 0, 9], [0, 0, 0], [9, 0, 9]]), "box_size": 3},
+     "image = [[9., 0., 9.], [0., 0., 0.], [9., 0., 9.]]\nbox_size = 3"),
+    ({"weight_decay": 0.5, "weights": [np.ones(2), np.zeros((1, 2))]},
+     "weight_decay = 0.5\nweights = [[1., 1.], [[0., 0.]]]"),
+    ({"x_input": np.zeros((5, 5))}, ""),                     # 25 numbers: too many to read
+])
+def test_show_values(case, want):
+    assert cases.show_values(case) == want

@@ -60,7 +60,7 @@ def test_to_dict_is_json():
     data = json.loads(json.dumps(result.to_dict()))
     assert data["passed"] is False and data["n_cases"] == 1 and data["n_passed"] == 0
     assert data["cases"][0] == {"index": 0, "kind": "mismatch", "message": "off",
-                                "mutated": ["x_input"], "max_error": 0.5, "hidden": False,
+                                "mutated": ["x_input"], "max_error": 0.5, "hidden": False, "inputs": "",
                                 "passed": False}
 
 
