@@ -1,10 +1,11 @@
 """Build the small MNIST sample shipped in data/mnist-sample/.
 
-The sample lets the kit run without downloading MNIST. It holds the digits
-0 and 1 only: the first 1000 such training images, and every such test image
-(2115) as long as the four gzipped files stay under 1 MB together; otherwise
-the first test images that fit. The files are real IDX files, gzipped with a
-fixed timestamp, so running this script again gives the same bytes.
+The sample lets the kit run without downloading MNIST. It holds the two digits
+of the notebook's experiment, 3 and 8: the first 2000 such training images, and
+every such test image (1984) as long as the four gzipped files stay under 1 MB
+together; otherwise the first test images that fit. The files are real IDX
+files, gzipped with a fixed timestamp, so running this script again gives the
+same bytes.
 
 Usage, from the repository root:
     python -m scripts.build_mnist_sample [--source ../shared/data/mnist] [--dest data/mnist-sample]
@@ -26,7 +27,8 @@ import dataset_utils
 REPO_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO_DIR.parent / "shared" / "data" / "mnist"
 DEFAULT_DEST = REPO_DIR / "data" / "mnist-sample"
-N_TRAIN = 1000
+N_TRAIN = 2000
+DIGITS = (3, 8)  # the notebook's experiment: dataset_utils.binary_digits' default
 SIZE_BUDGET = 1_000_000  # bytes, for the four .gz files together
 COMMAND = "python -m scripts.build_mnist_sample"
 
@@ -59,9 +61,10 @@ def _split_files(prefix: str, images: np.ndarray, labels: np.ndarray) -> dict[st
     }
 
 
-def _binary(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The images with label 0 or 1, in their original order."""
-    keep = labels < 2
+def _digits(images: np.ndarray, labels: np.ndarray,
+            digits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The images whose label is one of `digits`, in their original order."""
+    keep = np.isin(labels, digits)
     return images[keep], labels[keep]
 
 
@@ -84,15 +87,16 @@ def _fit_test_split(images: np.ndarray, labels: np.ndarray, budget: int) -> dict
 
 def build_sample(
     *, source: Path = DEFAULT_SOURCE, dest: Path = DEFAULT_DEST,
-    n_train: int = N_TRAIN, size_budget: int = SIZE_BUDGET,
+    n_train: int = N_TRAIN, size_budget: int = SIZE_BUDGET, digits: tuple[int, ...] = DIGITS,
 ) -> dict[str, bytes]:
     """Write the sample's four .gz files and its README.md into `dest`.
 
     Args:
         source: folder with the full MNIST IDX files (raw or .gz).
         dest: folder to write; created if needed, files in it overwritten.
-        n_train: how many 0/1 training images to keep.
+        n_train: how many training images (of `digits`) to keep.
         size_budget: bytes allowed for the four .gz files together.
+        digits: the labels kept.
 
     Returns:
         The bytes written, by file name (README.md included).
@@ -100,12 +104,13 @@ def build_sample(
     Raises:
         FileNotFoundError, ValueError: as dataset_utils.load_mnist_arrays.
     """
-    train_images, train_labels = _binary(*dataset_utils.load_mnist_arrays("training", source))
+    train_images, train_labels = _digits(*dataset_utils.load_mnist_arrays("training", source), digits)
     files = _split_files("train", train_images[:n_train], train_labels[:n_train])
-    test_images, test_labels = _binary(*dataset_utils.load_mnist_arrays("testing", source))
+    test_images, test_labels = _digits(*dataset_utils.load_mnist_arrays("testing", source), digits)
     budget = size_budget - sum(map(len, files.values()))
     files.update(_fit_test_split(test_images, test_labels, budget))
-    files["README.md"] = render_readme(files, n_test_available=len(test_labels)).encode()
+    readme = render_readme(files, n_test_available=len(test_labels), digits=digits)
+    files["README.md"] = readme.encode()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
@@ -118,29 +123,32 @@ def _count(data: bytes) -> int:
     return struct.unpack(">I", gzip.decompress(data)[4:8])[0]
 
 
-def render_readme(files: dict[str, bytes], *, n_test_available: int) -> str:
+def render_readme(files: dict[str, bytes], *, n_test_available: int,
+                  digits: tuple[int, ...] = DIGITS) -> str:
     """The README.md of the sample: contents, how it was built, checksums."""
     n_train = _count(files["train-labels-idx1-ubyte.gz"])
     n_test = _count(files["t10k-labels-idx1-ubyte.gz"])
     total = sum(len(data) for data in files.values())
+    shown = " or ".join(str(d) for d in digits)
     if n_test == n_test_available:
-        test_text = f"all {n_test} images with label 0 or 1"
+        test_text = f"all {n_test} images with label {shown}"
     else:
         test_text = (f"the first {n_test} of the {n_test_available} images with label "
-                     f"0 or 1 (all of them would exceed the {SIZE_BUDGET}-byte budget)")
+                     f"{shown} (all of them would exceed the {SIZE_BUDGET}-byte budget)")
     rows = "\n".join(
         f"| {name} | {len(data)} | {hashlib.md5(data).hexdigest()} | "
         f"{hashlib.md5(gzip.decompress(data)).hexdigest()} |"
         for name, data in files.items()
     )
-    return f"""# MNIST sample (digits 0 and 1)
+    return f"""# MNIST sample (digits {" and ".join(str(d) for d in digits)})
 
-A small part of MNIST, shipped so the kit works without downloading anything.
-`dataset_utils.find_mnist()` falls back to this folder when `data/mnist` is empty
-and `MNIST_DIR` is not set. Run `make data` to get the full data set.
+A small part of MNIST, shipped so the kit works without downloading anything: the
+digits of the notebook's experiment. `dataset_utils.find_mnist()` falls back to this
+folder when `data/mnist` is empty and `MNIST_DIR` is not set. Run
+`{dataset_utils.DOWNLOAD_COMMAND}` to get the full data set.
 
 Contents, in their original order and with their labels:
-- training: the first {n_train} images with label 0 or 1;
+- training: the first {n_train} images with label {shown};
 - test: {test_text}.
 
 The files are real IDX files (magic 2051 for images, 2049 for labels), gzipped;
@@ -150,7 +158,7 @@ Built from the four full MNIST files by
 
     {COMMAND} --source ../shared/data/mnist
 
-(`--source` defaults to `../shared/data/mnist`; `data/mnist` after `make data` works
+(`--source` defaults to `../shared/data/mnist`; `data/mnist` after the download works
 too). The gzip timestamp is fixed at 0 and the OS byte at 255, so running the command
 again gives the same bytes, given the same zlib; `tests/test_dataset_utils.py` checks this.
 

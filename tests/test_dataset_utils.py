@@ -58,12 +58,12 @@ def copy_sample(directory, *, gz, sep="-"):
 
 # --- the bundled sample ------------------------------------------------------
 
-@pytest.mark.parametrize("dataset, want_n", [("training", 1000), ("testing", 2115)])
+@pytest.mark.parametrize("dataset, want_n", [("training", 2000), ("testing", 1984)])
 def test_sample_loads_with_documented_shapes(dataset, want_n):
     images, labels = dataset_utils.load_mnist_arrays(dataset, dataset_utils.SAMPLE_DIR)
     assert images.shape == (want_n, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (want_n,) and labels.dtype == np.uint8
-    assert set(np.unique(labels)) == {0, 1}
+    assert set(np.unique(labels)) == {3, 8}
     assert images.max() == 255 and images.flags.writeable
 
 
@@ -82,10 +82,10 @@ def test_default_search_uses_sample_when_nothing_else(monkeypatch, tmp_path):
     monkeypatch.setattr(dataset_utils, "FULL_DIR", tmp_path / "absent")
     assert dataset_utils.find_mnist() == (dataset_utils.SAMPLE_DIR, "sample")
     assert dataset_utils.describe_source() == (
-        "Using the bundled MNIST sample from data/mnist-sample (1000 training, 2115 test images)"
+        "Using the bundled MNIST sample from data/mnist-sample (2000 training, 1984 test images)"
     )
     first_label, first_image = next(dataset_utils.load_mnist("training", path=None))
-    assert first_label in (0, 1) and first_image.shape == (28, 28)
+    assert first_label in (3, 8) and first_image.shape == (28, 28)
 
 
 def test_sample_readme_lists_the_right_checksums():
@@ -163,7 +163,7 @@ def test_missing_files_list_every_path_and_say_how_to_get_data(tmp_path):
         for sep in ("-", "."):
             for ext in ("", ".gz"):
                 assert str(tmp_path / f"train-{kind}{sep}idx{n_dims}-ubyte{ext}") in message
-    assert "make data" in message and "MNIST_DIR" in message
+    assert "python -m dataset_utils download" in message and "MNIST_DIR" in message
 
 
 @pytest.mark.parametrize("dataset", ["train", "test", "Training", "", None, 0])
@@ -176,7 +176,7 @@ def test_unknown_dataset_raises_at_call(dataset):
 def test_dataset_names_compared_by_value_not_identity():
     built = "".join(["test", "ing"])  # equal to "testing", but a different object
     images, _ = dataset_utils.load_mnist_arrays(built, dataset_utils.SAMPLE_DIR)
-    assert len(images) == 2115
+    assert len(images) == 1984
 
 
 # --- where the data comes from -----------------------------------------------
@@ -233,37 +233,46 @@ def test_explicit_folder_without_files_is_an_error(folders, tmp_path):
 
 # --- binary_digits -------------------------------------------------------------
 
-# Each row: labels, n_max, wanted targets.
+# Each row: labels, n_max, digits (None: the default, 3 and 8), wanted targets.
 BINARY = [
-    ([0, 1, 2, 1, 7, 0], None, [-1, 1, 1, -1]),
-    ([0, 1, 2, 1, 7, 0], 3, [-1, 1, 1]),
-    ([0, 1, 2, 1, 7, 0], 0, []),
-    ([5, 9], None, []),
+    ([3, 8, 2, 8, 7, 3], None, None, [-1, 1, 1, -1]),
+    ([3, 8, 2, 8, 7, 3], 3, None, [-1, 1, 1]),
+    ([3, 8, 2, 8, 7, 3], 0, None, []),
+    ([5, 9], None, None, []),
+    ([0, 1, 2, 1, 7, 0], None, (0, 1), [-1, 1, 1, -1]),
+    ([0, 1, 2, 1, 7, 0], None, (1, 0), [1, -1, -1, 1]),
+    ([4, 9, 9, 3, 4], 2, (4, 9), [-1, 1]),
 ]
 
 
-@pytest.mark.parametrize("label_list, n_max, want", BINARY)
-def test_binary_digits(label_list, n_max, want):
+@pytest.mark.parametrize("label_list, n_max, digits, want", BINARY)
+def test_binary_digits(label_list, n_max, digits, want):
     labels = np.array(label_list, dtype=np.uint8)
     images = np.arange(len(labels) * 784, dtype=np.int64).reshape(-1, 28, 28).astype(np.uint8)
-    x, y = dataset_utils.binary_digits(images, labels, n_max)
-    keep = np.flatnonzero(labels < 2)[: len(want)]
+    chosen = {} if digits is None else {"digits": digits}
+    x, y = dataset_utils.binary_digits(images, labels, n_max, **chosen)
+    keep = np.flatnonzero(np.isin(labels, digits or (3, 8)))[: len(want)]
     assert x.shape == (len(want), 1, 28, 28) and x.dtype == np.float64
     assert y.tolist() == want and y.shape == (len(want),)
     assert np.array_equal(x[:, 0] * 255, images[keep].astype(np.float64))
     assert x.size == 0 or (x.min() >= 0 and x.max() <= 1)
 
 
-@pytest.mark.parametrize("images_shape, labels_shape, n_max, error, want", [
-    ((4, 28, 28), (3,), None, ValueError, r"\(4, 28, 28\) and \(3,\)"),
-    ((4, 784), (4,), None, ValueError, r"expected images \(n, 28, 28\)"),
-    ((4, 28, 28), (4,), -1, ValueError, r"n_max must be >= 0, got -1"),
-    ((4, 28, 28), (4,), 2.5, TypeError, r"n_max must be an int or None, got 2.5"),
+@pytest.mark.parametrize("images_shape, labels_shape, n_max, digits, error, want", [
+    ((4, 28, 28), (3,), None, (3, 8), ValueError, r"\(4, 28, 28\) and \(3,\)"),
+    ((4, 784), (4,), None, (3, 8), ValueError, r"expected images \(n, 28, 28\)"),
+    ((4, 28, 28), (4,), -1, (3, 8), ValueError, r"n_max must be >= 0, got -1"),
+    ((4, 28, 28), (4,), 2.5, (3, 8), TypeError, r"n_max must be an int or None, got 2.5"),
+    ((4, 28, 28), (4,), None, (3, 3), ValueError, r"two different labels 0..9, .* got \(3, 3\)"),
+    ((4, 28, 28), (4,), None, (3, 10), ValueError, r"got \(3, 10\)"),
+    ((4, 28, 28), (4,), None, (1, 2, 3), ValueError, r"got \(1, 2, 3\)"),
+    ((4, 28, 28), (4,), None, ("3", "8"), ValueError, r"got \('3', '8'\)"),
+    ((4, 28, 28), (4,), None, (True, 8), ValueError, r"got \(True, 8\)"),
 ])
-def test_binary_digits_rejects_bad_input(images_shape, labels_shape, n_max, error, want):
+def test_binary_digits_rejects_bad_input(images_shape, labels_shape, n_max, digits, error, want):
     with pytest.raises(error, match=want):
         dataset_utils.binary_digits(np.zeros(images_shape, np.uint8),
-                                    np.zeros(labels_shape, np.uint8), n_max)
+                                    np.zeros(labels_shape, np.uint8), n_max, digits)
 
 
 # --- the full data and the reproducible sample -----------------------------------
@@ -292,10 +301,10 @@ def test_sample_builder_keeps_to_the_size_budget(tmp_path):
     assert sum(len(data) for name, data in files.items() if name.endswith(".gz")) <= 50_000
     train_images, train_labels = dataset_utils.load_mnist_arrays("training", tmp_path)
     test_images, test_labels = dataset_utils.load_mnist_arrays("testing", tmp_path)
-    assert train_images.shape == (10, 28, 28) and 0 < len(test_labels) < 2115
+    assert train_images.shape == (10, 28, 28) and 0 < len(test_labels) < 1984
     sample_images, _ = dataset_utils.load_mnist_arrays("testing", dataset_utils.SAMPLE_DIR)
     assert np.array_equal(test_images, sample_images[: len(test_labels)])
-    assert f"the first {len(test_labels)} of the 2115 images" in files["README.md"].decode()
+    assert f"the first {len(test_labels)} of the 1984 images" in files["README.md"].decode()
 
 
 @needs_full_mnist

@@ -1,19 +1,23 @@
-"""Tests for scripts/download_mnist.py against mirrors served on 127.0.0.1."""
+"""The MNIST download (`python -m dataset_utils download`, `make data`), against mirrors
+served on 127.0.0.1: no test touches the network."""
 
+import ast
 import functools
 import gzip
 import hashlib
 import http.server
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-import dataset_utils
-from scripts import download_mnist as dm
+import dataset_utils as du
+from scripts import download_mnist
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO_DIR.parent / "shared" / "data" / "mnist"
@@ -91,16 +95,17 @@ def test_checksums_match_the_shared_readme():
         pytest.skip(f"full MNIST not found at {SHARED_MNIST}")
     readme = (SHARED_MNIST / "README.md").read_text()
     table = dict(re.findall(r"^\| (\S+-ubyte) +\| ([0-9a-f]{32}) \|$", readme, re.MULTILINE))
-    assert table == dm.FILES
+    assert table == du.FILE_MD5
 
 
 def test_good_download_lands_and_loads(server, tmp_path, capsys):
     dest = tmp_path / "mnist"
-    assert dm.main(["--dest", str(dest), "--mirror", f"{server}/good/", "--timeout", "5"]) == 0
-    assert sorted(p.name for p in dest.iterdir()) == sorted(f"{name}.gz" for name in dm.FILES)
-    for name, md5 in dm.FILES.items():
+    assert du.main(["download", "--dest", str(dest), "--mirror", f"{server}/good/",
+                    "--timeout", "5"]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == sorted(f"{name}.gz" for name in du.FILE_MD5)
+    for name, md5 in du.FILE_MD5.items():
         assert content_md5(dest / f"{name}.gz") == md5
-    assert dataset_utils.find_mnist(dest) == (dest, "full")
+    assert du.find_mnist(dest) == (dest, "full")
     assert "MNIST is ready" in capsys.readouterr().out
 
 
@@ -119,18 +124,18 @@ def test_bad_mirror_is_rejected_and_next_one_used(server, tmp_path, refused_url,
                                                    bad, want):
     lines = []
     mirrors = [mirror_url(server, bad, refused_url, silent_url), f"{server}/good/"]
-    paths = dm.download_mnist(dest=tmp_path, mirrors=mirrors, timeout=0.5, names=[SMALL],
+    paths = du.download_mnist(dest=tmp_path, mirrors=mirrors, timeout=0.5, names=[SMALL],
                               log=lines.append)
     assert paths == [tmp_path / f"{SMALL}.gz"]
-    assert content_md5(paths[0]) == dm.FILES[SMALL]
+    assert content_md5(paths[0]) == du.FILE_MD5[SMALL]
     assert re.search(f"rejected, ({want})", "\n".join(lines))
     assert [p.name for p in tmp_path.iterdir()] == [f"{SMALL}.gz"]
 
 
 def test_every_mirror_failing_names_them_and_leaves_nothing(server, tmp_path, refused_url):
     mirrors = [f"{server}/empty/", f"{server}/corrupt/", f"{server}/wrong/", refused_url]
-    with pytest.raises(dm.DownloadError) as info:
-        dm.download_mnist(dest=tmp_path, mirrors=mirrors, timeout=2, names=[SMALL],
+    with pytest.raises(du.DownloadError) as info:
+        du.download_mnist(dest=tmp_path, mirrors=mirrors, timeout=2, names=[SMALL],
                           log=lambda line: None)
     for mirror in mirrors:
         assert f"{mirror}{SMALL}.gz: " in str(info.value)
@@ -138,7 +143,7 @@ def test_every_mirror_failing_names_them_and_leaves_nothing(server, tmp_path, re
 
 
 def test_cli_failure_prints_error_and_exits_1(server, tmp_path, capsys):
-    assert dm.main(["--dest", str(tmp_path), "--mirror", f"{server}/empty/"]) == 1
+    assert du.main(["download", "--dest", str(tmp_path), "--mirror", f"{server}/empty/"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: could not download")
     assert list(tmp_path.iterdir()) == []
@@ -150,7 +155,7 @@ def test_valid_files_are_not_downloaded_again(server, tmp_path, present_name, co
     (tmp_path / present_name).write_bytes(data if compressed else gzip.decompress(data))
     RecordingHandler.requested.clear()
     lines = []
-    paths = dm.download_mnist(dest=tmp_path, mirrors=[f"{server}/good/"], names=[SMALL],
+    paths = du.download_mnist(dest=tmp_path, mirrors=[f"{server}/good/"], names=[SMALL],
                               log=lines.append)
     assert paths == [tmp_path / present_name]
     assert lines == [f"{present_name}: already present and valid, skipped"]
@@ -159,8 +164,8 @@ def test_valid_files_are_not_downloaded_again(server, tmp_path, present_name, co
 
 def test_invalid_present_file_is_replaced(server, tmp_path):
     (tmp_path / f"{SMALL}.gz").write_bytes(b"not mnist")
-    dm.download_mnist(dest=tmp_path, mirrors=[f"{server}/good/"], names=[SMALL], log=print)
-    assert content_md5(tmp_path / f"{SMALL}.gz") == dm.FILES[SMALL]
+    du.download_mnist(dest=tmp_path, mirrors=[f"{server}/good/"], names=[SMALL], log=print)
+    assert content_md5(tmp_path / f"{SMALL}.gz") == du.FILE_MD5[SMALL]
 
 
 def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -168,9 +173,9 @@ def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch):
         target.write_bytes(b"\x1f\x8b half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dm, "_fetch", interrupted_fetch)
+    monkeypatch.setattr(du, "_fetch", interrupted_fetch)
     with pytest.raises(KeyboardInterrupt):
-        dm.download_mnist(dest=tmp_path, mirrors=["http://127.0.0.1:9/"], names=[SMALL],
+        du.download_mnist(dest=tmp_path, mirrors=["http://127.0.0.1:9/"], names=[SMALL],
                           log=lambda line: None)
     assert list(tmp_path.iterdir()) == []
 
@@ -183,16 +188,63 @@ def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_bad_arguments_raise_value_error(tmp_path, kwargs, want):
     arguments = {"dest": tmp_path, "mirrors": ["http://127.0.0.1:9/"], **kwargs}
     with pytest.raises(ValueError, match=want):
-        dm.download_mnist(**arguments, log=lambda line: None)
+        du.download_mnist(**arguments, log=lambda line: None)
 
 
 def test_mirror_list_is_sane():
-    assert len(dm.MIRRORS) >= 3 and len(set(dm.MIRRORS)) == len(dm.MIRRORS)
-    assert all(url.startswith(("https://", "http://")) and url.endswith("/") for url in dm.MIRRORS)
-    assert set(dm.ORIGINAL_GZ_MD5) == {f"{name}.gz" for name in dm.FILES}
+    assert len(du.MIRRORS) >= 3 and len(set(du.MIRRORS)) == len(du.MIRRORS)
+    assert all(url.startswith(("https://", "http://")) and url.endswith("/") for url in du.MIRRORS)
 
 
-def test_downloader_imports_only_the_standard_library():
-    source = Path(dm.__file__).read_text()
-    modules = re.findall(r"^(?:import|from) (\w+)", source, re.MULTILINE)
-    assert modules and set(modules) - {"__future__"} <= sys.stdlib_module_names
+def test_student_command_runs_as_a_module_into_the_kits_data_folder(server, tmp_path):
+    """What the notebook tells a student to type, in a copy of the kit's files: the
+    download lands in data/mnist next to dataset_utils.py, where find_mnist looks."""
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "dataset_utils.py").write_bytes(Path(du.__file__).read_bytes())
+    env = {**os.environ, "PYTHONPATH": ""}
+    done = subprocess.run([sys.executable, "-m", "dataset_utils", "download", "--mirror",
+                           f"{server}/good/", "--timeout", "5"], cwd=kit, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "MNIST is ready in" in done.stdout
+    found = subprocess.run([sys.executable, "-c", "import dataset_utils as d; "
+                            "print(d.describe_source())"], cwd=kit, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert found.stdout.startswith("Using the full MNIST data set from data/mnist (60000"), found
+
+
+@pytest.mark.parametrize("argv, want", [
+    ([], "the following arguments are required"),
+    (["fetch"], "invalid choice: 'fetch'"),
+    (["download", "--timeout", "soon"], "invalid float value: 'soon'"),
+])
+def test_cli_usage_errors_exit_2_with_one_message(argv, want, capsys):
+    with pytest.raises(SystemExit) as info:
+        du.main(argv)
+    assert info.value.code == 2 and want in capsys.readouterr().err
+
+
+def test_cli_documents_its_options(capsys):
+    with pytest.raises(SystemExit):
+        du.main(["download", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--dest", "--mirror", "--timeout", "default: 30.0", "data/mnist"):
+        assert option in text
+
+
+def test_make_data_script_is_the_same_command(server, tmp_path, capsys):
+    """scripts/download_mnist.py (make data) passes its options to dataset_utils."""
+    assert download_mnist.main(["--dest", str(tmp_path), "--mirror", f"{server}/empty/"]) == 1
+    assert capsys.readouterr().err.startswith("Error: could not download")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_downloader_needs_only_the_standard_library_and_numpy():
+    """dataset_utils ships to students: nothing beyond the kit's requirements."""
+    tree = ast.parse(Path(du.__file__).read_text())
+    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert modules and modules - {"__future__", "numpy"} <= sys.stdlib_module_names

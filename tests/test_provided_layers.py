@@ -1,12 +1,16 @@
 """The layers the notebook provides (ConvLayer, MaxPool2x2, FlattenLayer), taken
-from the notebook itself and checked against plain loops and numerical gradients."""
+from the notebook itself and checked against plain loops and numerical gradients;
+and their guards: a student function that returns the wrong shape is named in a
+one-line error, not met as a reshape error deep inside the network."""
+
+import re
 
 import numpy as np
 import pytest
+from notebook_support import provided_namespace
 
 import solutions
 from gradient_check import numerical_gradient, rel_error
-from notebook_support import provided_namespace
 
 KERNELS = [3, 1, (1, 3), (3, 1), (5, 3), (3, 5)]
 
@@ -129,8 +133,7 @@ def test_cnn_shapes_and_a_training_step_lowers_the_loss(provided):
     assert loss.forward(model.forward(x), y) < before
 
 
-def test_conv_workspaces_survive_changing_batches_and_never_alias_results(provided):
-    """The layer reuses work arrays between calls; results must stay independent."""
+def test_conv_results_stay_independent_across_calls_and_batch_sizes(provided):
     rng = np.random.default_rng(19)
     layer = provided["ConvLayer"](2, 3, 3, rng=rng)
     layer.b = rng.normal(size=3)
@@ -155,3 +158,117 @@ def test_conv_keeps_the_input_dtype(provided, dtype):
     x = np.ones((2, 1, 4, 4), dtype=dtype)
     assert layer.forward(x).dtype == dtype
     assert layer.backward(x, np.ones((2, 2, 4, 4), dtype=dtype)).dtype == dtype
+
+
+def test_conv_input_gradient_is_the_flipped_kernel_convolution(provided):
+    """The formula the notebook states: sum over o of conv_matrix(g[n, o], W[o, c, ::-1, ::-1])."""
+    rng = np.random.default_rng(20)
+    layer = provided["ConvLayer"](2, 3, (3, 5), rng=rng)
+    x = rng.normal(size=(2, 2, 6, 7))
+    g = rng.normal(size=(2, 3, 6, 7))
+    want = np.array([[sum(solutions.conv_matrix(g[n, o], layer.W[o, c, ::-1, ::-1]) for o in range(3))
+                      for c in range(2)] for n in range(2)])
+    np.testing.assert_allclose(layer.backward(x, g), want, atol=1e-12)
+
+
+def test_first_layer_starts_with_zero_mean_kernels_and_no_dead_channel(provided):
+    model = provided["build_cnn"](np.random.default_rng(0))
+    first = model.layers[0]
+    np.testing.assert_allclose(first.W.mean(axis=(2, 3)), 0.0, atol=1e-15)
+    strokes = np.zeros((1, 1, 28, 28))
+    strokes[0, 0, 8:20, 10:13] = 1.0      # one vertical and one horizontal bar
+    strokes[0, 0, 14:17, 6:22] = 1.0
+    assert np.all((first.forward(strokes) > 0).any(axis=(0, 2, 3)))
+
+
+def _first_layer_activity(model, images):
+    """Share of pixels where each first-layer channel is positive, over `images`."""
+    return (model.layers[0].forward(images) > 0).mean(axis=(0, 2, 3))
+
+
+def test_no_seed_starts_with_a_dead_first_layer_channel(provided):
+    """On real digits, the plain random start leaves a channel (almost) dead for some seeds;
+    the zero-mean start of build_cnn never does."""
+    import dataset_utils
+    images, labels = dataset_utils.load_mnist_arrays("training", dataset_utils.SAMPLE_DIR)
+    x, _ = dataset_utils.binary_digits(images[:50], labels[:50])
+    centred, plain = [], []
+    for seed in range(20):
+        model = provided["build_cnn"](np.random.default_rng(seed))
+        centred.append(_first_layer_activity(model, x).min())
+        uncentred = provided["ConvLayer"](1, 4, 3, rng=np.random.default_rng(seed))
+        model.layers[0] = uncentred
+        plain.append(_first_layer_activity(model, x).min())
+    assert min(centred) > 0.1, centred
+    assert min(plain) < 0.02, plain
+
+
+def test_accuracy_counts_signs_in_batches(provided):
+    class Echo:
+        def forward(self, x):
+            return x[:, :1]
+
+    x = np.array([[2.0], [-1.0], [0.5], [-3.0], [1.0]])
+    y = np.array([1, -1, -1, -1, 1])
+    for batch_size in (1, 2, 500):
+        assert provided["accuracy"](Echo(), x, y, batch_size=batch_size) == 0.8
+
+
+def _one_line_error(call, function_name):
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{function_name} returned ")
+    assert f"fix {function_name}" in message
+    return message
+
+
+# Each row: the student function, a wrong version of it, and what the message must say.
+WRONG_SHAPES = [
+    ("maxpool_forward", lambda x_input: x_input[::2],                      # rows only
+     r"maxpool_forward returned shape \(12, 4\), expected an array of shape \(12, 2\)"),
+    ("maxpool_forward", lambda x_input: x_input.max(),                      # one number
+     r"maxpool_forward returned a float64, expected an array of shape \(12, 2\)"),
+    ("maxpool_forward", lambda x_input: x_input.reshape(-1, 2, 2, 2).max(axis=(1, 3)).tolist(),
+     r"maxpool_forward returned a list"),
+    ("flatten_forward", lambda x_input: x_input,                            # forgot to flatten
+     r"flatten_forward returned shape \(2, 3, 4, 4\), expected an array of shape \(2, 48\)"),
+    ("flatten_forward", lambda x_input: x_input.ravel(),                    # one long vector
+     r"flatten_forward returned shape \(96,\)"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, want", WRONG_SHAPES)
+def test_a_wrong_shape_names_the_student_function(name, wrong, want):
+    provided = provided_namespace({name: wrong})
+    layer = provided["MaxPool2x2" if name == "maxpool_forward" else "FlattenLayer"]()
+    x = np.random.default_rng(21).normal(size=(2, 3, 4, 4))
+    assert re.search(want, _one_line_error(lambda: layer.forward(x), name))
+
+
+def test_a_wrong_flatten_gradient_shape_names_flatten_grad_input():
+    provided = provided_namespace({"flatten_grad_input": lambda x_input, grad_output: grad_output})
+    x = np.zeros((2, 3, 4, 4))
+    message = _one_line_error(lambda: provided["FlattenLayer"]().backward(x, np.zeros((2, 48))),
+                              "flatten_grad_input")
+    assert "returned shape (2, 48), expected an array of shape (2, 3, 4, 4)" in message
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("maxpool_forward", lambda x_input: x_input[::2, ::2].T),
+    ("flatten_forward", lambda x_input: x_input.reshape(-1, x_input.shape[0])),
+    ("flatten_grad_input", lambda x_input, grad_output: grad_output.T),
+])
+def test_the_whole_network_stops_at_the_guard_not_deep_inside(name, wrong):
+    """Through build_cnn and a training step, the error is the guard's, naming the function."""
+    provided = provided_namespace({name: wrong})
+    rng = np.random.default_rng(22)
+    model = provided["build_cnn"](rng)
+    x = rng.random((3, 1, 28, 28))
+    loss = provided["Hinge"]()
+
+    def step():
+        prediction = model.forward(x)
+        model.backward(x, loss.backward(prediction, np.array([1, -1, 1])))
+
+    _one_line_error(step, name)
