@@ -9,12 +9,13 @@ GRADING ?= grading
 JOBS ?=
 STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt requirements-sandbox.txt requirements-dask.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv grade test test-fast solved release bench serve examples data sample clean
+.PHONY: help venv grade test test-fast lint solved release bench serve examples data sample clean
 
 help:
 	@echo "make grade       grade SUBMISSIONS (default: examples/submissions) into GRADING (grading/)"
 	@echo "make test        install (once) and run every test, notebooks included"
 	@echo "make test-fast   the tests without executing notebooks"
+	@echo "make lint        ruff (pyflakes, pycodestyle, import order, bugbear, blind except)"
 	@echo "make examples    rebuild examples/submissions from the notebook"
 	@echo "make solved      build/assignment_solved.ipynb (references in the stubs) and its executed HTML"
 	@echo "make release     dist/student/ and dist/student.zip: the student kit, leak-checked"
@@ -39,7 +40,10 @@ grade: $(STAMP)
 examples: $(STAMP)
 	$(PY) -m scripts.make_example_submissions
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

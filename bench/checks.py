@@ -52,8 +52,8 @@ def nothing():
 
 def reference_alone(task, username: str) -> tuple[int, float]:
     """(number of cases, seconds the reference takes on all of them, once)."""
-    from grader.core.cases import make_cases
     from grader.core.calling import copy_inputs
+    from grader.core.cases import make_cases
     cases = make_cases(task, username, "local") + make_cases(task, username, "remote")
     copies = [copy_inputs(case) for case in cases]
     start = time.perf_counter()

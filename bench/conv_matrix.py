@@ -11,6 +11,8 @@ visible. Every pair is checked to agree before anything is timed.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from bench.rows import Row, ratio_at_most
@@ -88,14 +90,14 @@ def run(settings: Settings) -> list[Row]:
         for shape in KERNELS:
             kernel = rng.normal(size=shape)
             name = f"{size}x{size} k{shape[0]}x{shape[1]}"
-            ours = lambda: conv_matrix_fast(image, kernel)
+            ours = partial(conv_matrix_fast, image, kernel)
             if ndimage is not None:
                 rows.append(_timed_row(
                     settings, name, ours, "scipy.ndimage.correlate",
-                    lambda: ndimage.correlate(image, kernel, mode="constant"), target_for(size)))
+                    partial(ndimage.correlate, image, kernel, mode="constant"), target_for(size)))
             rows.append(_timed_row(settings, name, ours, "conv_matrix (plain reference)",
-                                   lambda: conv_matrix(image, kernel), None))
+                                   partial(conv_matrix, image, kernel), None))
             if size == LOOP_SIZE and (not settings.quick or shape == (3, 3)):
                 rows.append(_timed_row(settings, name, ours, "per-pixel loop (seed)",
-                                       lambda: loop_conv_matrix(image, kernel), None))
+                                       partial(loop_conv_matrix, image, kernel), None))
     return rows

@@ -63,7 +63,8 @@ def _openblas_by_ctypes() -> dict:
             continue
         prefixes = ("scipy_openblas_", "openblas_")
         suffixes = ("64_", "_64_", "")
-        names = lambda stem: tuple(p + stem + s for p in prefixes for s in suffixes)  # noqa: E731
+        def names(stem, prefixes=prefixes, suffixes=suffixes):
+            return tuple(p + stem + s for p in prefixes for s in suffixes)
         corename = _call(library, names("get_corename"), ctypes.c_char_p)
         if corename is None:
             continue

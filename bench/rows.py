@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bench.timing import format_ratio, format_seconds, ratio as time_ratio
+from bench.timing import format_ratio, format_seconds
+from bench.timing import ratio as time_ratio
 
 RATIO = "ratio"
 SECONDS = "seconds"

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import checks, conv_matrix, grading, layers, machine, report, training
+from bench import checks, conv_matrix, dask_grading, grading, layers, machine, report, server, training
 from bench.rows import Row
 from bench.settings import Settings
 
@@ -17,6 +17,8 @@ SECTIONS = {
     "training": training.run,
     "checks": checks.run,
     "grading": grading.run,
+    "server": server.run,
+    "dask": dask_grading.run,
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 

@@ -13,7 +13,7 @@ import numpy as np
 from bench.kit import provided_namespace, run_cell, training_cell, training_data
 from bench.rows import Row, ratio_at_most, seconds_below
 from bench.settings import Settings
-from bench.timing import measure, measure_pair
+from bench.timing import measure_pair
 from bench.torch_baseline import TorchCNN, import_torch
 
 SECTION = "training"

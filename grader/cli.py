@@ -26,12 +26,11 @@ import typing
 from pathlib import Path
 
 from grader.client import messages, paths
-from grader.core import tasks
 from grader.client.automark_api import CheckRefused, progress_text
-from grader.core.checking import check_function
-from grader.notebooks import load_namespace
-from grader.notebooks import NotebookError, load_notebook, solve
 from grader.client.progress import ProgressStore
+from grader.core import tasks
+from grader.core.checking import check_function
+from grader.notebooks import NotebookError, load_namespace, load_notebook, solve
 
 DEFAULT_NOTEBOOK = paths.KIT_ROOT / "assignment.ipynb"
 DEFAULT_SOLVED = paths.KIT_ROOT / "build" / "assignment_solved.ipynb"
@@ -161,7 +160,7 @@ def cmd_grade(args) -> int:
         submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs, sandbox=args.sandbox,
         roster_path=args.roster, task_names=task_names, limits=limits,
         points=_points(args, task_names), execute=args.execute, force=args.force,
-        only=_only(args.only), lms=args.lms)
+        only=_only(args.only), dask=args.dask, lms=args.lms)
     print(classrun.class_table(result))
     for line in result.ignored:
         print(f"ignored: {line}")
@@ -211,9 +210,9 @@ def _add_limits(parser) -> None:
 
 def _add_grade(sub) -> None:
     from grader.classgrade.exports.grades import points_for
+    from grader.classgrade.lms_downloads import LMSES
     from grader.classgrade.run import grade_class
     from grader.classgrade.sandbox.modes import MODES
-    from grader.classgrade.lms_downloads import LMSES
     library, weights = grade_class.__kwdefaults__, points_for.__kwdefaults__
     grade = _command(sub, "grade", cmd_grade, "grade a class of submissions in the sandbox")
     grade.add_argument("submissions", nargs="?",
@@ -248,6 +247,9 @@ def _add_grade(sub) -> None:
                        help="weight of an [OPT] task, times its own points" + SHOW_DEFAULT)
     grade.add_argument("--points", action="append", metavar="TASK=N",
                        help="points of one task, overriding its weight (repeatable)")
+    grade.add_argument("--dask", default=library["dask"], metavar="SCHEDULER",
+                       help="grade on a Dask cluster: tcp://HOST:PORT (a running `dask scheduler`) "
+                       "or local[:N] (N worker processes here) (default: the local pool, -j)")
     grade.add_argument("--execute", action="store_true", default=library["execute"],
                        help="also execute each whole notebook (nbclient, per-cell timeout) "
                        "for feedback")

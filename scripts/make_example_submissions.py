@@ -263,8 +263,9 @@ def build(out: Path) -> list[str]:
     (out / "gil_hinge_sum" / "Blocks.py").write_text(blocks.replace(old, new))
     (out / "jon_invalid_json.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "def conv')
     (out / "students.csv").write_text(
-        "username,name,email\n" + "".join(f"{u},{u.split('_')[0].title()} Example,{u}@example.org\n"
-                                          for u in sorted(list(folders) + ["jon_invalid_json", "kim_absent"])))
+        "username,name,email\n"
+        + "".join(f"{u},{u.split('_')[0].title()} Example,{u}@example.org\n"
+                  for u in sorted(list(folders) + ["jon_invalid_json", "kim_absent"])))
     return sorted(folders) + ["jon_invalid_json"]
 
 

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import Blocks
-import solutions
-from gradient_check import numerical_gradient, rel_error
 from grader.core.tasks import TASKS
+from gradient_check import numerical_gradient, rel_error
 
 WEEK2 = [task for task in TASKS if task.week == 2]
 

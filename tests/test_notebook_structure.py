@@ -4,12 +4,12 @@ import ast
 
 import nbformat
 import pytest
+from notebook_support import read
 
 import Blocks
 import solutions
 from grader import notebooks as nb
 from grader.core.tasks import TASKS
-from notebook_support import read
 
 WEEK3 = {task.name: task for task in TASKS if task.week == 3}
 

@@ -33,7 +33,8 @@ def test_kit_holds_what_a_student_needs(kit):
     assert not (student / "solutions").exists()
     assert not (student / "grader" / "references.py").exists()
     assert "jupyter notebook assignment.ipynb" in (student / "README.md").read_text()
-    assert (student / "requirements.txt").read_text().count("==") == 7  # numpy, matplotlib, ipykernel: one pin for 3.10, one for 3.11+
+    # numpy, matplotlib, ipykernel: one pin for 3.10, one for 3.11+
+    assert (student / "requirements.txt").read_text().count("==") == 7
 
 
 def test_the_kit_ships_core_and_client_whole(kit):
@@ -163,17 +164,19 @@ def test_the_kit_works_alone_in_a_fresh_virtual_environment(kit, tmp_path, inter
 @pytest.mark.slow
 def test_the_kits_notebook_runs_there_stubbed_and_solved(kit, tmp_path, monkeypatch):
     """Executed inside the kit folder: the checks use its vectors, nothing from this repository."""
+    from nbclient import NotebookClient
+    from notebook_support import cell_text, errors
+
     import solutions
     from grader import notebooks as nb
-    from notebook_support import cell_text, errors
-    from nbclient import NotebookClient
 
     monkeypatch.setenv("AUTOMARK_PROGRESS_DIR", str(tmp_path / "progress"))
     monkeypatch.delenv("PYTHONPATH", raising=False)
     folder = kit / "student"
     stub = nb.load_notebook(folder / "assignment.ipynb")
     solved = nb.solve(stub, {name: getattr(solutions, name) for name in solutions.__all__})
-    probe = "import importlib.util\nprint('solutions importable:', importlib.util.find_spec('solutions') is not None)"
+    probe = ("import importlib.util\n"
+             "print('solutions importable:', importlib.util.find_spec('solutions') is not None)")
     solved.cells.append(nbformat.v4.new_code_cell(probe))
     for notebook in (stub, solved):
         NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,

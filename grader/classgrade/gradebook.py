@@ -34,9 +34,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from grader.classgrade.gradebook_schema import (INSERT_RESULT, LATEST, RUNS, SCHEMA, V2_COLUMNS,
-                                               Transaction, check_file, result_row,
-                                               task_from_dict)
+from grader.classgrade.gradebook_schema import (
+    INSERT_RESULT,
+    LATEST,
+    RUNS,
+    SCHEMA,
+    V2_COLUMNS,
+    Transaction,
+    check_file,
+    result_row,
+    task_from_dict,
+)
 from grader.classgrade.runinfo import RunInfo
 from grader.client.roster import Student, valid_username
 from grader.core.results import SubmissionResult, TaskResult

@@ -13,23 +13,25 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from grader.classgrade import exports
 from grader.classgrade.console import ProgressBar, class_table  # noqa: F401 (re-exported)
+from grader.classgrade.distributed import grade_in_pool, grade_on_cluster, open_cluster
 from grader.classgrade.gradebook import Gradebook
+from grader.classgrade.lms_downloads import LAYOUTS
 from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-exported)
-from grader.classgrade.submission import grade_submission
-from grader.core.results import SubmissionResult
-from grader.client.roster import Student, load_roster, read_roster, valid_username
-from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.execute import execute_notebook
+from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
 from grader.classgrade.sandbox.runner import die_with_parent
-from grader.classgrade.lms_downloads import LAYOUTS
+from grader.classgrade.submission import grade_submission
 from grader.classgrade.submissions import Submission, discover
+from grader.client.roster import Student, load_roster, read_roster, valid_username
+from grader.core.results import SubmissionResult
 from grader.core.tasks import TASKS
 
 
@@ -107,7 +109,8 @@ def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,
 def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: str = "bwrap",
                 roster_path=None, task_names=None, limits: Limits | None = None,
                 points: dict | None = None, execute: bool = False, force: bool = False,
-                only=None, lms: str | None = None, log=sys.stderr) -> ClassRun:
+                only=None, lms: str | None = None, dask: str | None = None,
+                log=sys.stderr) -> ClassRun:
     """Grade every submission in ``submissions_dir`` into ``out_dir``.
 
     A task already graded for the same content under the same settings (grader
@@ -136,6 +139,8 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             LMS's unzipped download, mapped to usernames through the roster
             (:mod:`grader.classgrade.lms_downloads`). The LMS grade imports in ``out_dir/lms/``
             are written either way (:mod:`grader.classgrade.exports.lms`).
+        dask: grade on a Dask cluster: ``tcp://HOST:PORT`` or ``local[:N]`` (default: the
+            local process pool, ``jobs``).
         log: where progress and warnings go.
 
     Returns:
@@ -168,7 +173,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     regrade = {s.username for s in submissions} if force else set(only or ())
     digests = {s.username: s.content_hash() for s in submissions}
     graded, unchanged = [], []
-    with exports.locked_folder(out_dir), Gradebook(out_dir / "gradebook.sqlite") as book:
+    # the cluster is opened and checked first: a refusal writes nothing
+    with (open_cluster(dask, mode=chosen.mode, log=log) if dask else nullcontext()) as cluster, \
+            exports.locked_folder(out_dir), Gradebook(out_dir / "gradebook.sqlite") as book:
         book.add_students(roster.values())
         book.add_students(Student(s.username) for s in submissions if s.username not in roster)
         run_id = book.start_run(info)
@@ -187,20 +194,22 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
                   "skipped.", file=log)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
         executed_dir = out_dir / "executed" if execute else None
-        scratch = fresh_scratch(out_dir)
-        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
-            futures = [pool.submit(_grade_one, s, missing, limits, chosen.mode, executed_dir,
-                                   scratch) for s, missing in todo]
-            # made once the pool has forked its workers: its redrawing thread is not copied
-            bar = ProgressBar(len(todo), stream=log, queue=[s.username for s, _ in todo],
-                              workers=workers)
-            for future in as_completed(futures):
-                result = future.result()
-                book.save(result, grader_version=info.grader_version,
-                          settings_key=info.settings_key, run_id=run_id)
-                graded.append(result.username)
-                bar.step(f"{result.username} ({result.seconds:.1f} s)", finished=result.username)
-            bar.close()
+        grade = partial(_grade_one, limits=limits, mode=chosen.mode)
+        if cluster is None:
+            finished = grade_in_pool(partial(grade, scratch=fresh_scratch(out_dir)), todo,
+                                     jobs=workers, executed_dir=executed_dir,
+                                     initializer=die_with_parent)
+        else:  # the workers use their own temporary folders, not this machine's scratch
+            finished = grade_on_cluster(grade, todo, cluster=cluster, executed_dir=executed_dir)
+        # made once the pool has forked its workers: its redrawing thread is not copied
+        bar = ProgressBar(len(todo), stream=log, queue=[s.username for s, _ in todo],
+                          workers=workers if cluster is None else len(cluster.check.usable))
+        for result in finished:
+            book.save(result, grader_version=info.grader_version,
+                      settings_key=info.settings_key, run_id=run_id)
+            graded.append(result.username)
+            bar.step(f"{result.username} ({result.seconds:.1f} s)", finished=result.username)
+        bar.close()
         results = book.current_results(info.settings_key, digests, task_names)
         students, stale = _exportable(book.students(), book.path)
         ignored += stale

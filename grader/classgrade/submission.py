@@ -12,16 +12,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.classgrade.mistakes import name_mistake
+from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.sandbox.runner import RawTask, run_in_sandbox
+from grader.classgrade.submissions import Submission
 from grader.core import calling, results, wire
 from grader.core.calling import task_timeout_message
 from grader.core.cases import make_cases
 from grader.core.checking import judge_outcomes
-from grader.classgrade.mistakes import name_mistake
-from grader.notebooks import NotebookError, definitions_only, load_notebook, syntax_errors
 from grader.core.results import SubmissionResult, TaskResult
-from grader.classgrade.sandbox.limits import Limits
-from grader.classgrade.sandbox.runner import RawTask, run_in_sandbox
-from grader.classgrade.submissions import Submission
+from grader.notebooks import NotebookError, definitions_only, load_notebook, syntax_errors
 
 _SIGNALS = {
     "SIGKILL": "was killed (most often: it used more memory than the {memory_mb} MB allowed)",

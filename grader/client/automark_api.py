@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from grader.client import messages, paths
+from grader.client.progress import NOT_ATTEMPTED, ProgressStore
+from grader.client.roster import Student, load_roster
 from grader.core import results, tasks
 from grader.core.calling import OK, call_once
 from grader.core.checking import check_function
-from grader.client.progress import NOT_ATTEMPTED, ProgressStore
 from grader.core.results import CaseResult, CheckResult, TaskResult
-from grader.client.roster import Student, load_roster
 
 SERVER_ENV = "AUTOMARK_SERVER"
 BUILT_FOR = Path(__file__).with_name("server_url.txt")  # written by `release --server URL`

@@ -5,9 +5,9 @@ Every message is deterministic: no times, no memory addresses.
 
 from __future__ import annotations
 
+from grader.client.roster import Student
 from grader.core import tasks
 from grader.core.results import CheckResult, TaskResult
-from grader.client.roster import Student
 
 TABLE_WIDTH = 45
 _LABEL_WIDTH = 24

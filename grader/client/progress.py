@@ -49,7 +49,7 @@ def _locked(lock_path: Path, timeout: float = 30.0):
             break
         except FileExistsError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{marker} is held by another process; delete it if stale")
+                raise TimeoutError(f"{marker} is held by another process; delete it if stale") from None
             time.sleep(0.05)
     try:
         yield

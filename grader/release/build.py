@@ -18,11 +18,11 @@ from grader import notebooks as nb
 from grader.client import paths
 from grader.core import vectors
 from grader.core.mistakes import MISTAKES_FILE, write_mistakes
-from grader.references import mistakes_for
-from grader.release.vectors import write_vectors
 from grader.core.tasks import TASKS
 from grader.core.wire import read_cases
+from grader.references import mistakes_for
 from grader.release.leaks import find_leaks
+from grader.release.vectors import write_vectors
 
 ROOT = paths.KIT_ROOT
 STUDENT_FILES = ("Blocks.py", "dataset_utils.py", "gradient_check.py", "automark.py")
@@ -30,7 +30,8 @@ STUDENT_FOLDERS = ("images", "data/mnist-sample")
 SHIPPED_PACKAGES = ("core", "client")  # grader/core and grader/client, copied whole
 STUDENT_REQUIREMENTS = ("numpy", "matplotlib", "notebook", "ipykernel")
 # Python 3.10 (Ubuntu 22.04's default, common on lab machines): numpy 2.3+ and matplotlib
-# 3.11+ and ipykernel 7.4+ need 3.11, so the kit pins the last 3.10 releases there; the kit runs the same on both.
+# 3.11+ and ipykernel 7.4+ need 3.11, so the kit pins the last 3.10 releases there;
+# the kit runs the same on both.
 SUPPORTED_PYTHONS = "3.10 to 3.13"
 PY310_PINS = {"numpy": "2.2.6", "matplotlib": "3.10.9", "ipykernel": "7.3.0"}
 STUDENT_README = Path(__file__).with_name("student_readme.md")

@@ -5,19 +5,32 @@ import re
 
 import numpy as np
 import pytest
+from grader_fixtures import alice_registered, student_module, write_roster  # noqa: F401
+from wrong_submissions import (
+    ClaimsToBeAnArray,
+    blur_not_normalised,
+    conv_flipped_kernel,
+    conv_without_padding,
+    flatten_fortran_order,
+    hinge_sum_not_mean,
+    named,
+    pool_takes_the_minimum,
+    relu_in_place,
+    relu_lying_array_right_data,
+    relu_lying_array_wrong_data,
+    relu_nan,
+    relu_raises,
+    relu_returns_a_liar,
+    relu_returns_none,
+    relu_stub,
+    relu_wrong_shape,
+)
 
 import automark as am
 import solutions
 from grader.client import automark_api, messages
-from grader.core import cases, tasks
 from grader.client.progress import ProgressStore
-from grader_fixtures import alice_registered, student_module, write_roster  # noqa: F401
-from wrong_submissions import (
-    ClaimsToBeAnArray,
-    blur_not_normalised, conv_flipped_kernel, conv_without_padding, flatten_fortran_order,
-    hinge_sum_not_mean, named, pool_takes_the_minimum, relu_in_place,
-    relu_lying_array_right_data, relu_lying_array_wrong_data, relu_nan, relu_raises,
-    relu_returns_a_liar, relu_returns_none, relu_stub, relu_wrong_shape)
+from grader.core import cases, tasks
 
 CONV = tasks.get_task("conv_matrix")
 N_LOCAL = len(cases.make_cases(CONV, "alice", "local"))

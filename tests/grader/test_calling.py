@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import pytest
+from grader_fixtures import student_module  # noqa: F401
 
 from grader.core import calling
-from grader.core.calling import CallTimeout, call_once, signature_problem
-from grader_fixtures import student_module  # noqa: F401
+from grader.core.calling import call_once, signature_problem
 
 CONV_ARGS = ("matrix", "kernel")
 

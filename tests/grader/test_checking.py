@@ -4,17 +4,32 @@ import time
 
 import numpy as np
 import pytest
+from wrong_submissions import (
+    blur_not_normalised,
+    conv_flipped_kernel,
+    conv_without_padding,
+    flatten_fortran_order,
+    hinge_sum_not_mean,
+    named,
+    pool_takes_the_minimum,
+    relu_grad_nan_at_zero,
+    relu_grad_passes_at_zero,
+    relu_grad_twice_at_zero,
+    relu_in_place,
+    relu_lying_array_right_data,
+    relu_lying_array_wrong_data,
+    relu_nan,
+    relu_raises,
+    relu_returns_a_liar,
+    relu_returns_none,
+    relu_stub,
+    relu_wrong_shape,
+)
 
 import solutions
 from grader.client import messages
 from grader.core import calling, cases, checking, results, tasks
 from grader.core.calling import CallOutcome
-from wrong_submissions import (
-    blur_not_normalised, conv_flipped_kernel, conv_without_padding, flatten_fortran_order,
-    hinge_sum_not_mean, named, pool_takes_the_minimum, relu_in_place,
-    relu_grad_nan_at_zero, relu_grad_passes_at_zero, relu_grad_twice_at_zero,
-    relu_lying_array_right_data, relu_lying_array_wrong_data, relu_nan, relu_raises,
-    relu_returns_a_liar, relu_returns_none, relu_stub, relu_wrong_shape)
 
 TASK_IDS = [task.name for task in tasks.TASKS]
 
@@ -285,7 +300,7 @@ def test_the_alternative_needs_no_references(monkeypatch):
     expected = RELU_GRAD.expected(KINK)
     monkeypatch.setattr(tasks, "REFERENCES_MODULE", "grader.no_such_module")
     with pytest.raises(LookupError):
-        RELU_GRAD.reference
+        _ = RELU_GRAD.reference
     outcome = CallOutcome(calling.OK, answer=np.where(X_KINK >= 0, G_KINK, 0.0))
     assert checking.judge(RELU_GRAD, outcome, expected, 0, hidden=False, case_inputs=KINK).passed
 

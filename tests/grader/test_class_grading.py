@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.core import results
 from grader.classgrade.run import grade_class
-from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox import modes
+from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import bwrap_works
+from grader.core import results
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "submissions"

@@ -6,25 +6,24 @@ import os
 import subprocess
 import sys
 import textwrap
-
 import typing
 from dataclasses import fields, replace
 
 import nbformat
 import pytest
+from grader_fixtures import alice_registered, write_roster  # noqa: F401
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import solutions
 from grader import cli
+from grader import notebooks as nb
 from grader.classgrade import run as classrun
 from grader.classgrade.exports.grades import points_for
 from grader.classgrade.run import grade_class
 from grader.classgrade.sandbox.limits import Limits
 from grader.client import paths
-from grader.core.tasks import TASKS
-from grader import notebooks as nb
 from grader.client.progress import ProgressStore
-from grader_fixtures import alice_registered, write_roster  # noqa: F401
+from grader.core.tasks import TASKS
 
 ROOT = paths.KIT_ROOT
 WRONG_BLUR = '''\
@@ -276,6 +275,7 @@ def test_limit_help_comes_from_the_limits_docstring():
     (["--all"], {"task_names": [t.name for t in TASKS]}),
     (["--tasks", "relu_forward"], {"task_names": ["relu_forward"]}),
     (["--force", "--only", "ada,ben"], {"force": True, "only": ("ada", "ben")}),
+    (["--dask", "local:2"], {"dask": "local:2"}),
 ])
 def test_grade_flags_reach_grade_class(grade_call, argv, want):
     kwargs = grade_call(*argv)

@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
+from wrong_submissions import ClaimsToBeAnArray
 
 from grader.core import compare as cmp
 from grader.core import results
-from wrong_submissions import ClaimsToBeAnArray
 
 OK, MISMATCH, WRONG_SHAPE = results.OK, results.MISMATCH, results.WRONG_SHAPE
 NOT_FINITE, WRONG_TYPE = results.NOT_FINITE, results.WRONG_TYPE

@@ -13,9 +13,9 @@ import pytest
 
 from grader.classgrade import exports
 from grader.classgrade.exports import report_tables
+from grader.client.roster import Student
 from grader.core import results, tasks
 from grader.core.results import CaseResult, SubmissionResult, TaskResult
-from grader.client.roster import Student
 
 POINTS = {"conv_matrix": 2.0, "box_blur": 1.0, "mse_forward": 0.5}
 HOSTILE_NAME = '<script>alert("x")</script> & Co'

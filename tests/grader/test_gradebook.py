@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from grader.classgrade import gradebook
-from grader.core import results
 from grader.classgrade.gradebook import Gradebook
-from grader.core.results import CaseResult, SubmissionResult, TaskResult
 from grader.client.roster import Student
+from grader.core import results
+from grader.core.results import CaseResult, SubmissionResult, TaskResult
 
 VERSION = "1.0"
 

@@ -58,8 +58,8 @@ def test_the_worker_imports_only_the_call_path_and_the_wire_format():
 
 
 def test_the_sandbox_runs_the_kits_own_call_path(tmp_path):
-    from grader.classgrade.sandbox.staging import write_bin
     from grader.classgrade.sandbox.runner import WORKER
+    from grader.classgrade.sandbox.staging import write_bin
     write_bin(tmp_path / "bin", WORKER)
     for name in ("calling.py", "wire.py"):
         assert (tmp_path / "bin" / name).read_bytes() == (GRADER / "core" / name).read_bytes()

@@ -5,9 +5,9 @@ import re
 import pytest
 
 from grader.client import messages
+from grader.client.roster import Student
 from grader.core import results, tasks
 from grader.core.results import CaseResult, CheckResult, TaskResult
-from grader.client.roster import Student
 
 OK_CASE = CaseResult(index=0, kind=results.OK)
 

@@ -1,9 +1,9 @@
 """grader.roster: the class roster students.csv (username, name, email; LMS ids optional)."""
 
 import pytest
+from grader_fixtures import alice_registered, write_roster  # noqa: F401
 
 from grader.client.roster import Roster, Student, load_roster, read_roster
-from grader_fixtures import alice_registered, write_roster  # noqa: F401
 
 
 def test_no_roster_file_means_no_roster(tmp_path):

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.client import paths
 from grader.classgrade.sandbox import modes, runner
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import Submission
+from grader.client import paths
 from grader.core import calling, wire
 from grader.core.calling import CallOutcome
 from grader.core.tasks import get_task

@@ -101,7 +101,8 @@ def test_a_left_behind_process_cannot_touch_the_next_function(tmp_path):
             if os.fork() == 0:
                 os.setsid()
                 if os.fork() == 0:           # a daemon: forges records into every pipe it finds
-                    forged = b"AMC1" + (60).to_bytes(4, "little") + b'{"case": 0, "status": "exception", "message": "forged!!!!"}'
+                    head = b'{"case": 0, "status": "exception", "message": "forged!!!!"}'
+                    forged = b"AMC1" + len(head).to_bytes(4, "little") + head
                     for _ in range(400):
                         for pid in os.listdir("/proc"):
                             try:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import solutions
-from grader.core import calling, inputs, tasks
+from grader.core import calling, tasks
 
 SEEDS = (0, 1, 2, 7, 12345)
 MANDATORY = {

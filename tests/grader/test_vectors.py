@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.release.vectors import write_vectors
 from grader.core import checking, vectors
 from grader.core.tasks import TASKS, get_task
+from grader.release.vectors import write_vectors
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SHARED
 
 import solutions
-from conftest import SHARED
 
 CONFORMANCE = SHARED / "conformance"
 PY_TYPES = {"float": float, "int": int, "bool": bool}

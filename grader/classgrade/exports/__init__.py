@@ -10,12 +10,25 @@
     files         every file replaced whole (atomically); the output folder's lock
 """
 
-from grader.classgrade.exports.feedback import (explain, feedback_text, task_label, write_feedback,
-                                                write_progress_tables)
+from grader.classgrade.exports.feedback import (
+                                                explain,
+                                                feedback_text,
+                                                task_label,
+                                                write_feedback,
+                                                write_progress_tables,
+)
 from grader.classgrade.exports.files import DiskFullError, locked_folder, write_atomically
+from grader.classgrade.exports.grades import (
+                                                GRADED,
+                                                NO_SUBMISSION,
+                                                NOT_GRADABLE,
+                                                Grade,
+                                                everyone,
+                                                grades,
+                                                number,
+                                                points_for,
+)
 from grader.classgrade.exports.gradescope import gradescope_results, write_gradescope_json
-from grader.classgrade.exports.grades import (GRADED, NO_SUBMISSION, NOT_GRADABLE, Grade, everyone,
-                                              grades, number, points_for)
 from grader.classgrade.exports.lms import known_ids, write_lms_imports
 from grader.classgrade.exports.report_html import class_report, write_class_report
 from grader.classgrade.exports.table import write_gradebook_csv

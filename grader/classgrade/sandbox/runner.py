@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import os
 import selectors
-import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from grader.core import wire
-from grader.classgrade.sandbox.modes import bwrap_command, sandbox_env
 from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.sandbox.modes import bwrap_command, sandbox_env
 from grader.classgrade.sandbox.staging import stage
+from grader.core import wire
 
 WORKER = Path(__file__).with_name("worker.py")
 

@@ -15,11 +15,10 @@ import os
 import shutil
 from pathlib import Path
 
-
-from grader.client import paths
-from grader.core import calling, wire
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import read_regular_file
+from grader.client import paths
+from grader.core import calling, wire
 
 STUDENT_MODULES = ("Blocks.py", "gradient_check.py", "dataset_utils.py")
 AUTOMARK_STAND_IN = '''"""Stand-in for automark while grading: the check cells do nothing here."""

@@ -1,0 +1,292 @@
+"""Section 6: the AutoMark server under load, on loopback, rate limit off.
+
+N simulated students (200 by default) run AutoMark's client sequence at once
+against ``python -m grader serve`` started in a subprocess with a fresh
+database: ``check_sum`` and ``load_tests`` once, then for every graded function
+``check_sum``, ``get_test_input``, the answer (the reference's, or a wrong one
+for every seventh student and function), ``check_answer``; then
+``get_progress``. Three phases:
+
+1. *paced*: each student pauses a random 0-``THINK_SECONDS`` between requests
+   (a person runs local tests and reads the output; the offered load stays
+   below capacity): the latencies per endpoint, judged against the 50 ms target;
+2. *saturated*: the same sequence with no pause at all, 200 requests always in
+   flight: requests per second. Here a request mostly waits for the ~199
+   ahead of it (Little's law: latency = in flight / throughput), so these
+   latencies measure the queue, not the server;
+3. *check_answer only*: every student answers each of its issued inputs
+   again, back to back: ``check_answer`` per second, the throughput target.
+
+Afterwards the database must hold exactly one attempt per judged request and one
+progress row per student and function, each in the state the answers earned.
+
+The load generator runs in this process: uvloop and a minimal keep-alive
+HTTP/1.1 client over asyncio streams (far lighter than a general client, which
+matters when it shares the 2 cores with the server). Latency is measured at the
+client, from writing the request to reading the last byte of the response.
+Paths are encoded as the course's client does (``requests.utils.requote_uri``).
+Every run is bounded: ``LOAD_SECONDS`` for the whole load, then the server is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.kit import ROOT
+from bench.rows import Row, seconds_below
+from bench.settings import Settings
+
+SECTION = "server"
+STUDENTS, QUICK_STUDENTS = 200, 20
+WORKERS = (1, 2)
+WRONG_EVERY = 7
+LOAD_SECONDS = 300.0
+THINK_SECONDS = 0.3
+P99_TARGET = seconds_below(0.050)
+CHECK_TARGET = seconds_below(1 / 2000)  # >= 2,000 check_answer per second
+ENDPOINTS = ("check_sum", "load_tests", "get_test_input", "check_answer", "get_progress")
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends GETs and reads whole responses."""
+
+    def __init__(self, reader, writer):
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> "Connection":
+        return cls(*await asyncio.open_connection("127.0.0.1", port, limit=1 << 20))
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        self.writer.write(b"GET " + path.encode("ascii") + b" HTTP/1.1\r\nHost: bench\r\n\r\n")
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Load:
+    """Latencies per endpoint and what each student was told."""
+
+    def __init__(self, think: float = 0.0, seed: int = 0):
+        self.latency = defaultdict(list)
+        self.verdicts = {}   # (student, function) -> whether any answer was right
+        self.errors = []
+        self.think = think
+        self.rng = np.random.default_rng(seed)
+
+    async def timed(self, connection: Connection, endpoint: str, path: str) -> bytes:
+        if self.think:
+            await asyncio.sleep(self.rng.uniform(0.0, self.think))
+        start = time.perf_counter()
+        status, body = await connection.get(path)
+        self.latency[endpoint].append(time.perf_counter() - start)
+        if status != 200:
+            self.errors.append(f"{endpoint} {status} {body[:200]!r}")
+        return body
+
+
+def answer_for(task, payload: dict, wrong: bool) -> str:
+    """The client's ``json.dumps(np.array(result).tolist())`` for the reference's result."""
+    case = {name: np.array(arg["data"]) if arg["type"] == "ndarray" else arg["data"]
+            for name, arg in payload.items()}
+    result = np.asarray(task.reference(**case), dtype=float)
+    return json.dumps((result + 1.0 if wrong else result).tolist())
+
+
+async def student(port: int, username: str, tasks, load: Load, md5: str, index: int) -> dict:
+    """AutoMark's client sequence for every task; returns ``{function: ipd}``."""
+    from requests.utils import requote_uri
+    connection = await Connection.open(port)
+    issued = {}
+    try:
+        await load.timed(connection, "check_sum", "/check_sum/" + "0" * 32)
+        await load.timed(connection, "load_tests", f"/load_tests/{username}")
+        for position, task in enumerate(tasks):
+            await load.timed(connection, "check_sum", f"/check_sum/{md5}")
+            data = json.loads(await load.timed(connection, "get_test_input",
+                                               f"/get_test_input/{username}/{task.name}"))
+            wrong = (index + position) % WRONG_EVERY == 0
+            answer = answer_for(task, data["input"], wrong)
+            path = requote_uri(f"/check_answer/{username}/{task.name}/{data['ipd']}/{answer}")
+            verdict = json.loads(await load.timed(connection, "check_answer", path))
+            key = (username, task.name)
+            load.verdicts[key] = load.verdicts.get(key, False) or verdict["success"]
+            issued[task.name] = (data["ipd"], path)
+        await load.timed(connection, "get_progress", f"/get_progress/{username}")
+    finally:
+        connection.close()
+    return issued
+
+
+async def answers_again(port: int, paths: list[str], load: Load) -> None:
+    """Phase 2: the same check_answer requests again, back to back on one connection."""
+    connection = await Connection.open(port)
+    try:
+        for path in paths:
+            await load.timed(connection, "check_answer", path)
+    finally:
+        connection.close()
+
+
+async def sequence(port, usernames, tasks, md5, load: Load) -> tuple[list, float]:
+    """Every student's sequence at once; ``(what each was issued, seconds)``."""
+    start = time.perf_counter()
+    issued = await asyncio.gather(*(student(port, name, tasks, load, md5, i)
+                                    for i, name in enumerate(usernames)))
+    return issued, time.perf_counter() - start
+
+
+async def drive(port: int, usernames: list[str], tasks, md5: str) -> dict:
+    """The three phases; ``{phase: (Load, seconds)}``."""
+    paced, saturated, again = Load(think=THINK_SECONDS), Load(), Load()
+    _, paced_seconds = await sequence(port, usernames, tasks, md5, paced)
+    saturated.verdicts = paced.verdicts
+    issued, saturated_seconds = await sequence(port, usernames, tasks, md5, saturated)
+    start = time.perf_counter()
+    await asyncio.gather(*(answers_again(port, [path for _, path in found.values()], again)
+                           for found in issued))
+    return {"paced": (paced, paced_seconds), "saturated": (saturated, saturated_seconds),
+            "check_answer only": (again, time.perf_counter() - start)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
+    """``python -m grader serve`` on loopback, rate limit off; returns once it answers."""
+    command = [sys.executable, "-m", "grader", "serve", "--port", str(port), "--data",
+               str(folder / "data"), "--roster", str(folder / "students.csv"),
+               "--rate-limit-seconds", "0", "--workers", str(workers)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=open(folder / "server.log", "w"), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {(folder / 'server.log').read_text()[-800:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as probe:
+                probe.sendall(b"GET /check_sum/x HTTP/1.1\r\nHost: b\r\n\r\n")
+                if probe.recv(64).startswith(b"HTTP/1.1 200"):
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not answer within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def accounting(database: Path, phases: dict) -> tuple[bool, str]:
+    """Every judged check_answer is one attempt; every (student, function) one progress row
+    in the state its answers earned."""
+    loads = [load for load, _ in phases.values()]
+    n_checks = sum(len(load.latency["check_answer"]) for load in loads)
+    errors = sum(len(load.errors) for load in loads)
+    with sqlite3.connect(database) as db:
+        attempts = db.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        progress = dict(((u, f), s) for u, f, s in
+                        db.execute("SELECT username, function, state FROM progress"))
+    want = {key: "completed" if ok else "attempted" for key, ok in loads[0].verdicts.items()}
+    ok = attempts == n_checks and progress == want and not errors
+    return ok, (f"attempts {attempts}/{n_checks}, progress rows {len(progress)}/{len(want)}, "
+                f"states {'match' if progress == want else 'DIFFER'}, errors {errors}")
+
+
+def measure(settings: Settings, n_students: int, workers: int, tasks) -> list[Row]:
+    from grader.server.cases import build_local_tests
+    md5 = build_local_tests(tasks).md5
+    usernames = [f"bench{i:04d}" for i in range(n_students)]
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as scratch:
+        folder = Path(scratch)
+        (folder / "students.csv").write_text(
+            "username,name,email\n" + "".join(f"{u},Student {u},{u}@example.org\n" for u in usernames))
+        port = free_port()
+        server = start_server(folder, port, workers)
+        try:
+            phases = asyncio.run(asyncio.wait_for(drive(port, usernames, tasks, md5), LOAD_SECONDS))
+        finally:
+            stop_server(server)
+        ok, check = accounting(folder / "data" / "server.sqlite", phases)
+    return rows_of(settings, phases, n_students, workers, ok, check)
+
+
+def _percentiles(samples) -> tuple[float, float]:
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+
+
+def rows_of(settings, phases: dict, n: int, workers: int, ok: bool, check: str) -> list[Row]:
+    label = f"{n} students, {workers} worker{'s' if workers > 1 else ''}"
+    extra = {"workers": workers, "students": n}
+    again, again_seconds = phases["check_answer only"]
+    rate = len(again.latency["check_answer"]) / again_seconds
+    saturated, saturated_seconds = phases["saturated"]
+    n_requests = sum(len(v) for v in saturated.latency.values())
+    mixed = n_requests / saturated_seconds
+    checks_saturated = len(saturated.latency["check_answer"]) / saturated_seconds
+    paced, paced_seconds = phases["paced"]
+    paced_rate = sum(len(v) for v in paced.latency.values()) / paced_seconds
+    settings.say(f"  {SECTION} {label}: {rate:.0f} check_answer/s alone, {mixed:.0f} requests/s "
+                 f"saturated, {paced_rate:.0f} requests/s paced; {check}")
+    rows = [Row(SECTION, f"check_answer alone, {label}", 1 / rate, target=CHECK_TARGET,
+                check=check if ok else "LOST OR WRONG: " + check,
+                note=f"{rate:.0f} check_answer/s ({len(again.latency['check_answer'])} in "
+                     f"{again_seconds:.2f} s, {n} connections)",
+                extra={**extra, "check_answer_per_second": rate, "accounted": ok}),
+            Row(SECTION, f"whole sequence saturated, {label}", 1 / mixed,
+                note=(f"{mixed:.0f} requests/s, {checks_saturated:.0f} check_answer/s "
+                      f"({n_requests} requests in {saturated_seconds:.2f} s)"),
+                extra={**extra, "requests_per_second": mixed})]
+    for endpoint in ENDPOINTS:
+        p50, p99 = _percentiles(paced.latency[endpoint])
+        s50, s99 = _percentiles(saturated.latency[endpoint])
+        rows.append(Row(SECTION, f"{endpoint} p99 paced, {label}", p99, target=P99_TARGET,
+                        note=(f"p50 {p50 * 1e3:.1f} ms ({len(paced.latency[endpoint])} requests, "
+                              f"{paced_rate:.0f} req/s offered); saturated p50/p99 "
+                              f"{s50 * 1e3:.0f}/{s99 * 1e3:.0f} ms"),
+                        extra={**extra, "p50_seconds": p50, "p99_seconds": p99,
+                               "saturated_p50_seconds": s50, "saturated_p99_seconds": s99,
+                               "paced_requests_per_second": paced_rate}))
+    return rows
+
+
+def run(settings: Settings) -> list[Row]:
+    from grader.core.tasks import TASKS
+    n = QUICK_STUDENTS if settings.quick else int(os.environ.get("BENCH_SERVER_STUDENTS", STUDENTS))
+    workers = WORKERS[-1:] if settings.quick else WORKERS
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        settings.say("  uvloop is missing: the load generator uses asyncio's own loop")
+    return [row for count in workers for row in measure(settings, n, count, TASKS)]
