@@ -13,21 +13,25 @@ The folders show who runs what:
         checking        judge outcomes -> results; the notebook's whole check
         results         frozen result records
         vectors         the student kit's precomputed test vectors
+        mistakes        THE rule that recognises a known mistake from wrong answers
     client/       ships to students: what the notebook calls
         automark_api    test_student_function / get_progress (``import automark``)
         messages        AutoMark's printed lines; THE explanation of a failed task
         progress, roster, paths   progress files, the class roster, where files live
     classgrade/   one class run (instructors): ``python -m grader grade``
-        submissions     finding a class's submissions
+        submissions     finding a class's submissions (lms_downloads: Canvas, Moodle, Brightspace)
         submission      one submission: sandbox run, judged here, named mistakes
         mistakes        known wrong variants
         run, runinfo    a whole class: parallel, resumable; the settings it records
+        distributed     where it runs: the local process pool or a Dask cluster
         console         the progress bar and the class table
         gradebook       the SQLite store of record (gradebook_schema: its SQL)
-        exports/        CSV, feedback, progress tables, report.html, Gradescope JSON
+        exports/        CSV, feedback, progress tables, report.html, Gradescope JSON, LMS imports
         sandbox/        modes (bubblewrap or plain), staging, runner, the worker (inside)
+    server/       the AutoMark-compatible server (``python -m grader serve``)
     release/      the student kit (``make release``): build, leak check, vectors, README
     cli           ``python -m grader``
     references    the bridge to solutions/ (instructor kit only)
-    notebooks     reading notebooks; loading a student's definitions
+    notebooks     reading notebooks, bounded; loading a student's definitions
+    magics        IPython magics commented out, in one linear pass
 """

@@ -7,8 +7,6 @@ help text from that class's docstring), so the CLI and the library cannot disagr
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import re
 import sys
 
 from grader.server.settings import ServerSettings
@@ -22,15 +20,8 @@ FLAGS = {  # setting: (type, metavar)
 
 def setting_docs() -> dict[str, str]:
     """``{field: description}`` from the ``Attributes:`` section of ``ServerSettings``."""
-    docs, name = {}, None
-    section = inspect.cleandoc(ServerSettings.__doc__ or "").partition("Attributes:\n")[2]
-    for line in section.splitlines():
-        entry = re.match(r"    (\w+): (.*)", line)
-        if entry:
-            name, docs[entry[1]] = entry[1], entry[2]
-        elif name and line.startswith("        "):
-            docs[name] += " " + line.strip()
-    return docs
+    from grader.cli import attribute_docs  # the CLI reads every settings docstring the same way
+    return attribute_docs(ServerSettings)
 
 
 def cmd_serve(args) -> int:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from grader.classgrade.gradebook_schema import Transaction  # the gradebook's: one way to write
 from grader.client.roster import Student
 from grader.server.schema import MIGRATIONS, RAISE_PROGRESS, statements
 
@@ -53,25 +54,6 @@ class Issued:
     seed: int
     input_json: str
     answered: bool = False
-
-
-class Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` when the block raises."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self._db.execute("COMMIT")
-        finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
 
 
 class ServerStore:

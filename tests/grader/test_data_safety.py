@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.classgrade import exports, run
+from grader.classgrade import distributed, exports, run
 from grader.classgrade.exports import files
 from grader.classgrade.gradebook import Gradebook
 from grader.classgrade.sandbox.modes import Sandbox
@@ -170,7 +170,7 @@ def fake_grading(monkeypatch):
     """grade_class with a fake grader, a fake sandbox and threads: fast, and it records who."""
     graded = []
 
-    def grade_submission(submission, tasks, *, limits, mode):
+    def grade_submission(submission, tasks, *, limits, mode, scratch=None):
         graded.append(submission.username)
         return SubmissionResult(submission.username, submission.content_hash(), tuple(
             TaskResult(task.name, "grade", (CaseResult(index=0, kind=results.OK),))
@@ -178,7 +178,8 @@ def fake_grading(monkeypatch):
 
     monkeypatch.setattr(run, "grade_submission", grade_submission)
     monkeypatch.setattr(run, "choose_sandbox", lambda requested: Sandbox("plain"))
-    monkeypatch.setattr(run, "ProcessPoolExecutor", ThreadPoolExecutor)
+    monkeypatch.setattr(distributed, "ProcessPoolExecutor",
+                        lambda max_workers, initializer=None: ThreadPoolExecutor(max_workers))
     return graded
 
 
