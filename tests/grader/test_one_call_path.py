@@ -11,6 +11,7 @@ import textwrap
 
 import nbformat
 import pytest
+from student_code import CONV_MATRIX
 
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submission import grade_submission
@@ -31,16 +32,8 @@ FUNCTIONS = {
         def relu_forward(x):
             return np.maximum(x, 0.0)
         """, "attempted", results.EXCEPTION),
-    "parameters-in-the-wrong-order": ("conv_matrix", """
-        def conv_matrix(kernel, matrix):
-            p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
-            padded = np.pad(matrix, ((p, p), (q, q)))
-            out = np.zeros(matrix.shape)
-            for a in range(kernel.shape[0]):
-                for b in range(kernel.shape[1]):
-                    out += kernel[a, b] * padded[a:a + matrix.shape[0], b:b + matrix.shape[1]]
-            return out
-        """, "attempted", None),
+    "parameters-in-the-wrong-order": ("conv_matrix", CONV_MATRIX.replace(
+        "def conv_matrix(matrix, kernel):", "def conv_matrix(kernel, matrix):"), "attempted", None),
     "stub": ("relu_forward", """
         def relu_forward(x_input):
             raise NotImplementedError

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import requests
 from server_fixtures import server, start_server  # noqa: F401
+from student_code import CONV_MATRIX
 
 from grader.client import automark_api
 from grader.core.tasks import get_task
@@ -112,15 +113,7 @@ def test_without_a_server_the_check_stays_offline(monkeypatch, capsys):
 KIT_SCRIPT = """
 import numpy as np
 import automark as am
-
-def conv_matrix(matrix, kernel):
-    p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
-    padded = np.pad(matrix, ((p, p), (q, q)))
-    out = np.zeros(matrix.shape)
-    for a in range(kernel.shape[0]):
-        for b in range(kernel.shape[1]):
-            out += kernel[a, b] * padded[a:a + matrix.shape[0], b:b + matrix.shape[1]]
-    return out
+""" + CONV_MATRIX + """
 am.test_student_function("ada", conv_matrix, ["matrix", "kernel"])
 am.get_progress("ada")
 """
