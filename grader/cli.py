@@ -166,8 +166,9 @@ def cmd_grade(args) -> int:
         print(f"ignored: {line}")
     print(f"\nGraded {len(result.graded)} submission(s), {len(result.skipped_unchanged)} unchanged, "
           f"in {result.seconds:.1f} s (sandbox: {result.sandbox}).")
-    print(f"Gradebook: {Path(args.out) / 'gradebook.csv'}, report: {Path(args.out) / 'report.html'}, "
-          f"feedback: {Path(args.out) / 'feedback'}/")
+    out = Path(args.out)
+    print(f"Gradebook: {out / 'gradebook.csv'}, report: {out / 'report.html'}, "
+          f"feedback: {out / 'feedback'}/, LMS imports: {out / 'lms'}/")
     return 0
 
 
