@@ -187,3 +187,14 @@ def test_tmp_and_a_folder_around_the_staging_are_never_bound(monkeypatch, tmp_pa
     (tmp_path / "scratch").mkdir()
     bound = modes._python_dirs(workdir)
     assert "/tmp" not in bound and str(tmp_path / "scratch") not in bound
+
+
+def test_matplotlibs_font_list_is_staged_so_no_sandbox_builds_its_own(tmp_path):
+    """Built afresh in each sandbox's empty /tmp, the font list cost about a second a submission."""
+    from grader.classgrade.sandbox.staging import font_cache, write_bin
+    cached = font_cache()
+    if not cached:
+        pytest.skip("this matplotlib has no font list cache yet")
+    write_bin(tmp_path / "bin", runner.WORKER)
+    staged = tmp_path / "bin" / cached[0].name
+    assert staged.read_bytes() == cached[0].read_bytes()

@@ -63,8 +63,18 @@ def write_bin(bin_dir: Path, script: Path) -> None:
     """The script to run, the worker (the sandbox's shared helpers: limits, privileges)
     and the call path it runs: the kit's own calling.py and wire.py."""
     bin_dir.mkdir()
-    for source in dict.fromkeys((script, WORKER, Path(calling.__file__), Path(wire.__file__))):
+    for source in dict.fromkeys((script, WORKER, Path(calling.__file__), Path(wire.__file__),
+                                 *font_cache())):
         shutil.copyfile(source, bin_dir / source.name)
+
+
+def font_cache() -> list[Path]:
+    """This matplotlib's font list (``fontlist-*.json``), so the sandbox need not build its own."""
+    try:
+        import matplotlib
+        return sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))[-1:]
+    except Exception:  # noqa: BLE001 - no matplotlib or no cache: the sandbox builds one
+        return []
 
 
 def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...]:
