@@ -130,3 +130,23 @@ def test_finished_functions_keep_their_verdicts_when_the_submission_runs_out_of_
     assert_others_graded(result)
     assert not result.task("conv_matrix").passed
     assert seconds < 30
+
+
+@root_only
+@pytest.mark.parametrize("module", ["matplotlib", "numpy", "json", "signal"])
+def test_a_students_module_named_like_a_library_never_runs_as_root(tmp_path, module):
+    """Only the uid imports from the student's folder: a shadowing module there must not
+    run in the root supervisor (it could forge every verdict from there)."""
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    (folder / f"{module}.py").write_text(
+        "import os\nif os.getuid() == 0:\n    os._exit(0)\n", encoding="utf-8")
+    source = "import matplotlib.pyplot as plt\nimport numpy as np\n" + CORRECT_POOL \
+        + CORRECT_FLATTEN
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(notebook, str(folder / "assignment.ipynb"))
+    submission = Submission("mallory", folder / "assignment.ipynb", (folder / f"{module}.py",))
+    result = grade_submission(submission, TASKS[1:], mode="bwrap",
+                              limits=Limits(load_seconds=10, submission_seconds=60))
+    assert result.error == ""
+    assert_others_graded(result)

@@ -121,6 +121,7 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files):
             send(wire.encode_problem(wire.LOAD_ERROR,
                                      f"{origin}, line {line}: {calling.describe_error(error)}"))
 
+    sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
     namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
     if task["name"] == LOAD_TASK:
         return
@@ -264,9 +265,8 @@ def main(argv):
     limits, run_as = manifest["limits"], manifest.get("run_as")
     cases = wire.read_cases(os.path.join(io_dir, "inputs.npz"))
     scratch = manifest.get("scratch") or os.environ.get("TMPDIR", "/tmp")
-    sys.path.insert(0, code_dir)
     os.chdir(code_dir)
-    preload_libraries(code_dir)
+    preload_libraries(code_dir)  # before the student's folder is on sys.path: never as root
     supervisor = Supervisor(code_dir, scratch, limits, run_as,
                             tuple(manifest.get("kit_files", ())))
     # Load the code once on its own first: it reports every statement that fails to
