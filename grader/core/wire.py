@@ -264,12 +264,18 @@ MAX_CHUNK = 1 << 20
 
 
 def encode_chunk(kind: bytes, task: int, payload: bytes) -> bytes:
-    """One chunk of the worker's pipe: ``kind`` b"D" (records) or b"E" (an ending)."""
+    """One chunk of the worker's pipe: ``kind`` b"D" (records), b"E" (how a task's process
+    ended) or b"S" (the submission is over: how its supervisor ended; task 0)."""
     return _CHUNK.pack(kind, task, len(payload)) + payload
 
 
 class Demux:
     """The trusted side of the worker's pipe: chunks sorted by task, every size bounded.
+
+    A warm sandbox sends many submissions down one pipe: each ends with an b"S" chunk,
+    after which :attr:`finished` holds how its supervisor ended (``{"ended", "code"?,
+    "signal"?, "fresh"}``, ``fresh`` true when it ran in namespaces of its own); a byte
+    past that is damage.
 
     Args:
         n_tasks: how many tasks the worker was given (task numbers beyond are damage).
@@ -281,12 +287,16 @@ class Demux:
         self.streams = {}
         self.endings = {}
         self.damage = ""
+        self.finished = None
         self.held = 0
         self._pending = bytearray()
 
     def feed(self, data: bytes) -> bool:
         """Take more bytes from the pipe; False once the stream is damaged or over its size."""
         if self.damage:
+            return False
+        if self.finished is not None and data:
+            self.damage = "the worker's pipe carried bytes after the submission's end"
             return False
         self.held += len(data)
         if self.held > self.max_bytes:
@@ -296,7 +306,8 @@ class Demux:
         self._pending += data
         while len(self._pending) >= _CHUNK.size:
             kind, task, length = _CHUNK.unpack_from(self._pending)
-            if kind not in (b"D", b"E") or task >= self.n_tasks or length > MAX_CHUNK:
+            if kind not in (b"D", b"E", b"S") or task >= self.n_tasks or length > MAX_CHUNK \
+                    or self.finished is not None:
                 self.damage = "the worker's pipe carried a malformed chunk"
                 return False
             if len(self._pending) < _CHUNK.size + length:
@@ -305,9 +316,23 @@ class Demux:
             del self._pending[:_CHUNK.size + length]
             if kind == b"D":
                 self.streams.setdefault(task, bytearray()).extend(payload)
+            elif kind == b"S":
+                self.finished = {**_ending(payload), "fresh": _flag(payload, "fresh")}
             else:
                 self.endings.setdefault(task, _ending(payload))
+        if self.finished is not None and self._pending:
+            self.damage = "the worker's pipe carried bytes after the submission's end"
+            return False
         return True
+
+
+def _flag(payload: bytes, name: str) -> bool:
+    """``payload``'s JSON object has ``name`` set to true (anything else: False)."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get(name) is True
 
 
 def _ending(payload: bytes) -> dict:
