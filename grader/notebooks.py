@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import importlib.util
 import inspect
 import json
@@ -140,11 +141,13 @@ def _check_cells(notebook) -> None:
                             f"{MAX_CODE_CHARS:,} a notebook may have")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_cell(source: str) -> tuple[ast.Module | None, str]:
     """A cell's syntax tree (magics commented out), or None and why not (one line).
 
     A cell over :data:`MAX_CELL_CHARS` is not parsed; code too deep for the parser
-    (``RecursionError``, ``MemoryError``) fails only this cell.
+    (``RecursionError``, ``MemoryError``) fails only this cell. The last cells parsed
+    are remembered (grading parses each twice): treat the tree as read-only.
     """
     if len(source) > MAX_CELL_CHARS:
         return None, (f"the cell has {len(source):,} characters, more than the "
