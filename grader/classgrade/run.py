@@ -27,7 +27,7 @@ from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-
 from grader.classgrade.sandbox.execute import execute_notebook
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
-from grader.classgrade.sandbox.runner import die_with_parent
+from grader.classgrade.sandbox.processes import die_with_parent
 from grader.classgrade.submission import grade_submission
 from grader.classgrade.submissions import Submission, discover
 from grader.client.roster import Student, load_roster, read_roster, valid_username

@@ -7,8 +7,6 @@ this process. Every task gets a verdict, whatever the submission did.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -113,7 +111,7 @@ def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str
         tasks: the tasks to grade, in order.
         limits: resource limits of the sandbox.
         mode: ``"bwrap"`` or ``"plain"``.
-        scratch: where to create the run's temporary folder (system default if None).
+        scratch: where the sandbox keeps its folder (system default if None).
 
     Returns:
         A :class:`SubmissionResult` (also for a submission that cannot run).
@@ -131,12 +129,8 @@ def grade_submission(submission: Submission, tasks, *, limits: Limits, mode: str
     notes = [f"{line}: not used, only your own regular files are graded"
              for line in submission.refused] + notes
     cases = {task: grading_cases(task, submission.username) for task in tasks}
-    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{submission.username}-", dir=scratch))
     start = time.perf_counter()
-    try:
-        run = run_in_sandbox(submission, chunks, cases, limits, workdir=workdir / "run", mode=mode)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run = run_in_sandbox(submission, chunks, cases, limits, mode=mode, scratch=scratch)
     if run.load_error:
         message = f"the submission's code could not be loaded: {run.load_error}"
         return SubmissionResult(submission.username, content_hash,

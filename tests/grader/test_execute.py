@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader.classgrade.sandbox import execute
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import bwrap_works
-from grader.classgrade.sandbox.runner import sandbox_uid
+from grader.classgrade.sandbox.processes import sandbox_uid
 from grader.classgrade.submissions import Submission
 
 AS_ROOT = os.geteuid() == 0

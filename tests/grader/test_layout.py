@@ -51,15 +51,26 @@ def test_the_call_path_and_wire_format_stand_alone_in_the_sandbox(name):
     assert outside(imported_modules(GRADER / "core" / name), [], allowed) == []
 
 
-def test_the_worker_imports_only_the_call_path_and_the_wire_format():
-    worker = GRADER / "classgrade" / "sandbox" / "worker.py"
-    assert outside(imported_modules(worker), [], ("calling", "wire", "matplotlib",
-                                                  "matplotlib.pyplot")) == []
+IN_SANDBOX = ("zygote.py", "worker.py", "kit_code.py", "uid_processes.py")
+
+
+@pytest.mark.parametrize("name", IN_SANDBOX)
+def test_what_runs_in_the_sandbox_imports_only_the_stdlib_and_its_siblings(name):
+    """Copied into the sandbox's bin/ and run there: no grader package to import."""
+    siblings = tuple(n[:-3] for n in IN_SANDBOX) + ("calling", "wire")
+    path = GRADER / "classgrade" / "sandbox" / name
+    assert outside(imported_modules(path), [], siblings) == []
+
+
+def test_every_program_of_the_sandbox_is_staged(tmp_path):
+    from grader.classgrade.sandbox.staging import write_bin
+    from grader.classgrade.sandbox.warm import ZYGOTE
+    write_bin(tmp_path / "bin", ZYGOTE)
+    assert {n for n in IN_SANDBOX} <= {p.name for p in (tmp_path / "bin").iterdir()}
 
 
 def test_the_sandbox_runs_the_kits_own_call_path(tmp_path):
-    from grader.classgrade.sandbox.runner import WORKER
-    from grader.classgrade.sandbox.staging import write_bin
+    from grader.classgrade.sandbox.staging import WORKER, write_bin
     write_bin(tmp_path / "bin", WORKER)
     for name in ("calling.py", "wire.py"):
         assert (tmp_path / "bin" / name).read_bytes() == (GRADER / "core" / name).read_bytes()

@@ -48,6 +48,8 @@ def test_answers_come_back_as_plain_float_arrays():
     ([(b"D", 7, b"x")], {}, "malformed chunk"),                       # no such task
     ([(b"X", 1, b"x")], {}, "malformed chunk"),                       # no such kind
     ([(b"D", 1, b"x" * 600)], {}, "sent back more than"),             # over the submission's cap
+    ([(b"D", 1, b"a"), (b"S", 0, b'{"ended": "exit", "code": 0}')], {1: b"a"}, ""),
+    ([(b"S", 0, b"{}"), (b"D", 1, b"late")], {}, "after the submission's end"),
 ])
 def test_the_pipe_is_demultiplexed_and_bounded(chunks, want_streams, want_damage):
     demux = wire.Demux(n_tasks=3, max_bytes=512)
@@ -57,6 +59,25 @@ def test_the_pipe_is_demultiplexed_and_bounded(chunks, want_streams, want_damage
     assert want_damage in demux.damage and bool(demux.damage) is bool(want_damage)
 
 
+@pytest.mark.parametrize("payload, want", [
+    (b'{"ended": "exit", "code": 0, "fresh": true}', {"ended": "exit", "code": 0, "fresh": True}),
+    (b'{"ended": "exit", "code": 0, "fresh": 1}', {"ended": "exit", "code": 0, "fresh": False}),
+    (b'{"ended": "signal", "signal": "SIGKILL"}', {"ended": "signal", "signal": "SIGKILL",
+                                                  "fresh": False}),
+    (b"[1, 2", {"ended": "unknown", "fresh": False}),
+])
+def test_the_end_of_a_submission_is_read_strictly(payload, want):
+    demux = wire.Demux(n_tasks=2, max_bytes=1 << 20)
+    assert demux.feed(wire.encode_chunk(b"S", 0, payload))
+    assert {k: v for k, v in demux.finished.items() if v not in ("", None)} == want
+
+
+def test_a_partial_chunk_after_the_end_is_damage():
+    demux = wire.Demux(n_tasks=2, max_bytes=1 << 20)
+    assert not demux.feed(wire.encode_chunk(b"S", 0, b"{}") + b"D\x00")
+    assert "after the submission's end" in demux.damage
+
+
 def test_a_forged_ending_is_read_as_unknown():
     demux = wire.Demux(n_tasks=2, max_bytes=1 << 20)
     demux.feed(wire.encode_chunk(b"E", 1, b'{"ended": "passed", "code": "0"}'))
@@ -64,7 +85,7 @@ def test_a_forged_ending_is_read_as_unknown():
 
 
 def test_bwrap_command_hides_the_kit_and_the_network(tmp_path):
-    command = modes.bwrap_command(tmp_path)
+    command = modes.staged_command(tmp_path, "worker.py")
     assert "--unshare-net" in command and "--unshare-pid" in command
     bound = {command[i + 1] for i, word in enumerate(command) if word in ("--ro-bind", "--bind")}
     kit = str(paths.KIT_ROOT)
@@ -109,7 +130,7 @@ def test_a_run_returns_answers_and_statuses(tmp_path, mode):
     cases = [{"matrix": np.ones((1, 3)), "kernel": np.ones((1, 1))},
              {"matrix": np.ones((2, 3)), "kernel": np.ones((1, 1))}]
     run = runner.run_in_sandbox(submission, chunks, {CONV: (cases, 1)}, Limits(call_seconds=2),
-                                workdir=tmp_path / "run", mode=mode)
+                                mode=mode, scratch=tmp_path)
     assert run.error == "" and run.load_error == ""
     first, second = run.tasks["conv_matrix"].outcomes
     assert first.status == calling.EXCEPTION and "ValueError: one row" in first.message
@@ -125,7 +146,7 @@ def test_a_statement_that_fails_to_load_costs_only_itself(tmp_path):
     chunks, _ = extract_chunks(submission)
     run = runner.run_in_sandbox(submission, chunks, {CONV: ([{"matrix": np.ones((2, 2)),
                                                                "kernel": np.ones((1, 1))}], 1)},
-                                Limits(), workdir=tmp_path / "run", mode="bwrap")
+                                Limits(), mode="bwrap", scratch=tmp_path)
     assert run.load_error == ""
     note, = run.load_notes
     assert note.startswith("notebook cell 0, line 1: ModuleNotFoundError: No module named "
@@ -191,10 +212,10 @@ def test_tmp_and_a_folder_around_the_staging_are_never_bound(monkeypatch, tmp_pa
 
 def test_matplotlibs_font_list_is_staged_so_no_sandbox_builds_its_own(tmp_path):
     """Built afresh in each sandbox's empty /tmp, the font list cost about a second a submission."""
-    from grader.classgrade.sandbox.staging import font_cache, write_bin
+    from grader.classgrade.sandbox.staging import WORKER, font_cache, write_bin
     cached = font_cache()
     if not cached:
         pytest.skip("this matplotlib has no font list cache yet")
-    write_bin(tmp_path / "bin", runner.WORKER)
+    write_bin(tmp_path / "bin", WORKER)
     staged = tmp_path / "bin" / cached[0].name
     assert staged.read_bytes() == cached[0].read_bytes()

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from grader.classgrade.sandbox.limits import Limits
-from grader.classgrade.sandbox.runner import kill_uid, launch, sandbox_uid
+from grader.classgrade.sandbox.processes import kill_uid, sandbox_uid
+from grader.classgrade.sandbox.runner import launch
 from grader.classgrade.sandbox.staging import write_bin, write_code
 from grader.classgrade.submissions import read_regular_file
 from grader.client import paths

@@ -212,12 +212,16 @@ def _python_dirs(workdir: Path | None = None) -> list[str]:
     return keep
 
 
-def bwrap_command(workdir: Path, script: str = "worker.py", tmp_mb: int = 64,
-                  writable_io: bool = False) -> list[str]:
-    """The bubblewrap command line that runs ``script`` on a staged submission.
+def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64,
+                  hide: Path | None = None) -> list[str]:
+    """The bubblewrap command line that runs ``argv`` on the grader's folders.
 
-    The code and (unless ``writable_io``) the inputs are read-only; the only
-    writable place is a private /tmp of ``tmp_mb`` MB.
+    Args:
+        mounts: ``(host folder, folder inside, writable)`` triples, each inside ``/sandbox``.
+        argv: the command to run inside.
+        chdir: its working folder inside.
+        tmp_mb: the size of its private /tmp, the only writable place besides writable mounts.
+        hide: the folder that holds the staging: never bound through a Python folder.
     """
     found = _working_bwrap()
     binary = found.binary if isinstance(found, Sandbox) else "bwrap"
@@ -229,21 +233,32 @@ def bwrap_command(workdir: Path, script: str = "worker.py", tmp_mb: int = 64,
                 "--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     made = {"/tmp"}  # mounted above; binds below may live inside it (a kit under /tmp)
-    for folder in _python_dirs(workdir):
+    for folder in _python_dirs(hide):
         # Parents such as /root must be traversable once the worker is unprivileged.
         for parent in reversed(Path(folder).parents):
             if str(parent) not in made and str(parent) != "/":
                 made.add(str(parent))
                 command += ["--perms", "0755", "--dir", str(parent)]
         command += ["--ro-bind", folder, folder]
-    command += ["--perms", "0755", "--dir", "/sandbox",
-                "--ro-bind", str(workdir / "bin"), "/sandbox/bin",
-                "--ro-bind", str(workdir / "code"), "/sandbox/code",
-                "--bind" if writable_io else "--ro-bind", str(workdir / "io"), "/sandbox/io",
-                "--chdir", "/sandbox/code", "--clearenv"]
+    command += ["--perms", "0755", "--dir", "/sandbox"]
+    for source, inside, writable in mounts:
+        if not inside.startswith("/sandbox/"):
+            raise ValueError(f"mount {inside!r} must be inside /sandbox")
+        command += ["--bind" if writable else "--ro-bind", str(source), inside]
+    command += ["--chdir", chdir, "--clearenv"]
     for name, value in sandbox_env().items():
         command += ["--setenv", name, value]
-    return command + [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code", "/sandbox/io"]
+    return command + list(argv)
+
+
+def staged_command(workdir: Path, script: str, tmp_mb: int = 64,
+                   writable_io: bool = False) -> list[str]:
+    """bwrap running ``bin/script code io`` of a staged ``workdir`` (``bin``, ``code`` and
+    ``io`` read-only unless ``writable_io``)."""
+    mounts = [(workdir / "bin", "/sandbox/bin", False), (workdir / "code", "/sandbox/code", False),
+              (workdir / "io", "/sandbox/io", writable_io)]
+    return bwrap_command(mounts, [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code",
+                                  "/sandbox/io"], chdir="/sandbox/code", tmp_mb=tmp_mb, hide=workdir)
 
 
 def sandbox_env() -> dict:

@@ -1,64 +1,33 @@
-"""The trusted side of the sandbox: stage a submission, run the worker, read back answers.
+"""The trusted side of the sandbox: stage a submission, have it run, read back answers.
 
-The worker runs in bubblewrap (:mod:`.modes`) or, when asked for, as a plain
-subprocess. Graded as root, in either mode, it becomes an unprivileged user
-of its own (:func:`sandbox_uid`), so that the process limit holds per
-submission, no two submissions graded at once can touch each other's
-processes, and everything left running by that uid is killed afterwards.
+Submissions run in this thread's warm sandbox (:mod:`.warm`), in bubblewrap
+(:mod:`.modes`) or, when asked for, as plain subprocesses. Graded as root, in
+either mode, the code becomes an unprivileged user of its own
+(:func:`.processes.sandbox_uid`), and everything left running by that uid is
+killed after each submission. :func:`launch` runs one script in a sandbox of
+its own (``grade --execute``).
 
-What comes back is read without following links, bounded in size, and decoded
-by :mod:`grader.core.wire`. Nothing is compared here.
+What comes back is bounded in size and decoded by :mod:`grader.core.wire`;
+files are read without following links. Nothing is compared here.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.classgrade.sandbox import warm
 from grader.classgrade.sandbox.limits import Limits
-from grader.classgrade.sandbox.modes import bwrap_command, sandbox_env
+from grader.classgrade.sandbox.modes import sandbox_env, staged_command
+from grader.classgrade.sandbox.processes import die_with_parent, sandbox_uid
 from grader.classgrade.sandbox.staging import stage
 from grader.core import wire
-
-WORKER = Path(__file__).with_name("worker.py")
-
-
-def sandbox_uid() -> int:
-    """An unprivileged uid for this grading process's submissions (unique while it runs)."""
-    return 100_000 + os.getpid()
-
-
-def kill_uid(uid: int, rounds: int = 20) -> int:
-    """SIGKILL every process of ``uid`` (as root); returns how many were killed."""
-    killed = 0
-    for _ in range(rounds):
-        found = []
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as f:
-                    uids = next((line.split()[1:] for line in f if line.startswith("Uid:")), [])
-            except OSError:
-                continue
-            if str(uid) in uids:
-                found.append(int(entry.name))
-        for pid in found:
-            try:
-                os.kill(pid, 9)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
-        if not found:
-            break
-        time.sleep(0.01)
-    return killed
-
 
 MAX_STREAM_BYTES = 64 << 20   # everything one function sends back
 MAX_ANSWER_VALUES = 1 << 20   # float64 values in one answer (8 MB)
@@ -143,32 +112,31 @@ def _raw_task(name: str, stream: bytes, n_cases: int, ending: dict | None,
 
 
 def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits, *,
-                   workdir: Path, mode: str) -> SandboxRun:
-    """Run one submission's functions on the given cases.
+                   mode: str, scratch: Path | None = None) -> SandboxRun:
+    """Run one submission's functions on the given cases, in this thread's warm sandbox.
 
     Args:
         submission: a :class:`grader.submissions.Submission`.
         chunks: the definitions to execute, ``[{"origin", "source"}]``.
         cases_by_task: ``{Task: (case inputs, n_local)}``, local cases first.
         limits: the resource limits.
-        workdir: an empty scratch folder for this run (removed by the caller).
         mode: ``"bwrap"`` or ``"plain"``.
+        scratch: where the sandbox keeps its folder (system default if None).
 
     Returns:
         A :class:`SandboxRun`; a crash of the whole run is reported in ``error``.
     """
     run_as = sandbox_uid() if os.geteuid() == 0 else None
-    scratch = "/tmp" if mode == "bwrap" else str(workdir / "scratch")
-    stage(submission, chunks, cases_by_task, limits, workdir, WORKER, chown_to=run_as,
-          scratch=scratch)
+    sandbox = warm.sandbox_for(mode, limits.tmp_mb, run_as, scratch)
+    folder, inside = sandbox.new_folder()
     start = time.perf_counter()
     demux = wire.Demux(n_tasks=len(cases_by_task) + 1, max_bytes=limits.return_mb << 20)
     try:
-        error = launch(workdir, mode, "worker.py", limits.submission_seconds, receive=demux.feed,
-                       tmp_mb=limits.tmp_mb, writable_io=False)
+        stage(submission, chunks, cases_by_task, limits, folder, chown_to=run_as,
+              scratch="/tmp" if mode == "bwrap" else f"{inside}/scratch")
+        error = sandbox.grade(folder, demux, limits.submission_seconds)
     finally:
-        if run_as is not None:
-            kill_uid(run_as)
+        shutil.rmtree(folder, ignore_errors=True)
     damage = f"the submission {demux.damage}" if demux.damage else ""
     load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0))
     tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
@@ -194,7 +162,7 @@ def launch(workdir: Path, mode: str, script: str, seconds: float, receive=None, 
         writable_io: bind ``io/`` writable (``--execute``); the worker's is read-only.
     """
     if mode == "bwrap":
-        command, env, cwd = bwrap_command(workdir, script, tmp_mb, writable_io), None, None
+        command, env, cwd = staged_command(workdir, script, tmp_mb, writable_io), None, None
     else:
         scratch = str(workdir / "scratch")
         command = [sys.executable, "-I", str(workdir / "bin" / script), str(workdir / "code"),
@@ -242,15 +210,6 @@ def _wait(process: subprocess.Popen, seconds: float, receive) -> str:
     except subprocess.TimeoutExpired:
         return stopped
     return ""
-
-
-def die_with_parent() -> None:
-    """In a child before exec: be killed when the grading process dies (Linux only)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
 
 
 def _load_problem(load: RawTask, limits: Limits) -> str:

@@ -1,15 +1,18 @@
-"""Lay out the folders a sandboxed run sees: bin and code (read-only), io (writable).
+"""Lay out the folders a sandboxed run sees, all read-only to the student's code.
 
-    WORKDIR/bin/worker.py, calling.py, wire.py   the worker and the kit's own call path
-    WORKDIR/code/submission_code.json   definitions taken from the notebook, per cell
-    WORKDIR/code/*.py                   the student's files; the kit's Blocks.py,
+    BIN/zygote.py, worker.py, calling.py, wire.py   the sandbox's programs and the kit's
+                                        own call path (once per sandbox)
+    RUN/code/submission_code.json       definitions taken from the notebook, per cell
+    RUN/code/*.py                       the student's files; the kit's Blocks.py,
                                         gradient_check.py and dataset_utils.py where
                                         the student sent none; a harmless automark.py
-    WORKDIR/io/inputs.npz, manifest.json  the cases and limits; answers are written here
+    RUN/io/inputs.npz, manifest.json    the cases, the limits, the uid
+    RUN/scratch/                        plain mode only: the code's HOME and TMPDIR
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -57,15 +60,22 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
 
 
 WORKER = Path(__file__).with_name("worker.py")
+UID_PROCESSES = Path(__file__).with_name("uid_processes.py")
+KIT_CODE = Path(__file__).with_name("kit_code.py")
 
 
 def write_bin(bin_dir: Path, script: Path) -> None:
-    """The script to run, the worker (the sandbox's shared helpers: limits, privileges)
-    and the call path it runs: the kit's own calling.py and wire.py."""
+    """The sandbox's programs: the script to run, the worker and its helpers (limits,
+    privileges, ending a uid's processes, the kit's compiled modules), the call path
+    it runs (the kit's own calling.py and wire.py), matplotlib's font list, and the
+    kit's student modules in ``kit/`` for the zygote to compile once."""
     bin_dir.mkdir()
-    for source in dict.fromkeys((script, WORKER, Path(calling.__file__), Path(wire.__file__),
-                                 *font_cache())):
+    for source in dict.fromkeys((script, WORKER, UID_PROCESSES, KIT_CODE, Path(calling.__file__),
+                                 Path(wire.__file__), *font_cache())):
         shutil.copyfile(source, bin_dir / source.name)
+    (bin_dir / "kit").mkdir()
+    for name in STUDENT_MODULES:
+        shutil.copyfile(paths.KIT_ROOT / name, bin_dir / "kit" / name)
 
 
 def font_cache() -> list[Path]:
@@ -97,40 +107,51 @@ def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...
     return tuple(staged)
 
 
-def stage(submission, chunks, cases_by_task, limits, workdir: Path, worker: Path,
-          chown_to: int | None, scratch: str = "/tmp") -> None:
-    """Create ``workdir``'s layout for one run.
+def stage(submission, chunks, cases_by_task, limits, folder: Path, *, chown_to: int | None,
+          scratch: str = "/tmp") -> None:
+    """Stage one submission's run in ``folder`` (``code/``, ``io/``, maybe ``scratch/``).
 
-    Everything staged is read-only to the submission's code: ``bin/``, ``code/``
-    and ``io/`` belong to the grader. The code writes only to ``scratch``: the
-    sandbox's private /tmp, or in plain mode ``workdir/scratch``, owned by the
-    submission's uid.
+    Everything staged is read-only to the submission's code and belongs to the
+    grader. The code writes only to ``scratch``: the sandbox's private /tmp, or in
+    plain mode ``folder/scratch``, owned by the submission's uid.
 
     Args:
         submission: the :class:`grader.classgrade.submissions.Submission`.
         chunks: ``[{"origin": "cell 7", "source": "def ..."}]`` to execute in order.
         cases_by_task: ``{Task: (case inputs, n_local)}``, local cases first.
         limits: the run's :class:`Limits`.
-        workdir: an empty folder.
-        worker: the worker script to copy in.
+        folder: an empty folder.
         chown_to: the unprivileged uid the code becomes (when the grader runs as root).
         scratch: where the code may write, as the worker sees it.
     """
-    code_dir, io_dir = workdir / "code", workdir / "io"
+    code_dir, io_dir = folder / "code", folder / "io"
     code_dir.mkdir(parents=True)
     io_dir.mkdir()
     kit_files = write_code(submission, chunks, code_dir)
     run_as = chown_to if chown_to is not None and os.geteuid() == 0 else None
     write_inputs(cases_by_task, io_dir, limits, run_as=run_as, kit_files=kit_files,
                  scratch=scratch)
-    write_bin(workdir / "bin", worker)
-    for folder in (workdir, code_dir, io_dir, workdir / "bin"):
-        os.chmod(folder, 0o755)
-    for path in [*code_dir.iterdir(), *io_dir.iterdir(), *(workdir / "bin").iterdir()]:
+    for path in (folder, code_dir, io_dir):
+        os.chmod(path, 0o755)
+    for path in [*code_dir.iterdir(), *io_dir.iterdir()]:
         os.chmod(path, 0o644)
-    if not scratch.startswith(str(workdir)):
+    if not scratch.startswith(str(folder)):
         return
     Path(scratch).mkdir(mode=0o700)
     if run_as is not None:
-        os.chmod(workdir.parent, 0o711)  # the run's own temporary folder: passable, not listable
         os.chown(scratch, run_as, run_as)
+
+
+def preload_names() -> list[str]:
+    """What the sandbox imports once for all submissions: NumPy, matplotlib's pyplot, and
+    every installed module the kit's student modules import at their top."""
+    names = ["numpy", "matplotlib", "matplotlib.pyplot"]
+    own = {Path(name).stem for name in STUDENT_MODULES}
+    for name in STUDENT_MODULES:
+        tree = ast.parse((paths.KIT_ROOT / name).read_text(encoding="utf-8"))
+        for node in tree.body:
+            found = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            names += [module for module in found
+                      if module.split(".")[0] not in own and module != "__future__"]
+    return list(dict.fromkeys(names))

@@ -1,22 +1,24 @@
 """Runs INSIDE the sandbox: call one submission's functions on given inputs.
 
-Copied into the sandbox beside ``calling.py`` and ``wire.py`` (the kit's
-``grader/core`` modules, the very ones the notebook's checks use) and run on
-its own: it imports only the standard library, NumPy and those two.
+Copied into the sandbox beside ``zygote.py``, ``calling.py`` and ``wire.py``
+(the kit's ``grader/core`` modules, the very ones the notebook's checks use);
+it imports only the standard library, NumPy and those two.
 
-This process is the supervisor. It reads the inputs once, then forks one child
-per task; the child becomes the submission's unprivileged uid (when the
-supervisor runs as root), loads the student's code and calls the function
-through ``calling.call_cases``, AutoMark's way. Each child writes its records to
-a pipe of its own; the supervisor forwards them at once, as chunks of
-``wire``'s pipe format, on its stdout to the trusted side, with how the task
-ended. The student's code can therefore neither stop nor signal the supervisor
-(another uid), nor reach its stdout (``/proc/<pid>/fd`` of another uid is
-closed), nor write into another function's channel; the supervisor enforces
-every function's time limit itself, and kills everything of the uid between
-functions, so nothing of one function outlives it. Nothing is compared here.
-
-    python worker.py CODE_DIR IO_DIR
+``zygote.py`` forks one supervisor per submission, which runs
+:func:`run_submission` (as root inside the sandbox when graded as root). It
+reads the inputs once, then forks one child per task; the child becomes the
+submission's unprivileged uid (when the supervisor runs as root), loads the
+student's code and calls the function through ``calling.call_cases``,
+AutoMark's way. Each child writes its records to a pipe of its own; the
+supervisor forwards them at once, as chunks of ``wire``'s pipe format, on its
+stdout to the trusted side, with how the task ended. The student's code can
+therefore neither stop nor signal the supervisor (another uid), nor reach its
+stdout (``/proc/<pid>/fd`` of another uid is closed), nor write into another
+function's channel; the supervisor enforces every function's time limit
+itself, and kills everything of the uid between functions, so nothing of one
+function outlives it. Nothing is compared here.
+The student's folder goes on ``sys.path`` only in the children, after they
+became the uid: a student's ``matplotlib.py`` never runs as root.
 """
 
 import ast
@@ -32,6 +34,8 @@ import time
 # With -I the script's own folder is not on sys.path: calling.py and wire.py sit beside it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calling  # noqa: E402
+import kit_code  # noqa: E402
+import uid_processes  # noqa: E402
 import wire  # noqa: E402
 
 LOAD_TASK = "__load__"
@@ -122,6 +126,7 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files):
                                      f"{origin}, line {line}: {calling.describe_error(error)}"))
 
     sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
+    kit_code.use_compiled(code_dir, kit_files)
     namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
     if task["name"] == LOAD_TASK:
         return
@@ -136,6 +141,20 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files):
     calling.call_cases(function, cases, task["arg_names"], n_local=task["n_local"],
                        call_seconds=limits["call_seconds"], task_seconds=limits["task_seconds"],
                        limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
+
+
+def fresh_process_state():
+    """In a task's child: what a new interpreter would have, and nothing from the parent.
+
+    The child is forked from a warm parent that imported NumPy once: its legacy global
+    random state is seeded anew, as an import would; stdin is /dev/null.
+    """
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
 
 
 def _write_all(fd, data):
@@ -175,6 +194,7 @@ class Supervisor:
         try:
             os.close(read_end)
             os.setpgid(0, 0)
+            fresh_process_state()
             if self.run_as:
                 drop_privileges(self.run_as)
             apply_limits(self.limits, own_uid=bool(self.run_as))
@@ -220,53 +240,21 @@ class Supervisor:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if not self.run_as:
-            return
-        killer = os.fork()
-        if killer == 0:  # as the uid, kill(-1) reaches exactly that uid's processes
-            try:
-                os.setgroups([])
-                os.setgid(self.run_as)
-                os.setuid(self.run_as)
-                os.kill(-1, signal.SIGKILL)
-            except BaseException:  # noqa: BLE001
-                pass
-            os._exit(0)
-        os.waitpid(killer, 0)
+        if self.run_as:
+            uid_processes.kill_all_of(self.run_as)
 
 
-def preload_libraries(code_dir):
-    """Import matplotlib once, before forking, when the submission uses it.
-
-    Its font list comes from the grader's own cache, staged beside this file:
-    built afresh in every sandbox's empty /tmp, it cost about a second a submission.
-    """
-    with open(os.path.join(code_dir, "submission_code.json"), encoding="utf-8") as handle:
-        uses_matplotlib = "matplotlib" in handle.read()
-    if uses_matplotlib:
-        here, cache = os.path.dirname(os.path.abspath(__file__)), os.environ.get("MPLCONFIGDIR")
-        for name in os.listdir(here) if cache and os.path.isdir(cache) else ():
-            if name.startswith("fontlist-") and name.endswith(".json"):
-                with open(os.path.join(here, name), "rb") as source, \
-                        open(os.path.join(cache, name), "wb") as target:
-                    target.write(source.read())
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
-        except Exception:  # noqa: BLE001 - the children will report it if it matters
-            pass
-
-
-def main(argv):
-    code_dir, io_dir = argv[1], argv[2]
+def run_submission(code_dir, io_dir):
+    """Grade the submission staged in ``code_dir`` and ``io_dir``; chunks go to stdout."""
     with open(os.path.join(io_dir, "manifest.json"), encoding="utf-8") as handle:
         manifest = json.load(handle)
     limits, run_as = manifest["limits"], manifest.get("run_as")
     cases = wire.read_cases(os.path.join(io_dir, "inputs.npz"))
-    scratch = manifest.get("scratch") or os.environ.get("TMPDIR", "/tmp")
+    scratch = manifest.get("scratch") or "/tmp"
+    os.environ.update(HOME=scratch, TMPDIR=scratch)
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None  # found again from TMPDIR
     os.chdir(code_dir)
-    preload_libraries(code_dir)  # before the student's folder is on sys.path: never as root
     supervisor = Supervisor(code_dir, scratch, limits, run_as,
                             tuple(manifest.get("kit_files", ())))
     # Load the code once on its own first: it reports every statement that fails to
@@ -279,7 +267,3 @@ def main(argv):
     for number, task in enumerate(manifest["tasks"], start=1):
         ended = supervisor.run(number, task, cases[task["name"]][0], limits["task_seconds"])
         _write_all(1, wire.encode_chunk(b"E", number, json.dumps(ended).encode()))
-
-
-if __name__ == "__main__":
-    main(sys.argv)
