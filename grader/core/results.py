@@ -7,7 +7,7 @@ submission that breaks the grader still produces a result.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 # Outcome kinds of a single case. What a call itself can end in (ok, exception,
 # timeout, not implemented, wrong type) is named once, in grader.core.calling.
@@ -49,7 +49,7 @@ class CaseResult:
         return self.kind == OK
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = {item.name: getattr(self, item.name) for item in fields(self)}  # flat: no asdict
         data["mutated"] = list(self.mutated)
         data["passed"] = self.passed
         return data
