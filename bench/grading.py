@@ -1,12 +1,23 @@
 """Section 5: grading throughput, ``grade_class`` vs ``jupyter nbconvert --execute``.
 
-Both sides get the same copies of a few non-hostile example submissions in a
-temporary folder. ``grade_class`` grades them (in bubblewrap, a fresh
-``out_dir`` each time so nothing is skipped as unchanged). The baseline
-executes the same notebooks whole with the venv's ``jupyter nbconvert``,
-each in a folder where the kit's files are linked next to it (a student's
-own ``Blocks.py`` wins), with a per-cell timeout that interrupts endless
-cells, in as many parallel processes as ``grade_class`` uses workers.
+Two rows. The first is issue 13's measure: ``CLASS_SIZE`` copies of the
+example class's correct notebook, graded in bubblewrap with ``-j 1``, against
+nbconvert executing copies of the same notebook one after another (fewer of
+them: each takes many seconds, and throughput is per notebook). CPU time is
+counted system-wide from ``/proc/stat`` over the whole run (``grade_class``'s
+own rusage never sees the sandbox's processes, which bubblewrap reaps), so the
+machine must be otherwise quiet. Targets: nbconvert's time per notebook at
+least 20x ours, and at most 0.15 s of CPU per submission.
+
+The second row grades a few different example submissions (a wrong kernel, one
+function done, the untouched stubs) with as many workers as cores, against as
+many parallel nbconvert processes.
+
+Both sides get the same copies in a temporary folder. ``grade_class`` grades
+them afresh each time (a new ``out_dir``, so nothing is skipped as unchanged).
+nbconvert executes each notebook whole in a folder where the kit's files are
+linked next to it (a student's own ``Blocks.py`` wins), with a per-cell
+timeout that interrupts endless cells.
 """
 
 from __future__ import annotations
@@ -17,13 +28,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench.checks import temporary_progress
 from bench.kit import ROOT
-from bench.rows import Row
+from bench.rows import Row, ratio_at_most, seconds_below
 from bench.settings import Settings
 from bench.timing import measure_pair
+
+CLASS_SIZE = 20            # copies of the correct notebook graded in the first row
+BASELINE_COPIES = 2        # copies nbconvert executes in the first row
+QUICK_CLASS_SIZE = 4
+CPU_TARGET = 0.15          # seconds of CPU per submission (issue 13)
+SPEEDUP_TARGET = 20        # nbconvert's time per notebook over ours
 
 SECTION = "grading"
 SUBMISSIONS = ("ada_correct", "ben_flipped_kernel", "hal_one_function", "ivy_untouched")
@@ -33,12 +51,30 @@ KIT_FILES = ("Blocks.py", "gradient_check.py", "dataset_utils.py", "automark.py"
 CELL_TIMEOUT = 10
 
 
-def copy_submissions(names, destination: Path) -> Path:
-    """Copies of ``examples/submissions/<name>`` folders in ``destination/submissions``."""
+def copy_submissions(names, destination: Path, copies: int = 1) -> Path:
+    """Copies of ``examples/submissions/<name>`` folders in ``destination/submissions``
+    (``copies`` of each, as ``<name>_<n>`` when more than one)."""
     folder = destination / "submissions"
     for name in names:
-        shutil.copytree(ROOT / "examples" / "submissions" / name, folder / name)
+        for number in range(copies):
+            target = folder / (name if copies == 1 else f"{name}_{number:03d}")
+            shutil.copytree(ROOT / "examples" / "submissions" / name, target)
     return folder
+
+
+def system_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent (user, nice, system, irq, softirq)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(function) -> tuple[float, float]:
+    """``(wall seconds, system-wide CPU seconds)`` of one call."""
+    cpu, start = system_cpu_seconds(), time.perf_counter()
+    function()
+    return time.perf_counter() - start, system_cpu_seconds() - cpu
 
 
 def nbconvert_workspace(submissions: Path, destination: Path) -> list[Path]:
@@ -98,7 +134,60 @@ def timed_out_cells(notebooks) -> int:
     return count
 
 
+def one_class(settings: Settings) -> Row:
+    """Issue 13's row: copies of the correct notebook, -j 1, CPU counted system-wide."""
+    from grader.classgrade.run import grade_class
+    size = QUICK_CLASS_SIZE if settings.quick else CLASS_SIZE
+    with temporary_progress(), tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
+        scratch = Path(scratch)
+        submissions = copy_submissions(["ada_correct"], scratch, copies=size)
+        baseline = copy_submissions(["ada_correct"], scratch / "base",
+                                    copies=1 if settings.quick else BASELINE_COPIES)
+        notebooks = nbconvert_workspace(baseline, scratch / "nbconvert")
+        runs = []
+
+        def grade():
+            runs.append(grade_class(submissions_dir=submissions, out_dir=scratch / f"out-{len(runs)}",
+                                    sandbox="bwrap", jobs=1, log=io.StringIO()))
+        grade()  # warm-up: the disk cache, lazy imports
+        ours = [timed(grade) for _ in range(1 if settings.quick else 3)]
+        base_wall, base_cpu = timed(lambda: run_nbconvert(notebooks, 1, scratch))
+        graded = sum(all(task.passed for task in result.tasks)
+                     for result in runs[-1].results.values())
+    wall, cpu = sorted(ours)[len(ours) // 2]
+    per_wall, per_cpu = wall / size, cpu / size
+    base_per_wall, base_per_cpu = base_wall / len(notebooks), base_cpu / len(notebooks)
+    settings.say(f"  {SECTION} {size} x ada_correct: {per_cpu:.3f} s CPU, {per_wall:.3f} s per "
+                 f"submission; nbconvert {base_per_wall:.1f} s per notebook")
+    return Row(SECTION, f"grade_class {size} x ada_correct (bwrap, -j 1), per submission",
+               per_wall, "nbconvert --execute, 1 proc, per notebook", base_per_wall,
+               ratio_at_most(1 / SPEEDUP_TARGET),
+               check=f"{graded}/{size} graded fully correct",
+               note=(f"CPU {per_cpu:.3f} s per submission (target {CPU_TARGET:g} s: "
+                     f"{'met' if per_cpu <= CPU_TARGET else 'NOT met'}), nbconvert "
+                     f"{base_per_cpu:.2f} s; {base_per_wall / per_wall:.0f}x nbconvert's throughput"),
+               extra={"submissions": size, "cpu_seconds_per_submission": per_cpu,
+                      "cpu_target_seconds": CPU_TARGET, "cpu_target_met": per_cpu <= CPU_TARGET,
+                      "baseline_cpu_seconds_per_notebook": base_per_cpu,
+                      "submissions_per_second": 1 / per_wall,
+                      "baseline_submissions_per_second": 1 / base_per_wall})
+
+
+def cpu_row(row: Row) -> Row:
+    """The first row's CPU per submission as a row of its own, against the absolute target."""
+    return Row(SECTION, f"CPU per submission, {row.extra['submissions']} x ada_correct "
+               "(system-wide, -j 1)", row.extra["cpu_seconds_per_submission"],
+               "nbconvert --execute CPU per notebook", row.extra["baseline_cpu_seconds_per_notebook"],
+               seconds_below(CPU_TARGET), check=row.check,
+               note="user+sys of the whole run from /proc/stat, divided by submissions")
+
+
 def run(settings: Settings) -> list[Row]:
+    class_row = one_class(settings)
+    return [class_row, cpu_row(class_row), mixed_class(settings)]
+
+
+def mixed_class(settings: Settings) -> Row:
     from grader.classgrade.run import grade_class
     names = QUICK_SUBMISSIONS if settings.quick else SUBMISSIONS
     repeats = 1 if settings.quick else 3

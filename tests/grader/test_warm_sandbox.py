@@ -189,3 +189,47 @@ def test_the_sandbox_preloads_what_the_kits_modules_import():
     assert names[:3] == ["numpy", "matplotlib", "matplotlib.pyplot"]
     assert "urllib.request" in names and "gzip" in names
     assert not {"Blocks", "dataset_utils", "gradient_check", "__future__"} & set(names)
+
+
+# ------------------------------------------------------------------ loading, in the first child
+@pytest.mark.parametrize("statement, said", [
+    ("""
+     class Hangs:
+         import signal
+         signal.signal(signal.SIGALRM, signal.SIG_IGN)
+         while True:
+             pass
+     """, "loading the code took longer than 3 s"),
+    ("""
+     class Dies:
+         import signal
+         os.kill(os.getpid(), signal.SIGKILL)
+     """, "loading the code was killed by SIGKILL"),
+])
+def test_loading_that_hangs_or_dies_stops_every_function_saying_so(tmp_path, statement, said):
+    limits = Limits(call_seconds=2, task_seconds=5, load_seconds=3, submission_seconds=60)
+    result = grade(tmp_path, submission(tmp_path, "ann", CORRECT + textwrap.dedent(statement)),
+                   task_list=FLATTEN + [tasks.get_task("maxpool_forward")], limits=limits)
+    assert said in result.error
+    assert [t.passed for t in result.tasks] == [False, False]
+    assert all(said in t.error for t in result.tasks)
+
+
+def test_a_process_started_while_loading_does_not_stretch_the_loading(tmp_path):
+    """It inherits the first child's load pipe; loading still ends with the first record
+    (here the function's calls take longer than loading may: 33 x 0.15 s > 3 s)."""
+    helper = {"helper.py": """
+        import os, time
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        """}
+    slow = """
+    def flatten_forward(x_input):
+        time.sleep(0.15)
+        return x_input.reshape(x_input.shape[0], -1)
+    """
+    limits = Limits(call_seconds=2, task_seconds=15, load_seconds=2, submission_seconds=60)
+    result = grade(tmp_path, submission(tmp_path, "ann", "import helper\n" + textwrap.dedent(slow),
+                                        helper), limits=limits)
+    assert result.task("flatten_forward").passed and result.error == ""

@@ -60,8 +60,7 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
 
 
 WORKER = Path(__file__).with_name("worker.py")
-UID_PROCESSES = Path(__file__).with_name("uid_processes.py")
-KIT_CODE = Path(__file__).with_name("kit_code.py")
+SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py")  # what worker.py imports
 
 
 def write_bin(bin_dir: Path, script: Path) -> None:
@@ -70,7 +69,8 @@ def write_bin(bin_dir: Path, script: Path) -> None:
     it runs (the kit's own calling.py and wire.py), matplotlib's font list, and the
     kit's student modules in ``kit/`` for the zygote to compile once."""
     bin_dir.mkdir()
-    for source in dict.fromkeys((script, WORKER, UID_PROCESSES, KIT_CODE, Path(calling.__file__),
+    helpers = [WORKER.with_name(name) for name in SANDBOX_HELPERS]
+    for source in dict.fromkeys((script, WORKER, *helpers, Path(calling.__file__),
                                  Path(wire.__file__), *font_cache())):
         shutil.copyfile(source, bin_dir / source.name)
     (bin_dir / "kit").mkdir()

@@ -1,29 +1,28 @@
-"""Runs INSIDE the sandbox: call one submission's functions on given inputs.
+"""Runs INSIDE the sandbox: the supervisor of one submission's functions.
 
-Copied into the sandbox beside ``zygote.py``, ``calling.py`` and ``wire.py``
-(the kit's ``grader/core`` modules, the very ones the notebook's checks use);
-it imports only the standard library, NumPy and those two.
+Copied into the sandbox's ``bin/`` beside ``zygote.py``, ``task_child.py``,
+``calling.py`` and ``wire.py`` (the kit's ``grader/core`` modules, the very ones
+the notebook's checks use); it imports only the standard library and those.
 
 ``zygote.py`` forks one supervisor per submission, which runs
 :func:`run_submission` (as root inside the sandbox when graded as root). It
-reads the inputs once, then forks one child per task; the child becomes the
-submission's unprivileged uid (when the supervisor runs as root), loads the
-student's code and calls the function through ``calling.call_cases``,
-AutoMark's way. Each child writes its records to a pipe of its own; the
-supervisor forwards them at once, as chunks of ``wire``'s pipe format, on its
-stdout to the trusted side, with how the task ended. The student's code can
-therefore neither stop nor signal the supervisor (another uid), nor reach its
-stdout (``/proc/<pid>/fd`` of another uid is closed), nor write into another
-function's channel; the supervisor enforces every function's time limit
-itself, and kills everything of the uid between functions, so nothing of one
-function outlives it. Nothing is compared here.
+reads the inputs once, then forks one child per function; the child becomes
+the submission's unprivileged uid (when the supervisor runs as root), loads the
+student's code and calls the function (``task_child.py``). The first child also
+reports every statement that fails to load, on a pipe of its own (stream 0);
+if loading hangs or kills it, no function runs. Each child writes its records
+to a pipe of its own; the supervisor forwards them at once, as chunks of
+``wire``'s pipe format, on its stdout to the trusted side, with how the child
+ended. The student's code can therefore neither stop nor signal the supervisor
+(another uid), nor reach its stdout (``/proc/<pid>/fd`` of another uid is
+closed), nor write into another function's channel; the supervisor enforces
+every function's time limit itself, and kills everything of the uid between
+functions, so nothing of one function outlives it. Nothing is compared here.
 The student's folder goes on ``sys.path`` only in the children, after they
 became the uid: a student's ``matplotlib.py`` never runs as root.
 """
 
-import ast
 import json
-import linecache
 import os
 import resource
 import select
@@ -33,12 +32,9 @@ import time
 
 # With -I the script's own folder is not on sys.path: calling.py and wire.py sit beside it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import calling  # noqa: E402
-import kit_code  # noqa: E402
+import task_child  # noqa: E402
 import uid_processes  # noqa: E402
 import wire  # noqa: E402
-
-LOAD_TASK = "__load__"
 
 
 def drop_privileges(uid):
@@ -70,97 +66,7 @@ def apply_limits(limits, own_uid):
         resource.setrlimit(kind, (value, value))
 
 
-def load_student_code(code_dir, statement_seconds, on_failure=None):
-    """Execute the extracted definitions, one top-level statement at a time.
-
-    A statement that fails (an import of a module the student did not hand in,
-    a class body that raises, one that hangs) is reported through
-    ``on_failure(origin, line, error)`` and the rest still load, so one bad
-    line never costs the functions that do not need it.
-
-    Returns:
-        The namespace.
-    """
-    with open(os.path.join(code_dir, "submission_code.json"), encoding="utf-8") as handle:
-        chunks = json.load(handle)
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    for chunk in chunks:
-        filename = f"<{chunk['origin']}>"
-        linecache.cache[filename] = (len(chunk["source"]), None,
-                                     chunk["source"].splitlines(True), filename)
-        for statement in ast.parse(chunk["source"], filename).body:
-            try:
-                code = compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec")
-                with calling.time_limit(statement_seconds):
-                    exec(code, namespace)
-            except BaseException as error:  # noqa: BLE001 - untrusted code may raise anything
-                if on_failure is not None:
-                    on_failure(chunk["origin"], statement.lineno, error)
-    return namespace
-
-
-def submitted_problem(function, name, code_dir, kit_files):
-    """Why ``function`` does not count as the student's, or ``""``.
-
-    A graded function whose code lives in a kit file staged because the
-    student handed in none (Blocks.py ...) was not written by the student.
-    """
-    origin = getattr(getattr(function, "__code__", None), "co_filename", "")
-    folder, file_name = os.path.split(os.path.abspath(origin)) if origin else ("", "")
-    if folder == os.path.abspath(code_dir) and file_name in kit_files:
-        return (f"{name} was not submitted: it comes from the kit's {file_name}, not from your "
-                f"notebook or files (hand in your own {file_name} to have it graded)")
-    return ""
-
-
-def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files):
-    """In the forked child, as the submission's uid: load the code, call every case."""
-    log = os.open(os.path.join(scratch, f"{task['name']}.log"),
-                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-
-    def failed(origin, line, error):
-        if task["name"] == LOAD_TASK:  # reported once, by the load probe
-            send(wire.encode_problem(wire.LOAD_ERROR,
-                                     f"{origin}, line {line}: {calling.describe_error(error)}"))
-
-    sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
-    kit_code.use_compiled(code_dir, kit_files)
-    namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
-    if task["name"] == LOAD_TASK:
-        return
-    function = namespace.get(task["name"])
-    if not callable(function):
-        send(wire.encode_problem(wire.MISSING, f"no function {task['name']} defined"))
-        return
-    problem = submitted_problem(function, task["name"], code_dir, kit_files)
-    if problem:
-        send(wire.encode_problem(wire.NOT_SUBMITTED, problem))
-        return
-    calling.call_cases(function, cases, task["arg_names"], n_local=task["n_local"],
-                       call_seconds=limits["call_seconds"], task_seconds=limits["task_seconds"],
-                       limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
-
-
-def fresh_process_state():
-    """In a task's child: what a new interpreter would have, and nothing from the parent.
-
-    The child is forked from a warm parent that imported NumPy once: its legacy global
-    random state is seeded anew, as an import would; stdin is /dev/null.
-    """
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed()
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+_write_all = task_child.write_all
 
 
 class Supervisor:
@@ -170,40 +76,101 @@ class Supervisor:
         self.code_dir, self.scratch, self.limits = code_dir, scratch, limits
         self.run_as, self.kit_files = run_as, kit_files
 
-    def run(self, number, task, cases, seconds):
-        """Run one task's child; forward its records; return how it ended (a dict)."""
+    def run(self, number, task, cases, seconds, load_seconds=None):
+        """Run one function's child; forward its records; return how it ended (a dict).
+
+        With ``load_seconds`` (the submission's first function) the child reports what
+        fails to load as stream 0, on a pipe of its own that it closes once the code is
+        loaded: loading has ``load_seconds``, then the calls have ``seconds``. If loading
+        does not end well (out of time, killed, an exit), stream 0 gets that ending and
+        None is returned: no function runs.
+        """
         read_end, write_end = os.pipe()
+        load_read, load_write = os.pipe() if load_seconds else (None, None)
         sys.stdout.flush()
         try:
             pid = os.fork()
         except OSError as error:
-            os.close(read_end)
-            os.close(write_end)
+            for fd in (read_end, write_end, load_read, load_write):
+                if fd is not None:
+                    os.close(fd)
             return {"ended": "not_run", "code": None, "signal": str(error)[:20]}
         if pid == 0:
-            self._child(read_end, write_end, task, cases)
-        os.close(write_end)
+            self._child(task, cases, write_end, load_write, (read_end, load_read))
         grace = self.limits.get("grace_seconds", 1.0)  # past its own budget it is killed
-        ended = self._forward(number, read_end, pid, time.monotonic() + seconds + grace)
+        os.close(write_end)
+        ended = None
+        if load_read is not None:
+            os.close(load_write)
+            ended = self._forward_load(load_read, read_end, number, pid,
+                                       time.monotonic() + load_seconds + grace)
+            os.close(load_read)
+            loaded = ended or {"ended": "exit", "code": 0}
+            _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
+            if loaded != {"ended": "exit", "code": 0}:
+                os.close(read_end)
+                self.kill_leftovers(pid)
+                return None
+        if ended is None:
+            ended = self._forward(number, read_end, pid, time.monotonic() + seconds + grace)
+        else:  # the child loaded, then ended before its loading was seen to end
+            self._drain(number, read_end)
         os.close(read_end)
         self.kill_leftovers(pid)
         return ended
 
-    def _child(self, read_end, write_end, task, cases):
+    def _child(self, task, cases, write_end, load_write, unused):
         code = 0
         try:
-            os.close(read_end)
+            for fd in unused:
+                if fd is not None:
+                    os.close(fd)
             os.setpgid(0, 0)
-            fresh_process_state()
+            task_child.fresh_process_state()
             if self.run_as:
                 drop_privileges(self.run_as)
             apply_limits(self.limits, own_uid=bool(self.run_as))
-            run_task_child(self.code_dir, self.scratch, task, cases, self.limits,
-                           lambda record: _write_all(write_end, record), self.kit_files)
+            task_child.run_task_child(self.code_dir, self.scratch, task, cases, self.limits,
+                                      lambda record: _write_all(write_end, record),
+                                      self.kit_files, load_channel=load_write)
         except BaseException:  # noqa: BLE001
             code = 3
         finally:
             os._exit(code)
+
+    def _forward_load(self, load_read, read_end, number, pid, deadline):
+        """Forward the first child's load reports (stream 0) until loading is over.
+
+        Loading is over when the child closes its load pipe, or sends a function's record
+        (a process it started while loading may hold the load pipe open). Returns None
+        then (the function's first bytes are forwarded as its own); how the child ended
+        if it ended first; ``task_timeout`` past ``deadline``.
+        """
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill_leftovers(pid)
+                os.waitpid(pid, 0)
+                return {"ended": "task_timeout"}
+            ready, _, _ = select.select([load_read, read_end], [], [], min(remaining, 0.5))
+            if load_read in ready:
+                data = os.read(load_read, 1 << 16)
+                if data:
+                    _write_all(1, wire.encode_chunk(b"D", 0, data))
+                    continue
+            else:
+                data = None
+            if read_end in ready or data == b"":
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if not done:
+                    self._drain(0, load_read)
+                    return None
+                self._drain(0, load_read)
+                return _ending(status)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                self._drain(0, load_read)
+                return _ending(status)
 
     def _forward(self, number, read_end, pid, deadline):
         """Forward the child's bytes until it closes its pipe and exits, or its time is up."""
@@ -223,16 +190,18 @@ class Supervisor:
                 if not done:
                     self.kill_leftovers(pid)
                     done, status = os.waitpid(pid, 0)
-                while True:  # what is still in the pipe after the child ended
-                    ready, _, _ = select.select([read_end], [], [], 0)
-                    tail = os.read(read_end, 1 << 16) if ready else b""
-                    if not tail:
-                        break
-                    _write_all(1, wire.encode_chunk(b"D", number, tail))
-                if os.WIFSIGNALED(status):
-                    return {"ended": "signal",
-                            "signal": signal.Signals(os.WTERMSIG(status)).name}
-                return {"ended": "exit", "code": os.WEXITSTATUS(status)}
+                self._drain(number, read_end)
+                return _ending(status)
+
+    @staticmethod
+    def _drain(number, read_end):
+        """Forward what is still in the pipe after its child ended."""
+        while True:
+            ready, _, _ = select.select([read_end], [], [], 0)
+            tail = os.read(read_end, 1 << 16) if ready else b""
+            if not tail:
+                return
+            _write_all(1, wire.encode_chunk(b"D", number, tail))
 
     def kill_leftovers(self, pid):
         """Kill the task's process group and, with a uid of its own, everything of that uid."""
@@ -242,6 +211,13 @@ class Supervisor:
             pass
         if self.run_as:
             uid_processes.kill_all_of(self.run_as)
+
+
+def _ending(status):
+    """How a child ended, from its wait status."""
+    if os.WIFSIGNALED(status):
+        return {"ended": "signal", "signal": signal.Signals(os.WTERMSIG(status)).name}
+    return {"ended": "exit", "code": os.WEXITSTATUS(status)}
 
 
 def run_submission(code_dir, io_dir):
@@ -257,13 +233,11 @@ def run_submission(code_dir, io_dir):
     os.chdir(code_dir)
     supervisor = Supervisor(code_dir, scratch, limits, run_as,
                             tuple(manifest.get("kit_files", ())))
-    # Load the code once on its own first: it reports every statement that fails to
-    # load; if loading hangs or kills its process, no task runs.
-    probe = {"name": LOAD_TASK, "arg_names": [], "n_local": 0}
-    loaded = supervisor.run(0, probe, [], limits["load_seconds"])
-    _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
-    if loaded["ended"] != "exit" or loaded.get("code") != 0:
-        return
+    # The first function's child loads the code before anything is called and reports,
+    # on stream 0, every statement that fails; if loading hangs or kills it, nothing runs.
     for number, task in enumerate(manifest["tasks"], start=1):
-        ended = supervisor.run(number, task, cases[task["name"]][0], limits["task_seconds"])
+        ended = supervisor.run(number, task, cases[task["name"]][0], limits["task_seconds"],
+                               load_seconds=limits["load_seconds"] if number == 1 else None)
+        if ended is None:
+            return
         _write_all(1, wire.encode_chunk(b"E", number, json.dumps(ended).encode()))
