@@ -69,7 +69,8 @@ def flatten_forward(x_input):
 LOOKS_FOR_TRACES = """
 import ctypes
 def flatten_forward(x_input):
-    found = [name for name in os.listdir("/tmp") if not name.endswith(".log")]
+    found = [name for name in os.listdir("/tmp")          # but its own logs and code
+             if not name.endswith(".log") and name != ".compiled"]
     if ctypes.CDLL(None).shmget(0x5eed, 0, 0) != -1:
         found.append("shared memory")
     mine = [pid for pid in os.listdir("/proc") if pid.isdigit()
@@ -233,3 +234,39 @@ def test_a_process_started_while_loading_does_not_stretch_the_loading(tmp_path):
     result = grade(tmp_path, submission(tmp_path, "ann", "import helper\n" + textwrap.dedent(slow),
                                         helper), limits=limits)
     assert result.task("flatten_forward").passed and result.error == ""
+
+
+@pytest.mark.parametrize("garbage", [b"not marshal", b"\xe9\x00\x00\x00\x00", b"[]"])
+def test_later_functions_compile_afresh_when_the_first_ones_code_is_not_there(tmp_path, garbage):
+    """The first function's child leaves its compiled statements for the others; a file
+    the student put there first, of anything, only makes them compile from source."""
+    plants = f"""
+    class Plant:
+        with open("/tmp/.compiled", "wb") as handle:
+            handle.write({garbage!r})
+    """
+    both = FLATTEN + [tasks.get_task("maxpool_forward")]
+    pool = """
+    def maxpool_forward(x_input):
+        h, w = x_input.shape
+        return x_input.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+    """
+    result = grade(tmp_path, submission(tmp_path, "ann", CORRECT + textwrap.dedent(pool)
+                                        + textwrap.dedent(plants)), task_list=both)
+    assert [t.passed for t in result.tasks] == [True, True]
+
+
+def test_the_first_functions_child_leaves_its_compiled_code_for_the_others(tmp_path):
+    checks = """
+    import marshal, types
+    def maxpool_forward(x_input):
+        with open("/tmp/.compiled", "rb") as handle:
+            chunks = marshal.loads(handle.read())
+        assert all(isinstance(code, types.CodeType) for chunk in chunks for _, code in chunk)
+        raise ValueError(f"{sum(len(chunk) for chunk in chunks)} statements")
+    """
+    both = FLATTEN + [tasks.get_task("maxpool_forward")]
+    result = grade(tmp_path, submission(tmp_path, "ann", CORRECT + textwrap.dedent(checks)),
+                   task_list=both)
+    assert result.task("flatten_forward").passed
+    assert "ValueError: 5 statements" in message(result, "maxpool_forward")  # 3 imports, 2 defs

@@ -1,58 +1,60 @@
-"""Runs INSIDE the sandbox: the kit's student modules, compiled once by the zygote.
+"""Runs INSIDE the sandbox: the kit's student modules, imported once by the zygote.
 
 The kit's ``Blocks.py``, ``gradient_check.py`` and ``dataset_utils.py`` are
 staged into a submission's folder when the student handed in none of their
-own. Every function's child imports them again; compiling them each time cost
-a few milliseconds a child. The zygote compiles the kit's copies (``bin/kit/``,
-trusted code) once with :func:`compile_kit`; a child then imports a staged kit
-module from that code through :func:`use_compiled`, under the staged file's
-own name, exactly as if it had compiled it: a module whose staged bytes differ
-from the kit's is compiled from its file as usual.
+own, and every function's child imported them again: a few milliseconds a
+child. The zygote imports the kit's copies (``bin/kit/``, trusted code) once
+with :func:`import_kit`, before any student code exists; a child whose
+submission was given the kit's copy (the same bytes) then finds that module,
+as its fork left it, through :func:`use_kit`. A student's own file of the same
+name is imported from the student's folder as usual. A function defined in a
+kit module has its code in :data:`FOLDER` (or in the staged copy), which is how
+the worker tells that a student did not write it.
 """
 
-import _imp
-import importlib.machinery
 import importlib.util
 import os
 import sys
 
-COMPILED = {}  # module name: (source bytes, code), filled in by the zygote
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kit")
+MODULES = {}  # module name: (source bytes, module), filled in by the zygote
 
 
-def compile_kit(folder):
-    """Compile every ``.py`` file in ``folder`` into :data:`COMPILED`."""
+def import_kit(folder=FOLDER):
+    """Import every ``.py`` file in ``folder`` into :data:`MODULES` (not ``sys.modules``)."""
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
-        if name.endswith(".py"):
-            with open(os.path.join(folder, name), "rb") as handle:
-                source = handle.read()
-            COMPILED[name[:-3]] = (source, compile(source, os.path.join(folder, name), "exec",
-                                                   dont_inherit=True))
+        if not name.endswith(".py"):
+            continue
+        path = os.path.join(folder, name)
+        with open(path, "rb") as handle:
+            source = handle.read()
+        spec = importlib.util.spec_from_file_location(name[:-3], path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # while it runs, as an import would have it
+        try:
+            spec.loader.exec_module(module)
+        except Exception:  # noqa: BLE001 - a child that needs it imports it and says why
+            continue
+        finally:
+            del sys.modules[spec.name]
+        MODULES[spec.name] = (source, module)
 
 
-class _Loader(importlib.machinery.SourceFileLoader):
-    def get_code(self, fullname):
-        source, code = COMPILED[fullname]
-        with open(self.path, "rb") as handle:
-            if handle.read() != source:
-                return super().get_code(fullname)
-        _imp._fix_co_filename(code, self.path)
-        return code
+def use_kit(code_dir, staged_files):
+    """In a child: the kit modules staged in ``code_dir`` come from :data:`MODULES`."""
+    for file_name in staged_files:
+        entry = MODULES.get(file_name[:-3])
+        if entry is None:
+            continue
+        try:
+            with open(os.path.join(code_dir, file_name), "rb") as handle:
+                same = handle.read() == entry[0]
+        except OSError:
+            same = False
+        if same:
+            sys.modules[file_name[:-3]] = entry[1]
 
 
-class _Finder:
-    def __init__(self, code_dir, names):
-        self.code_dir, self.names = code_dir, names
-
-    def find_spec(self, name, path=None, target=None):
-        if path is not None or name not in self.names:
-            return None
-        location = os.path.join(self.code_dir, name + ".py")
-        return importlib.util.spec_from_file_location(name, location,
-                                                      loader=_Loader(name, location))
-
-
-def use_compiled(code_dir, staged_files):
-    """In a child: import the kit modules staged in ``code_dir`` from the compiled code."""
-    names = {name[:-3] for name in staged_files if name[:-3] in COMPILED}
-    if names:
-        sys.meta_path.insert(0, _Finder(code_dir, names))
+def is_kit_file(path):
+    """True for a file of :data:`FOLDER`."""
+    return os.path.dirname(os.path.abspath(path)) == FOLDER

@@ -1,8 +1,8 @@
 """Runs INSIDE the sandbox: what a function's child does, as the submission's uid.
 
 Forked by the supervisor (``worker.py``) once per graded function. It loads the
-student's definitions afresh (the kit's own modules from the zygote's compiled
-code, :mod:`kit_code`), finds the function, checks that the student wrote it,
+student's definitions afresh (the kit's own modules as the zygote imported
+them, :mod:`kit_code`), finds the function, checks that the student wrote it,
 and calls it on every case through ``calling.call_cases``, sending each
 outcome as a ``wire`` record on the pipe the supervisor gave it.
 """
@@ -10,8 +10,10 @@ outcome as a ``wire`` record on the pipe the supervisor gave it.
 import ast
 import json
 import linecache
+import marshal
 import os
 import sys
+import types
 
 import calling
 import kit_code
@@ -25,7 +27,7 @@ def write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
-def load_student_code(code_dir, statement_seconds, on_failure=None):
+def load_student_code(code_dir, statement_seconds, on_failure=None, compiled_cache=None):
     """Execute the extracted definitions, one top-level statement at a time.
 
     A statement that fails (an import of a module the student did not hand in,
@@ -33,36 +35,80 @@ def load_student_code(code_dir, statement_seconds, on_failure=None):
     ``on_failure(origin, line, error)`` and the rest still load, so one bad
     line never costs the functions that do not need it.
 
+    ``compiled_cache`` (a file of the submission's own scratch folder) spares
+    the children after the first compiling the same code again: the first
+    writes the statements' code objects there (``on_failure`` given), the
+    others read them back, or compile from source if it is missing or not
+    what they expect. It is the student's own uid's file in a folder that only
+    this submission sees, so whatever it holds runs with no more power than the
+    student's code already has.
+
     Returns:
         The namespace.
     """
     with open(os.path.join(code_dir, "submission_code.json"), encoding="utf-8") as handle:
         chunks = json.load(handle)
+    cached = None if on_failure is not None else _read_compiled(compiled_cache, len(chunks))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    for chunk in chunks:
+    compiled = []
+    for number, chunk in enumerate(chunks):
         filename = f"<{chunk['origin']}>"
         linecache.cache[filename] = (len(chunk["source"]), None,
                                      chunk["source"].splitlines(True), filename)
-        for statement in ast.parse(chunk["source"], filename).body:
+        statements = cached[number] if cached is not None else \
+            [(s.lineno, s) for s in ast.parse(chunk["source"], filename).body]
+        compiled.append([])
+        for line, statement in statements:
             try:
-                code = compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec")
+                code = statement if cached is not None else compile(
+                    ast.Module(body=[statement], type_ignores=[]), filename, "exec")
+                compiled[-1].append((line, code))
                 with calling.time_limit(statement_seconds):
                     exec(code, namespace)
             except BaseException as error:  # noqa: BLE001 - untrusted code may raise anything
                 if on_failure is not None:
-                    on_failure(chunk["origin"], statement.lineno, error)
+                    on_failure(chunk["origin"], line, error)
+    if on_failure is not None and compiled_cache:
+        _write_compiled(compiled_cache, compiled)
     return namespace
+
+
+def _write_compiled(path, compiled):
+    try:
+        data = marshal.dumps(compiled)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except (OSError, ValueError):
+        return
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+
+
+def _read_compiled(path, n_chunks):
+    """The first child's code objects, ``[[(line, code)] per chunk]``, or None."""
+    try:
+        with open(path, "rb") as handle:
+            compiled = marshal.loads(handle.read())
+    except (OSError, TypeError, ValueError, EOFError):
+        return None
+    well_formed = isinstance(compiled, list) and len(compiled) == n_chunks and all(
+        isinstance(chunk, list) and all(
+            isinstance(entry, tuple) and len(entry) == 2 and type(entry[0]) is int
+            and isinstance(entry[1], types.CodeType) for entry in chunk)
+        for chunk in compiled)
+    return compiled if well_formed else None
 
 
 def submitted_problem(function, name, code_dir, kit_files):
     """Why ``function`` does not count as the student's, or ``""``.
 
     A graded function whose code lives in a kit file staged because the
-    student handed in none (Blocks.py ...) was not written by the student.
+    student handed in none (Blocks.py ...), or in the kit's module imported once
+    by the zygote, was not written by the student.
     """
     origin = getattr(getattr(function, "__code__", None), "co_filename", "")
     folder, file_name = os.path.split(os.path.abspath(origin)) if origin else ("", "")
-    if folder == os.path.abspath(code_dir) and file_name in kit_files:
+    if (folder == os.path.abspath(code_dir) and file_name in kit_files) or \
+            (origin and kit_code.is_kit_file(origin)):
         return (f"{name} was not submitted: it comes from the kit's {file_name}, not from your "
                 f"notebook or files (hand in your own {file_name} to have it graded)")
     return ""
@@ -88,8 +134,10 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files, load
                 wire.LOAD_ERROR, f"{origin}, line {line}: {calling.describe_error(error)}"))
 
     sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
-    kit_code.use_compiled(code_dir, kit_files)
-    namespace = load_student_code(code_dir, limits["load_seconds"] / 4, failed)
+    kit_code.use_kit(code_dir, kit_files)
+    namespace = load_student_code(code_dir, limits["load_seconds"] / 4,
+                                  failed if load_channel is not None else None,
+                                  compiled_cache=os.path.join(scratch, ".compiled"))
     if load_channel is not None:
         os.close(load_channel)
     function = namespace.get(task["name"])

@@ -69,7 +69,7 @@ class WarmSandbox:
                 os.chmod(path, 0o711)  # passable, not listable
             for path in (self.home / "bin").rglob("*"):
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
-            os.chmod(self.home / "bin", 0o755)
+            os.chmod(self.home / "bin" / "kit", 0o700)  # the zygote's (root's) alone
             settings = json.dumps({"preload": preload_names(),
                                    "fresh_tmp_mb": tmp_mb if mode == "bwrap" else 0})
             self._log = open(self.home / "sandbox.log", "wb")

@@ -130,7 +130,7 @@ def main(argv):
     spool, settings = argv[1], json.loads(argv[2])
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
     preload(settings.get("preload", ()))
-    kit_code.compile_kit(os.path.join(os.path.dirname(os.path.abspath(__file__)), "kit"))
+    kit_code.import_kit()
     warm_up()
     gc.freeze()  # what is here now stays put: the children's collections never touch it
     os.chdir(spool)
