@@ -188,6 +188,7 @@ def run(settings: Settings) -> list[Row]:
 
 
 def mixed_class(settings: Settings) -> Row:
+    """A few different example submissions, as many workers as cores, against nbconvert."""
     from grader.classgrade.run import grade_class
     names = QUICK_SUBMISSIONS if settings.quick else SUBMISSIONS
     repeats = 1 if settings.quick else 3
@@ -211,10 +212,10 @@ def mixed_class(settings: Settings) -> Row:
         timeouts = timed_out_cells(notebooks)
     n = len(names)
     settings.say(f"  {SECTION} {n} submissions: {ours.seconds:.2f} s vs nbconvert {base.seconds:.2f} s")
-    return [Row(SECTION, f"grade_class {n} submissions ({last.sandbox}, -j {jobs})", ours.seconds,
-                f"nbconvert --execute, {jobs} procs", base.seconds, None,
-                check=f"graded {len(last.graded)}/{n}; nbconvert cells timed out: {timeouts}",
-                note=(f"{n / ours.seconds:.2f} vs {n / base.seconds:.2f} submissions/s; "
-                      f"nbconvert per-cell timeout {CELL_TIMEOUT} s"),
-                extra={"submissions": list(names), "submissions_per_second": n / ours.seconds,
-                       "baseline_submissions_per_second": n / base.seconds})]
+    return Row(SECTION, f"grade_class {n} submissions ({last.sandbox}, -j {jobs})", ours.seconds,
+               f"nbconvert --execute, {jobs} procs", base.seconds, None,
+               check=f"graded {len(last.graded)}/{n}; nbconvert cells timed out: {timeouts}",
+               note=(f"{n / ours.seconds:.2f} vs {n / base.seconds:.2f} submissions/s; "
+                     f"nbconvert per-cell timeout {CELL_TIMEOUT} s"),
+               extra={"submissions": list(names), "submissions_per_second": n / ours.seconds,
+                      "baseline_submissions_per_second": n / base.seconds})

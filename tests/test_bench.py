@@ -161,3 +161,26 @@ def test_quick_run_writes_results_json(tmp_path):
         assert row["met"] in (True, False, None)
         assert (row["met"] is None) == (row["target"] is None)
     assert "ratio" in done.stdout and "targets met" in done.stdout
+
+
+def test_grading_copies_a_class_and_counts_the_machines_cpu(tmp_path):
+    from bench import grading
+    folder = grading.copy_submissions(["ada_correct"], tmp_path, copies=3)
+    assert sorted(p.name for p in folder.iterdir()) == [f"ada_correct_{n:03d}" for n in range(3)]
+    assert (folder / "ada_correct_000" / "assignment.ipynb").is_file()
+    before = grading.system_cpu_seconds()
+    sum(i * i for i in range(300_000))
+    assert grading.system_cpu_seconds() >= before
+
+
+def test_grading_gives_the_class_its_cpu_row_and_the_mixed_row(monkeypatch):
+    from bench import grading
+    from bench.rows import Row
+    row = Row("grading", "class", 0.1, "nbconvert", 10.0,
+              extra={"submissions": 20, "cpu_seconds_per_submission": 0.12,
+                     "baseline_cpu_seconds_per_notebook": 9.0})
+    monkeypatch.setattr(grading, "one_class", lambda settings: row)
+    monkeypatch.setattr(grading, "mixed_class", lambda settings: Row("grading", "mixed", 1.0))
+    rows = grading.run(None)
+    assert [r.name for r in rows][::2] == ["class", "mixed"]
+    assert rows[1].ours_seconds == 0.12 and rows[1].met is True

@@ -270,3 +270,29 @@ def test_the_first_functions_child_leaves_its_compiled_code_for_the_others(tmp_p
                    task_list=both)
     assert result.task("flatten_forward").passed
     assert "ValueError: 5 statements" in message(result, "maxpool_forward")  # 3 imports, 2 defs
+
+
+@root_only
+def test_a_sandbox_that_ended_between_submissions_is_replaced_without_a_verdict_lost(tmp_path):
+    grade(tmp_path, submission(tmp_path, "ann", CORRECT))
+    ended = warm._local.sandbox
+    os.killpg(ended.process.pid, 9)
+    ended.process.wait()   # seen as ended: the next submission gets a new sandbox at once
+    assert not ended.alive
+    assert grade(tmp_path, submission(tmp_path, "bob", CORRECT)).task("flatten_forward").passed
+    assert warm._local.sandbox is not ended
+
+
+@root_only
+def test_a_sandbox_found_ended_when_given_a_submission_is_replaced(tmp_path, monkeypatch):
+    grade(tmp_path, submission(tmp_path, "ann", CORRECT))
+    ended = warm._local.sandbox
+    os.killpg(ended.process.pid, 9)
+    real_poll, calls = ended.process.poll, []
+
+    def poll_late():  # its end is not seen when the submission is given to it
+        calls.append(1)
+        return None if len(calls) == 1 else real_poll()
+    monkeypatch.setattr(ended.process, "poll", poll_late)
+    result = grade(tmp_path, submission(tmp_path, "bob", CORRECT))
+    assert result.task("flatten_forward").passed and result.error == ""

@@ -127,16 +127,20 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
         A :class:`SandboxRun`; a crash of the whole run is reported in ``error``.
     """
     run_as = sandbox_uid() if os.geteuid() == 0 else None
-    sandbox = warm.sandbox_for(mode, limits.tmp_mb, run_as, scratch)
-    folder, inside = sandbox.new_folder()
     start = time.perf_counter()
-    demux = wire.Demux(n_tasks=len(cases_by_task) + 1, max_bytes=limits.return_mb << 20)
-    try:
-        stage(submission, chunks, cases_by_task, limits, folder, chown_to=run_as,
-              scratch="/tmp" if mode == "bwrap" else f"{inside}/scratch")
-        error = sandbox.grade(folder, demux, limits.submission_seconds)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    for _attempt in (1, 2):  # a sandbox found ended between submissions is replaced once
+        sandbox = warm.sandbox_for(mode, limits.tmp_mb, run_as, scratch)
+        folder, inside = sandbox.new_folder()
+        demux = wire.Demux(n_tasks=len(cases_by_task) + 1, max_bytes=limits.return_mb << 20)
+        try:
+            stage(submission, chunks, cases_by_task, limits, folder, chown_to=run_as,
+                  scratch="/tmp" if mode == "bwrap" else f"{inside}/scratch")
+            error = sandbox.grade(folder, demux, limits.submission_seconds)
+            break
+        except warm.SandboxGone as gone:
+            error = str(gone)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     damage = f"the submission {demux.damage}" if demux.damage else ""
     load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0))
     tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),

@@ -45,6 +45,10 @@ _open: set = set()  # every sandbox this process started, to close at its exit
 _exit_hooks: set = set()  # the processes that have registered _close_all
 
 
+class SandboxGone(RuntimeError):
+    """The sandbox ended between two submissions: the next one was never given to it."""
+
+
 class WarmSandbox:
     """A running ``zygote.py`` and the spool it grades from.
 
@@ -115,13 +119,19 @@ class WarmSandbox:
         Returns:
             "" or what went wrong; then, or when the submission may have left something
             behind, the sandbox is closed, and :func:`sandbox_for` starts a new one.
+
+        Raises:
+            SandboxGone: the sandbox had ended before it took the submission (it is
+                closed; the submission can be given to a new one).
         """
         try:
             self.process.stdin.write(f"{folder.name}\n".encode("ascii"))
             self.process.stdin.flush()
         except (OSError, ValueError, AttributeError):
-            return self.close(f"the sandbox stopped before the submission started: {self._tail()}")
+            raise SandboxGone(self.close(f"the sandbox had ended: {self._tail()}")) from None
         error = self._receive(demux, time.monotonic() + seconds, seconds)
+        if error and demux.held == 0 and self.process.poll() is not None:
+            raise SandboxGone(self.close(error))  # it ended before the submission began
         if error:
             return self.close(error)
         self.served += 1
