@@ -102,7 +102,7 @@ class Supervisor:
         ended = None
         if load_read is not None:
             os.close(load_write)
-            ended = self._forward_load(load_read, read_end, number, pid,
+            ended = self._forward_load(load_read, read_end, pid,
                                        time.monotonic() + load_seconds + grace)
             os.close(load_read)
             loaded = ended or {"ended": "exit", "code": 0}
@@ -138,47 +138,41 @@ class Supervisor:
         finally:
             os._exit(code)
 
-    def _forward_load(self, load_read, read_end, number, pid, deadline):
+    def _forward_load(self, load_read, read_end, pid, deadline):
         """Forward the first child's load reports (stream 0) until loading is over.
 
         Loading is over when the child closes its load pipe, or sends a function's record
         (a process it started while loading may hold the load pipe open). Returns None
-        then (the function's first bytes are forwarded as its own); how the child ended
-        if it ended first; ``task_timeout`` past ``deadline``.
+        then (the function's first bytes stay in its pipe); how the child ended if it
+        ended first; ``task_timeout`` past ``deadline``.
         """
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = self._time_left(pid, deadline)
             if remaining <= 0:
-                self.kill_leftovers(pid)
-                os.waitpid(pid, 0)
                 return {"ended": "task_timeout"}
             ready, _, _ = select.select([load_read, read_end], [], [], min(remaining, 0.5))
-            if load_read in ready:
-                data = os.read(load_read, 1 << 16)
-                if data:
-                    _write_all(1, wire.encode_chunk(b"D", 0, data))
-                    continue
-            else:
-                data = None
-            if read_end in ready or data == b"":
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if not done:
-                    self._drain(0, load_read)
-                    return None
-                self._drain(0, load_read)
-                return _ending(status)
+            data = os.read(load_read, 1 << 16) if load_read in ready else None
+            if data:
+                _write_all(1, wire.encode_chunk(b"D", 0, data))
+                continue
             done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
+            if done or read_end in ready or data == b"":
                 self._drain(0, load_read)
-                return _ending(status)
+                return _ending(status) if done else None
+
+    def _time_left(self, pid, deadline):
+        """Seconds left before ``deadline``; none left, the child is killed and collected."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill_leftovers(pid)
+            os.waitpid(pid, 0)
+        return remaining
 
     def _forward(self, number, read_end, pid, deadline):
         """Forward the child's bytes until it closes its pipe and exits, or its time is up."""
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = self._time_left(pid, deadline)
             if remaining <= 0:
-                self.kill_leftovers(pid)
-                os.waitpid(pid, 0)
                 return {"ended": "task_timeout"}
             ready, _, _ = select.select([read_end], [], [], min(remaining, 0.5))
             data = os.read(read_end, 1 << 16) if ready else None
