@@ -44,7 +44,7 @@ class RawTask:
         ended: how the task's process ended: exit | signal | task_timeout | not_run.
         signal: the signal that ended it, if any.
         damage: why its stream could not be read to the end ("" if it could).
-        load_notes: statements that failed to load (the load probe's stream).
+        load_notes: statements that failed to load (stream 0, from the first function's child).
     """
 
     name: str
