@@ -3,8 +3,11 @@ be, and nothing one submission does may reach the next (tests of sandbox/warm.py
 kit_code.py and uid_processes.py)."""
 
 import os
+import shutil
+import tempfile
 import textwrap
 import threading
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -296,3 +299,29 @@ def test_a_sandbox_found_ended_when_given_a_submission_is_replaced(tmp_path, mon
     monkeypatch.setattr(ended.process, "poll", poll_late)
     result = grade(tmp_path, submission(tmp_path, "bob", CORRECT))
     assert result.task("flatten_forward").passed and result.error == ""
+
+
+@root_only
+def test_python_folders_under_tmp_stay_importable_in_each_fresh_tmp(tmp_path, monkeypatch):
+    """A kit or virtual environment under /tmp (a CI's fresh clone) is bound inside the
+    sandbox's /tmp; each submission's new /tmp keeps it: a module that the student's code
+    imports first (nothing imported it before) still loads from there."""
+    from grader.classgrade.sandbox import modes
+    site = Path(tempfile.mkdtemp(prefix="automark-site-", dir="/tmp"))
+    try:
+        (site / "marker_module.py").write_text("VALUE = 42\n", encoding="utf-8")
+        site.chmod(0o755)
+        (site / "marker_module.py").chmod(0o644)
+        real = modes._python_dirs
+        monkeypatch.setattr(modes, "_python_dirs", lambda hide=None: real(hide) + [str(site)])
+        source = f"""
+        def flatten_forward(x_input):
+            sys.path.append({str(site)!r})
+            import marker_module
+            assert marker_module.VALUE == 42
+            return x_input.reshape(x_input.shape[0], -1)
+        """
+        result = grade(tmp_path, submission(tmp_path, "ann", source))
+        assert result.task("flatten_forward").passed, message(result)
+    finally:
+        shutil.rmtree(site)

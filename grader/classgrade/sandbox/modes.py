@@ -213,7 +213,7 @@ def _python_dirs(workdir: Path | None = None) -> list[str]:
 
 
 def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64,
-                  hide: Path | None = None) -> list[str]:
+                  hide: Path | None = None, folders=()) -> list[str]:
     """The bubblewrap command line that runs ``argv`` on the grader's folders.
 
     Args:
@@ -222,6 +222,7 @@ def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64
         chdir: its working folder inside.
         tmp_mb: the size of its private /tmp, the only writable place besides writable mounts.
         hide: the folder that holds the staging: never bound through a Python folder.
+        folders: empty folders to make inside ``/sandbox`` (root's, 0755).
     """
     found = _working_bwrap()
     binary = found.binary if isinstance(found, Sandbox) else "bwrap"
@@ -241,6 +242,8 @@ def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64
                 command += ["--perms", "0755", "--dir", str(parent)]
         command += ["--ro-bind", folder, folder]
     command += ["--perms", "0755", "--dir", "/sandbox"]
+    for folder in folders:
+        command += ["--perms", "0755", "--dir", folder]
     for source, inside, writable in mounts:
         if not inside.startswith("/sandbox/"):
             raise ValueError(f"mount {inside!r} must be inside /sandbox")
@@ -249,6 +252,11 @@ def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64
     for name, value in sandbox_env().items():
         command += ["--setenv", name, value]
     return command + list(argv)
+
+
+def python_dirs_in_tmp(hide: Path | None = None) -> list[str]:
+    """The Python folders that :func:`bwrap_command` binds inside the sandbox's /tmp."""
+    return [folder for folder in _python_dirs(hide) if folder.startswith("/tmp/")]
 
 
 def staged_command(workdir: Path, script: str, tmp_mb: int = 64,

@@ -31,13 +31,14 @@ import threading
 import time
 from pathlib import Path
 
-from grader.classgrade.sandbox.modes import bwrap_command, sandbox_env
+from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env
 from grader.classgrade.sandbox.processes import die_with_parent, kill_uid
 from grader.classgrade.sandbox.staging import preload_names, write_bin
 from grader.core import wire
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 SPOOL_INSIDE = "/sandbox/spool"
+FRESH_TMP = "/sandbox/fresh"  # zygote.STAGE: where each submission's /tmp is built
 CLEAN_ENDS = (0, 1)  # the supervisor's exit codes when it ran the submission (fresh or not)
 
 _local = threading.local()
@@ -75,7 +76,8 @@ class WarmSandbox:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
             os.chmod(self.home / "bin" / "kit", 0o700)  # the zygote's (root's) alone
             settings = json.dumps({"preload": preload_names(),
-                                   "fresh_tmp_mb": tmp_mb if mode == "bwrap" else 0})
+                                   "fresh_tmp_mb": tmp_mb if mode == "bwrap" else 0,
+                                   "keep": python_dirs_in_tmp(self.home) if mode == "bwrap" else []})
             self._log = open(self.home / "sandbox.log", "wb")
             self.process = subprocess.Popen(
                 *self._command(settings, tmp_mb), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -92,7 +94,7 @@ class WarmSandbox:
             mounts = [(self.home / "bin", "/sandbox/bin", False),
                       (self.spool, SPOOL_INSIDE, False)]
             return (bwrap_command(mounts, argv, chdir=SPOOL_INSIDE, tmp_mb=tmp_mb,
-                                  hide=self.home),)
+                                  hide=self.home, folders=[FRESH_TMP]),)
         own_tmp = self.home / "tmp"  # the zygote's own; each submission gets a scratch folder
         own_tmp.mkdir(mode=0o700)
         env = sandbox_env() | {"HOME": str(own_tmp), "TMPDIR": str(own_tmp),

@@ -19,7 +19,8 @@ another submission only then, and only when the student's code ran as a uid of
 its own. This process never runs student code and never imports from a
 student's folder.
 
-    python zygote.py SPOOL SETTINGS_JSON    (settings: {"preload": [...], "fresh_tmp_mb": N})
+    python zygote.py SPOOL SETTINGS_JSON
+    settings: {"preload": [modules], "fresh_tmp_mb": N, "keep": [Python folders under /tmp]}
 """
 
 import ctypes
@@ -38,7 +39,9 @@ import wire  # noqa: E402
 import worker  # noqa: E402
 
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 1 << 14, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
+MS_REC, MS_PRIVATE = 1 << 14, 1 << 18
+STAGE = "/sandbox/fresh"  # where each submission's /tmp is built before it is moved over /tmp
 PR_SET_CHILD_SUBREAPER = 36
 FOLDER = re.compile(r"[0-9]{1,12}")
 FRESH, NOT_FRESH, CRASHED = 0, 1, 3  # the supervisor's exit codes
@@ -83,8 +86,12 @@ def warm_up():
     np.argmax(matrix, axis=1)
 
 
-def fresh_namespaces(tmp_mb):
+def fresh_namespaces(tmp_mb, keep=()):
     """Enter IPC (and with ``tmp_mb``, mount) namespaces of our own, with a new /tmp.
+
+    The new /tmp is built aside, in :data:`STAGE`: the Python folders in ``keep`` (a kit
+    or virtual environment under /tmp, bound inside the sandbox's /tmp) are bound into
+    it again, read-only, and then it is moved over /tmp.
 
     Returns:
         True when every step worked (root, or a capable user namespace).
@@ -95,8 +102,16 @@ def fresh_namespaces(tmp_mb):
     if not tmp_mb:
         return True
     options = f"size={tmp_mb << 20},mode=1777".encode()
-    return (libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0
-            and libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0)
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0 or \
+            libc.mount(b"tmpfs", STAGE.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        return False
+    for folder in keep:
+        target = (STAGE + folder[len("/tmp"):]).encode()
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        if libc.mount(folder.encode(), target, None, MS_BIND | MS_REC, None) != 0 or \
+                libc.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None) != 0:
+            return False
+    return libc.mount(STAGE.encode(), b"/tmp", None, MS_MOVE, None) == 0
 
 
 def grade_one(folder, settings):
@@ -108,7 +123,7 @@ def grade_one(folder, settings):
     if pid == 0:
         code = CRASHED
         try:
-            fresh = fresh_namespaces(settings.get("fresh_tmp_mb", 0))
+            fresh = fresh_namespaces(settings.get("fresh_tmp_mb", 0), settings.get("keep", ()))
             worker.run_submission(os.path.join(folder, "code"), os.path.join(folder, "io"))
             code = FRESH if fresh else NOT_FRESH
         except BaseException:  # noqa: BLE001
