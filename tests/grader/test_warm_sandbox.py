@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.classgrade.sandbox import processes, warm
+from grader.classgrade.sandbox import modes, processes, warm
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.staging import preload_names
 from grader.classgrade.submission import grade_submission
@@ -68,12 +68,13 @@ def flatten_forward(x_input):
     return x_input.reshape(x_input.shape[0], -1)
 """
 
-# Looks for them, and says what it found in its exception.
+# Looks for them, and says what it found in its exception (Python folders under /tmp, a
+# clone's virtual environment, are bound inside it: those are the sandbox's own).
 LOOKS_FOR_TRACES = """
 import ctypes
 def flatten_forward(x_input):
     found = [name for name in os.listdir("/tmp")          # but its own logs and code
-             if not name.endswith(".log") and name != ".compiled"]
+             if not name.endswith(".log") and name != ".compiled" and name not in OWN]
     if ctypes.CDLL(None).shmget(0x5eed, 0, 0) != -1:
         found.append("shared memory")
     mine = [pid for pid in os.listdir("/proc") if pid.isdigit()
@@ -99,7 +100,9 @@ def test_nothing_a_submission_leaves_reaches_the_next(tmp_path):
     left = grade(tmp_path, submission(tmp_path, "mallory", LEAVES_TRACES))
     assert left.task("flatten_forward").passed
     sandbox = warm._local.sandbox
-    looked = grade(tmp_path, submission(tmp_path, "trent", LOOKS_FOR_TRACES))
+    own = {folder.split("/")[2] for folder in modes.python_dirs_in_tmp()}
+    looks = LOOKS_FOR_TRACES.replace("OWN]", f"{sorted(own)!r}]")   # a cell's assignments are not run
+    looked = grade(tmp_path, submission(tmp_path, "trent", looks))
     assert warm._local.sandbox is sandbox  # the same sandbox, not a new one
     assert "ValueError: found []" in message(looked)
 
@@ -306,7 +309,6 @@ def test_python_folders_under_tmp_stay_importable_in_each_fresh_tmp(tmp_path, mo
     """A kit or virtual environment under /tmp (a CI's fresh clone) is bound inside the
     sandbox's /tmp; each submission's new /tmp keeps it: a module that the student's code
     imports first (nothing imported it before) still loads from there."""
-    from grader.classgrade.sandbox import modes
     site = Path(tempfile.mkdtemp(prefix="automark-site-", dir="/tmp"))
     try:
         (site / "marker_module.py").write_text("VALUE = 42\n", encoding="utf-8")
