@@ -327,3 +327,13 @@ def test_python_folders_under_tmp_stay_importable_in_each_fresh_tmp(tmp_path, mo
         assert result.task("flatten_forward").passed, message(result)
     finally:
         shutil.rmtree(site)
+
+
+def test_plain_mode_grades_through_the_same_warm_path(tmp_path, monkeypatch):
+    """--sandbox plain starts the zygote as a plain subprocess (here as if graded by an
+    ordinary user, so each submission gets its own): the same supervisor, the same verdicts."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    result = grade_submission(submission(tmp_path, "ann", CORRECT), FLATTEN, limits=LIMITS,
+                              mode="plain", scratch=tmp_path)
+    assert result.task("flatten_forward").passed and result.error == ""
+    assert result.sandbox == "plain"

@@ -79,29 +79,31 @@ class WarmSandbox:
                                    "fresh_tmp_mb": tmp_mb if mode == "bwrap" else 0,
                                    "keep": python_dirs_in_tmp(self.home) if mode == "bwrap" else []})
             self._log = open(self.home / "sandbox.log", "wb")
+            command, options = self._command(settings, tmp_mb)
             self.process = subprocess.Popen(
-                *self._command(settings, tmp_mb), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._log, start_new_session=True, preexec_fn=die_with_parent)
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                start_new_session=True, preexec_fn=die_with_parent, **options)
             _open.add(self)
             _close_at_exit()
         except BaseException:
             shutil.rmtree(self.home, ignore_errors=True)
             raise
 
-    def _command(self, settings: str, tmp_mb: int) -> tuple:
+    def _command(self, settings: str, tmp_mb: int) -> tuple[list, dict]:
+        """The zygote's command line, and ``Popen``'s environment and folder (plain mode)."""
         if self.mode == "bwrap":
             argv = [sys.executable, "-I", "/sandbox/bin/zygote.py", SPOOL_INSIDE, settings]
             mounts = [(self.home / "bin", "/sandbox/bin", False),
                       (self.spool, SPOOL_INSIDE, False)]
-            return (bwrap_command(mounts, argv, chdir=SPOOL_INSIDE, tmp_mb=tmp_mb,
-                                  hide=self.home, folders=[FRESH_TMP]),)
+            return bwrap_command(mounts, argv, chdir=SPOOL_INSIDE, tmp_mb=tmp_mb,
+                                 hide=self.home, folders=[FRESH_TMP]), {}
         own_tmp = self.home / "tmp"  # the zygote's own; each submission gets a scratch folder
         own_tmp.mkdir(mode=0o700)
         env = sandbox_env() | {"HOME": str(own_tmp), "TMPDIR": str(own_tmp),
                                "MPLCONFIGDIR": str(own_tmp)}
         argv = [sys.executable, "-I", str(self.home / "bin" / "zygote.py"), str(self.spool),
                 settings]
-        return (argv,), {"env": env, "cwd": str(self.spool)}
+        return argv, {"env": env, "cwd": str(self.spool)}
 
     @property
     def alive(self) -> bool:
