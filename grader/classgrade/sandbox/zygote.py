@@ -107,7 +107,10 @@ def fresh_namespaces(tmp_mb, keep=()):
         return False
     for folder in keep:
         target = (STAGE + folder[len("/tmp"):]).encode()
-        os.makedirs(target, mode=0o755, exist_ok=True)
+        try:
+            os.makedirs(target, mode=0o755, exist_ok=True)
+        except OSError:
+            return False
         if libc.mount(folder.encode(), target, None, MS_BIND | MS_REC, None) != 0 or \
                 libc.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None) != 0:
             return False
