@@ -1,15 +1,17 @@
-"""The processes of sandboxed code: whose uid they run as, and how they all end.
+"""The processes of sandboxed code: whose uid they run as, and reading what they send.
 
 Graded as root, the student's code runs as an unprivileged uid of its own, one
 per grading thread, so that the process limit holds per submission, no two
 submissions graded at once can touch each other's processes, and everything
-left running by that uid can be killed.
+left running by that uid can be killed: here (:func:`kill_uid`, which waits
+until they are gone) and inside the sandbox (``uid_processes.py``).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import selectors
 import threading
 import time
 
@@ -30,6 +32,30 @@ def sandbox_uid() -> int:
     if slot is None:
         slot = _local.slot = next(_slots) % THREAD_SLOTS
     return UID_BASE + os.getpid() * THREAD_SLOTS + slot
+
+
+def pump(stream, deadline: float, receive, until=lambda: False) -> str:
+    """Feed what ``stream`` (a pipe) carries to ``receive`` until one of four things.
+
+    Returns:
+        ``"until"`` once ``until()`` is true, ``"eof"`` at the end of the stream,
+        ``"refused"`` when ``receive(data)`` returned False, ``"timeout"`` past ``deadline``
+        (a ``time.monotonic()`` value).
+    """
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while not until():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            if not selector.select(timeout=min(remaining, 1.0)):
+                continue
+            data = os.read(stream.fileno(), 1 << 16)
+            if not data:
+                return "eof"
+            if not receive(data):
+                return "refused"
+    return "until"
 
 
 def kill_uid(uid: int, rounds: int = 20) -> int:

@@ -14,7 +14,6 @@ files are read without following links. Nothing is compared here.
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from grader.classgrade.sandbox import warm
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import sandbox_env, staged_command
-from grader.classgrade.sandbox.processes import die_with_parent, sandbox_uid
+from grader.classgrade.sandbox.processes import die_with_parent, pump, sandbox_uid
 from grader.classgrade.sandbox.staging import stage
 from grader.core import wire
 
@@ -196,19 +195,11 @@ def _wait(process: subprocess.Popen, seconds: float, receive) -> str:
             return ""
         except subprocess.TimeoutExpired:
             return stopped
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return stopped
-            if not selector.select(timeout=min(remaining, 1.0)):
-                continue
-            data = os.read(process.stdout.fileno(), 1 << 16)
-            if not data:
-                break
-            if not receive(data):
-                return ""  # the receiver said why (too much output, a broken stream)
+    ended = pump(process.stdout, deadline, receive)
+    if ended == "timeout":
+        return stopped
+    if ended == "refused":
+        return ""  # the receiver said why (too much output, a broken stream)
     try:
         process.wait(timeout=max(deadline - time.monotonic(), 0.1))
     except subprocess.TimeoutExpired:

@@ -65,9 +65,9 @@ SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py")  # what w
 
 def write_bin(bin_dir: Path, script: Path) -> None:
     """The sandbox's programs: the script to run, the worker and its helpers (limits,
-    privileges, ending a uid's processes, the kit's compiled modules), the call path
+    privileges, ending a uid's processes, the kit's modules), the call path
     it runs (the kit's own calling.py and wire.py), matplotlib's font list, and the
-    kit's student modules in ``kit/`` for the zygote to compile once."""
+    kit's student modules in ``kit/`` for the zygote to import once."""
     bin_dir.mkdir()
     helpers = [WORKER.with_name(name) for name in SANDBOX_HELPERS]
     for source in dict.fromkeys((script, WORKER, *helpers, Path(calling.__file__),

@@ -21,7 +21,6 @@ import atexit
 import json
 import multiprocessing.util
 import os
-import selectors
 import shutil
 import signal
 import subprocess
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env
-from grader.classgrade.sandbox.processes import die_with_parent, kill_uid
+from grader.classgrade.sandbox.processes import die_with_parent, kill_uid, pump
 from grader.classgrade.sandbox.staging import preload_names, write_bin
 from grader.core import wire
 
@@ -149,22 +148,14 @@ class WarmSandbox:
 
     def _receive(self, demux: wire.Demux, deadline: float, seconds: float) -> str:
         """Read the zygote's stdout into ``demux`` until the submission's end; "" or why not."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while demux.finished is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return f"the whole submission ran longer than {seconds:g} s and was stopped"
-                if not selector.select(timeout=min(remaining, 1.0)):
-                    continue
-                data = os.read(self.process.stdout.fileno(), 1 << 16)
-                if not data:
-                    self.process.wait()
-                    return (f"the sandbox ended with status {self.process.returncode}: "
-                            f"{self._tail()}")
-                if not demux.feed(data):
-                    return f"the submission {demux.damage}"
-        return ""
+        ended = pump(self.process.stdout, deadline, demux.feed,
+                     until=lambda: demux.finished is not None)
+        if ended == "timeout":
+            return f"the whole submission ran longer than {seconds:g} s and was stopped"
+        if ended == "eof":
+            self.process.wait()
+            return f"the sandbox ended with status {self.process.returncode}: {self._tail()}"
+        return f"the submission {demux.damage}" if ended == "refused" else ""
 
     def close(self, why: str = "") -> str:
         """Kill the sandbox and everything of its uid, remove its folder; returns ``why``."""

@@ -158,7 +158,7 @@ class Supervisor:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done or read_end in ready or data == b"":
                 self._drain(0, load_read)
-                return _ending(status) if done else None
+                return ending(status) if done else None
 
     def _time_left(self, pid, deadline):
         """Seconds left before ``deadline``; none left, the child is killed and collected."""
@@ -185,7 +185,7 @@ class Supervisor:
                     self.kill_leftovers(pid)
                     done, status = os.waitpid(pid, 0)
                 self._drain(number, read_end)
-                return _ending(status)
+                return ending(status)
 
     @staticmethod
     def _drain(number, read_end):
@@ -207,7 +207,7 @@ class Supervisor:
             uid_processes.kill_all_of(self.run_as)
 
 
-def _ending(status):
+def ending(status):
     """How a child ended, from its wait status."""
     if os.WIFSIGNALED(status):
         return {"ended": "signal", "signal": signal.Signals(os.WTERMSIG(status)).name}

@@ -28,12 +28,12 @@ import gc
 import json
 import os
 import re
-import signal
 import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I: bin/ is not on the path
 import kit_code  # noqa: E402
+import task_child  # noqa: E402
 import uid_processes  # noqa: E402
 import wire  # noqa: E402
 import worker  # noqa: E402
@@ -137,11 +137,8 @@ def grade_one(folder, settings):
     if isinstance(run_as, int) and run_as > 0:
         uid_processes.kill_all_of(run_as)
     uid_processes.reap()
-    if os.WIFSIGNALED(status):
-        return {"ended": "signal", "signal": signal.Signals(os.WTERMSIG(status)).name,
-                "fresh": False}
-    code = os.WEXITSTATUS(status)
-    return {"ended": "exit", "code": code, "fresh": code == FRESH}
+    ended = worker.ending(status)
+    return {**ended, "fresh": ended.get("code") == FRESH}
 
 
 def main(argv):
@@ -158,7 +155,7 @@ def main(argv):
         if not FOLDER.fullmatch(name):
             return  # the trusted side closed the pipe (or said something else): done
         ended = grade_one(os.path.join(spool, name), settings)
-        worker._write_all(1, wire.encode_chunk(b"S", 0, json.dumps(ended).encode()))
+        task_child.write_all(1, wire.encode_chunk(b"S", 0, json.dumps(ended).encode()))
 
 
 if __name__ == "__main__":
