@@ -51,7 +51,8 @@ def test_the_call_path_and_wire_format_stand_alone_in_the_sandbox(name):
     assert outside(imported_modules(GRADER / "core" / name), [], allowed) == []
 
 
-IN_SANDBOX = ("zygote.py", "worker.py", "task_child.py", "kit_code.py", "uid_processes.py")
+IN_SANDBOX = ("zygote.py", "worker.py", "task_child.py", "kit_code.py", "uid_processes.py",
+              "isolation.py", "seccomp_filter.py")
 
 
 @pytest.mark.parametrize("name", IN_SANDBOX)

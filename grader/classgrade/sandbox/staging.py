@@ -60,7 +60,8 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
 
 
 WORKER = Path(__file__).with_name("worker.py")
-SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py")  # what worker.py imports
+SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py", "isolation.py",
+                   "seccomp_filter.py")  # what worker.py and zygote.py import
 
 
 def write_bin(bin_dir: Path, script: Path) -> None:

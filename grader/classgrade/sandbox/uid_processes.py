@@ -1,7 +1,9 @@
 """Runs INSIDE the sandbox: end every process of a submission's uid, without forking.
 
 Used by the supervisor between functions and by the zygote after each
-submission, both root inside the sandbox. Each pid of ``/proc`` (the sandbox's
+submission, both root inside the sandbox. It is the second line: what ends a
+submission's processes for certain is the end of its PID namespace
+(``isolation.py``); between the functions of one submission, this scan. Each pid of ``/proc`` (the sandbox's
 own PID namespace in bubblewrap) is opened as a pidfd first and its owner read
 after, so a pid reused in between is never signalled by mistake. Rounds go on
 until no living process of the uid is left: a process forked during a round is
@@ -13,22 +15,44 @@ import signal
 
 
 def _owner(pid):
-    """``(uid, state letter)`` of ``pid``, or None once it is gone."""
+    """``(uid, state letter, threads)`` of ``pid``, or None once it is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
             fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        return int(fields["Uid"].split()[0]), fields["State"].strip()[:1]
+        return (int(fields["Uid"].split()[0]), fields["State"].strip()[:1],
+                int(fields.get("Threads", "1").strip() or 1))
     except (OSError, KeyError, ValueError, IndexError):
         return None
 
 
+def _alive(owner, pid):
+    """A process is alive unless every thread of it has ended: a leader that left with the
+    raw ``exit`` call shows as a zombie while its other threads still run."""
+    if owner[1] not in ("Z", "X"):
+        return True
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/stat", encoding="ascii",
+                      errors="replace") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
 def living_processes_of(uid):
-    """Pids of ``uid``'s processes that have not ended (zombies aside)."""
+    """Pids of ``uid``'s processes that have not ended (zombies aside, but not a zombie
+    leader whose threads live on)."""
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             owner = _owner(int(name))
-            if owner is not None and owner[0] == uid and owner[1] not in ("Z", "X"):
+            if owner is not None and owner[0] == uid and _alive(owner, int(name)):
                 found.append(int(name))
     return found
 

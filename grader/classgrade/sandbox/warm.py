@@ -30,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader.classgrade.sandbox import cgroups
 from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env
 from grader.classgrade.sandbox.processes import die_with_parent, kill_uid, pump
 from grader.classgrade.sandbox.staging import preload_names, write_bin
@@ -37,7 +38,8 @@ from grader.core import wire
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 SPOOL_INSIDE = "/sandbox/spool"
-FRESH_TMP = "/sandbox/fresh"  # zygote.STAGE: where each submission's /tmp is built
+FRESH_TMP = "/sandbox/fresh"  # isolation.STAGE: where each submission's /tmp is built
+CGROUP_INSIDE = "/sandbox/cgroup"  # zygote.CGROUP_INSIDE: the sandbox's memory cgroup
 CLEAN_ENDS = (0, 1)  # the supervisor's exit codes when it ran the submission (fresh or not)
 
 _local = threading.local()
@@ -61,7 +63,7 @@ class WarmSandbox:
 
     def __init__(self, mode: str, tmp_mb: int, uid: int | None, scratch: Path | None):
         self.mode, self.uid, self.owner = mode, uid, os.getpid()
-        self.process = None
+        self.process, self.cgroup = None, None
         self.key = (mode, tmp_mb, uid, str(scratch))
         self.home = Path(tempfile.mkdtemp(prefix="automark-sandbox-", dir=scratch))
         self.spool = self.home / "spool"
@@ -74,9 +76,14 @@ class WarmSandbox:
             for path in (self.home / "bin").rglob("*"):
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
             os.chmod(self.home / "bin" / "kit", 0o700)  # the zygote's (root's) alone
+            made = cgroups.make_sandbox_cgroup() if uid is not None else None
+            self.cgroup, version = made if made else (None, 0)
+            inside = "" if self.cgroup is None else \
+                CGROUP_INSIDE if mode == "bwrap" else str(self.cgroup)
             settings = json.dumps({"preload": preload_names(),
                                    "fresh_tmp_mb": tmp_mb if mode == "bwrap" else 0,
-                                   "keep": python_dirs_in_tmp(self.home) if mode == "bwrap" else []})
+                                   "keep": python_dirs_in_tmp(self.home) if mode == "bwrap" else [],
+                                   "cgroup": inside, "cgroup_version": version})
             self._log = open(self.home / "sandbox.log", "wb")
             command, options = self._command(settings, tmp_mb)
             self.process = subprocess.Popen(
@@ -85,6 +92,8 @@ class WarmSandbox:
             _open.add(self)
             _close_at_exit()
         except BaseException:
+            if self.cgroup is not None:
+                cgroups.remove_cgroup(self.cgroup)
             shutil.rmtree(self.home, ignore_errors=True)
             raise
 
@@ -94,6 +103,8 @@ class WarmSandbox:
             argv = [sys.executable, "-I", "/sandbox/bin/zygote.py", SPOOL_INSIDE, settings]
             mounts = [(self.home / "bin", "/sandbox/bin", False),
                       (self.spool, SPOOL_INSIDE, False)]
+            if self.cgroup is not None:
+                mounts.append((self.cgroup, CGROUP_INSIDE, True))
             return bwrap_command(mounts, argv, chdir=SPOOL_INSIDE, tmp_mb=tmp_mb,
                                  hide=self.home, folders=[FRESH_TMP]), {}
         own_tmp = self.home / "tmp"  # the zygote's own; each submission gets a scratch folder
@@ -177,6 +188,9 @@ class WarmSandbox:
             self._log.close()
         if self.uid is not None:
             kill_uid(self.uid)
+        if self.cgroup is not None:
+            cgroups.remove_cgroup(self.cgroup)
+            self.cgroup = None
         shutil.rmtree(self.home, ignore_errors=True)
         return why
 

@@ -32,6 +32,7 @@ import time
 
 # With -I the script's own folder is not on sys.path: calling.py and wire.py sit beside it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seccomp_filter  # noqa: E402
 import task_child  # noqa: E402
 import uid_processes  # noqa: E402
 import wire  # noqa: E402
@@ -69,6 +70,17 @@ def apply_limits(limits, own_uid):
 _write_all = task_child.write_all
 
 
+def _first_to_kill():
+    """When the submission's memory runs out, the kernel kills the student's code first, not
+    the supervisor (raising one's own score needs no privilege; bubblewrap keeps none to
+    lower the supervisor's)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+
+
 class Supervisor:
     """Forks one child per task and forwards what it sends; see the module's docstring."""
 
@@ -85,6 +97,7 @@ class Supervisor:
         does not end well (out of time, killed, an exit), stream 0 gets that ending and
         None is returned: no function runs.
         """
+        uid_processes.reap()  # orphans of the last function: this supervisor is their init
         read_end, write_end = os.pipe()
         load_read, load_write = os.pipe() if load_seconds else (None, None)
         sys.stdout.flush()
@@ -127,9 +140,11 @@ class Supervisor:
                     os.close(fd)
             os.setpgid(0, 0)
             task_child.fresh_process_state()
+            _first_to_kill()
             if self.run_as:
                 drop_privileges(self.run_as)
             apply_limits(self.limits, own_uid=bool(self.run_as))
+            seccomp_filter.install()
             task_child.run_task_child(self.code_dir, self.scratch, task, cases, self.limits,
                                       lambda record: _write_all(write_end, record),
                                       self.kit_files, load_channel=load_write)
@@ -156,6 +171,8 @@ class Supervisor:
                 _write_all(1, wire.encode_chunk(b"D", 0, data))
                 continue
             done, status = os.waitpid(pid, os.WNOHANG)
+            if not done and (read_end in ready or data == b"") and _exiting(pid):
+                done, status = os.waitpid(pid, 0)   # its pipes closed as it died: its end
             if done or read_end in ready or data == b"":
                 self._drain(0, load_read)
                 return ending(status) if done else None
@@ -205,6 +222,18 @@ class Supervisor:
             pass
         if self.run_as:
             uid_processes.kill_all_of(self.run_as)
+
+
+def _exiting(pid):
+    """True once ``pid`` has begun to exit (PF_EXITING): its files close before its parent
+    can collect it, so a closed pipe alone does not tell a child that died from one that
+    finished loading."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return fields[0] in ("Z", "X") or bool(int(fields[6]) & 0x4)
+    except (OSError, IndexError, ValueError):
+        return False
 
 
 def ending(status):

@@ -9,18 +9,21 @@ supervisor (``worker.run_submission``), which forks one child per function from
 this warm state: no child imports NumPy again. (Android starts its apps the
 same way; it calls such a parent a zygote.)
 
-A submission gets what a new sandbox would give it. Its supervisor first enters
-mount and IPC namespaces of its own with a fresh, empty /tmp (bubblewrap), so
-nothing one submission leaves in /tmp or in System V IPC reaches the next;
-once it has ended, every process of its uid is killed, and orphans are reaped
-here. The end of each submission is sent as a chunk b"S": how its supervisor
-ended, and whether its namespaces were fresh. The trusted side hands a sandbox
-another submission only then, and only when the student's code ran as a uid of
-its own. This process never runs student code and never imports from a
-student's folder.
+A submission gets what a new sandbox would give it, from the kernel
+(``isolation.py``): its supervisor is the init of a PID namespace of its own, in
+network, IPC and mount namespaces of its own with a fresh, empty /tmp, and in a
+memory cgroup of its own when the trusted side bound one in. When the init
+ends, the kernel kills everything the submission started. The end of each
+submission is sent as a chunk b"S": how its init ended, and whether it was
+fresh: every namespace was had and, after it, its cgroup could be removed (the
+kernel's word that it is empty) and no process of its uid is left. The trusted
+side hands a sandbox another submission only then, and only when the student's
+code ran as a uid of its own. This process never runs student code and never
+imports from a student's folder.
 
     python zygote.py SPOOL SETTINGS_JSON
-    settings: {"preload": [modules], "fresh_tmp_mb": N, "keep": [Python folders under /tmp]}
+    settings: {"preload": [modules], "fresh_tmp_mb": N, "keep": [Python folders under /tmp],
+               "cgroup": the sandbox's cgroup folder or "", "cgroup_version": 1 | 2}
 """
 
 import ctypes
@@ -32,16 +35,14 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I: bin/ is not on the path
+import isolation  # noqa: E402
 import kit_code  # noqa: E402
 import task_child  # noqa: E402
 import uid_processes  # noqa: E402
 import wire  # noqa: E402
 import worker  # noqa: E402
 
-CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE = 1, 2, 4, 32, 4096, 8192
-MS_REC, MS_PRIVATE = 1 << 14, 1 << 18
-STAGE = "/sandbox/fresh"  # where each submission's /tmp is built before it is moved over /tmp
+CGROUP_INSIDE = "/sandbox/cgroup"  # the sandbox's cgroup folder, bound in by the trusted side
 PR_SET_CHILD_SUBREAPER = 36
 FOLDER = re.compile(r"[0-9]{1,12}")
 FRESH, NOT_FRESH, CRASHED = 0, 1, 3  # the supervisor's exit codes
@@ -86,64 +87,63 @@ def warm_up():
     np.argmax(matrix, axis=1)
 
 
-def fresh_namespaces(tmp_mb, keep=()):
-    """Enter IPC (and with ``tmp_mb``, mount) namespaces of our own, with a new /tmp.
-
-    The new /tmp is built aside, in :data:`STAGE`: the Python folders in ``keep`` (a kit
-    or virtual environment under /tmp, bound inside the sandbox's /tmp) are bound into
-    it again, read-only, and then it is moved over /tmp.
+def grade_one(folder, settings, number, own_pid_ns):
+    """Grade the submission staged in ``folder`` as the init of a world of its own.
 
     Returns:
-        True when every step worked (root, or a capable user namespace).
+        How its init ended (a dict), with ``fresh``: True only when it had every namespace
+        and, after it, the kernel shows nothing of it alive (its cgroup could be removed,
+        no process of its uid is left).
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWIPC | (CLONE_NEWNS if tmp_mb else 0)) != 0:
-        return False
-    if not tmp_mb:
-        return True
-    options = f"size={tmp_mb << 20},mode=1777".encode()
-    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0 or \
-            libc.mount(b"tmpfs", STAGE.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
-        return False
-    for folder in keep:
-        target = (STAGE + folder[len("/tmp"):]).encode()
-        try:
-            os.makedirs(target, mode=0o755, exist_ok=True)
-        except OSError:
-            return False
-        if libc.mount(folder.encode(), target, None, MS_BIND | MS_REC, None) != 0 or \
-                libc.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None) != 0:
-            return False
-    return libc.mount(STAGE.encode(), b"/tmp", None, MS_MOVE, None) == 0
-
-
-def grade_one(folder, settings):
-    """Fork the supervisor of the submission staged in ``folder``; how it ended (a dict)."""
     with open(os.path.join(folder, "io", "manifest.json"), encoding="utf-8") as handle:
-        run_as = json.load(handle).get("run_as")
+        manifest = json.load(handle)
+    run_as, memory_mb = manifest.get("run_as"), manifest["limits"]["memory_mb"]
+    cgroup = None
+    if settings.get("cgroup"):
+        try:
+            cgroup = isolation.SubmissionCgroup(settings["cgroup"], settings["cgroup_version"],
+                                                f"s{number}", memory_mb)
+        except OSError:
+            cgroup = None
+    own_namespace = own_pid_ns is not None and isolation.new_pid_namespace()
     sys.stdout.flush()
     pid = os.fork()
     if pid == 0:
         code = CRASHED
         try:
-            fresh = fresh_namespaces(settings.get("fresh_tmp_mb", 0), settings.get("keep", ()))
+            failed = isolation.enter_fresh_world(
+                cgroup, settings.get("fresh_tmp_mb", 0), settings.get("keep", ()),
+                hide=[CGROUP_INSIDE] if settings.get("cgroup") == CGROUP_INSIDE else []) \
+                if own_namespace else "no PID namespace"
+            fresh = not failed
+            if own_namespace and failed:   # its /proc would not be its own: never run so
+                raise RuntimeError(f"the submission's namespaces could not be made: {failed}")
             worker.run_submission(os.path.join(folder, "code"), os.path.join(folder, "io"))
-            code = FRESH if fresh else NOT_FRESH
+            code = FRESH if fresh and (cgroup is not None or not settings.get("cgroup")) \
+                else NOT_FRESH
         except BaseException:  # noqa: BLE001
             traceback.print_exc()
         finally:
             os._exit(code)
+    if own_namespace:
+        isolation.back_to_own_pid_namespace(own_pid_ns)
     _, status = os.waitpid(pid, 0)
+    left = False
     if isinstance(run_as, int) and run_as > 0:
-        uid_processes.kill_all_of(run_as)
+        left = not uid_processes.kill_all_of(run_as)
     uid_processes.reap()
+    emptied = cgroup is None or cgroup.remove()
     ended = worker.ending(status)
-    return {**ended, "fresh": ended.get("code") == FRESH}
+    return {**ended, "fresh": ended.get("code") == FRESH and emptied and not left}
 
 
 def main(argv):
     spool, settings = argv[1], json.loads(argv[2])
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    except OSError:
+        own_pid_ns = None
     preload(settings.get("preload", ()))
     kit_code.import_kit()
     warm_up()
@@ -154,7 +154,7 @@ def main(argv):
         name = line.strip().decode("ascii", "replace")
         if not FOLDER.fullmatch(name):
             return  # the trusted side closed the pipe (or said something else): done
-        ended = grade_one(os.path.join(spool, name), settings)
+        ended = grade_one(os.path.join(spool, name), settings, name, own_pid_ns)
         task_child.write_all(1, wire.encode_chunk(b"S", 0, json.dumps(ended).encode()))
 
 
