@@ -25,8 +25,8 @@ from grader.core.tasks import ordered_for_progress
 from grader.server.store import ServerStore
 
 REFRESH_SECONDS = 30
-DISABLED = ("the staff pages are disabled: start the server with --admin-token or "
-            "$AUTOMARK_ADMIN_TOKEN.")
+DISABLED = ("the staff pages are disabled: start the server with $AUTOMARK_ADMIN_TOKEN set "
+            "or --admin-token-file.")
 NEEDS_TOKEN = "the staff pages need the admin token (?token=... or Authorization: Bearer ...)."
 STATES = ("completed", "attempted", "not attempted")
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",

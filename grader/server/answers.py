@@ -17,8 +17,9 @@ import numpy as np
 
 from grader.core.compare import Comparison, compare
 from grader.core.tasks import Task
+from grader.server.limits import MAX_ANSWER_CHARS, MAX_ENCODED_ANSWER_BYTES
+from grader.server.percent import percent_decode
 
-MAX_ANSWER_CHARS = 1 << 20  # 1 MiB of JSON: a 32x32 answer is 25-40 KB
 MAX_DIMS = 8
 _NUMERIC_KINDS = "biuf"
 _KIND_NAMES = {"U": "text", "O": "null, objects or integers too large for a float"}
@@ -26,6 +27,23 @@ _KIND_NAMES = {"U": "text", "O": "null, objects or integers too large for a floa
 
 class AnswerError(ValueError):
     """The answer segment cannot be read as an array of numbers."""
+
+
+def read_answer_segment(segment: bytes) -> np.ndarray:
+    """The answer from its path segment as it travelled: the length is checked before the
+    segment is decoded (in linear time), the decoded length before it is parsed.
+
+    Raises:
+        AnswerError: with a one-line reason.
+    """
+    if len(segment) > MAX_ENCODED_ANSWER_BYTES:
+        raise AnswerError(f"the answer is {len(segment)} bytes long percent-encoded; at most "
+                          f"{MAX_ENCODED_ANSWER_BYTES} are accepted")
+    try:
+        text = percent_decode(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        raise AnswerError("the answer is not valid UTF-8 once percent-decoded") from None
+    return parse_answer(text)
 
 
 def parse_answer(text: str) -> np.ndarray:

@@ -3,7 +3,8 @@
 Parameters travel in the path, percent-encoded. The path is split on the raw
 bytes *before* decoding (``scope["raw_path"]``), so a username holding ``%2F``
 stays one segment (``user 'a/b' is not registered.``) instead of becoming two;
-each segment is then percent-decoded and read as UTF-8. Every refusal is JSON
+each segment's length is checked (:mod:`grader.server.limits`), then it is
+percent-decoded and read as UTF-8; the answer is decoded last, by the service. Every refusal is JSON
 ``{"error": text}`` with AutoMark's status 300; an unknown path is a JSON 404,
 and even an unexpected failure answers JSON, never an HTML page.
 
@@ -30,6 +31,7 @@ from starlette.routing import Route
 
 from grader.core.tasks import TASKS
 from grader.server import admin, cases, users
+from grader.server.limits import MAX_PARAM_BYTES
 from grader.server.service import AutoMarkService, ProtocolError
 from grader.server.settings import ServerSettings
 from grader.server.store import ServerStore, is_busy
@@ -56,23 +58,42 @@ def error(text: str, status: int = ERROR_STATUS) -> JSONResponse:
     return JSONResponse({"error": text}, status_code=status)
 
 
-def path_segments(raw_path: bytes) -> list[str]:
-    """The percent-decoded segments of a raw path; leading slashes (``//x``) dropped.
+def path_arguments(raw_path: bytes) -> tuple[str, list]:
+    """The endpoint's name and its arguments: each percent-decoded and read as UTF-8, except
+    ``check_answer``'s answer, passed on as it travelled (the service decodes it only once
+    the user, the window, the function and the ipd are checked). Leading slashes (``//x``)
+    are dropped.
 
     Raises:
         ProtocolError: more segments than any endpoint has (counted before anything is
-            split, so a path of a million slashes costs no more than a short one), or a
-            segment that is not UTF-8 once decoded.
+            split, so a path of a million slashes costs no more than a short one), a
+            parameter longer than :data:`MAX_PARAM_BYTES` (checked before decoding), or one
+            that is not UTF-8 once decoded.
     """
     path = raw_path.lstrip(b"/")
     count = path.count(b"/") + 1
     if count > MAX_SEGMENTS:
         raise ProtocolError(f"the path has {count} segments; AutoMark's have at most "
                             f"{MAX_SEGMENTS}: " + ", ".join(usage(n) for n in ENDPOINTS) + ".")
-    try:
-        return [unquote_to_bytes(part).decode("utf-8") for part in path.split(b"/")]
-    except UnicodeDecodeError:
-        raise ProtocolError("the path is not valid UTF-8 once percent-decoded.") from None
+    name, *segments = path.split(b"/")
+    name = name.decode("ascii")  # one of ENDPOINT_BYTES (AutoMarkApp checked)
+    params, _ = ENDPOINTS[name]
+    if len(segments) != len(params):
+        raise ProtocolError(f"expected {usage(name)}, got {len(segments)} parameter(s) instead "
+                            f"of {len(params)}.")
+    arguments = []
+    for param, segment in zip(params, segments):
+        if param == "answer":
+            arguments.append(segment)
+            continue
+        if len(segment) > MAX_PARAM_BYTES:
+            raise ProtocolError(f"the {param} is {len(segment)} bytes long percent-encoded; at "
+                                f"most {MAX_PARAM_BYTES} are accepted.")
+        try:
+            arguments.append(unquote_to_bytes(segment).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ProtocolError(f"the {param} is not valid UTF-8 once percent-decoded.") from None
+    return name, arguments
 
 
 def usage(name: str) -> str:
@@ -83,12 +104,8 @@ def usage(name: str) -> str:
 def respond(service: AutoMarkService, raw_path: bytes) -> tuple[int, bytes, bytes]:
     """``(status, body, content type)`` of ``/<endpoint>/<param>/...`` (a known endpoint)."""
     try:
-        name, *args = path_segments(raw_path)
-        params, method = ENDPOINTS[name]
-        if len(args) != len(params):
-            raise ProtocolError(f"expected {usage(name)}, got {len(args)} parameter(s) instead "
-                                f"of {len(params)}.")
-        result = getattr(service, method)(*args)
+        name, args = path_arguments(raw_path)
+        result = getattr(service, ENDPOINTS[name][1])(*args)
     except ProtocolError as refusal:
         return ERROR_STATUS, json.dumps({"error": str(refusal)}).encode(), JSON
     if isinstance(result, bytes):

@@ -14,8 +14,13 @@ from grader.server.settings import ServerSettings
 SHOW_DEFAULT = " (default: %(default)s)"
 FLAGS = {  # setting: (type, metavar)
     "host": (str, "H"), "port": (int, "P"), "roster": (str, "FILE"), "data": (str, "DIR"),
-    "rate_limit_seconds": (float, "N"), "admin_token": (str, "T"), "workers": (int, "N"),
+    "rate_limit_seconds": (float, "N"), "admin_token": (str, "T"),
+    "admin_token_file": (str, "PATH"), "workers": (int, "N"), "request_seconds": (float, "S"),
+    "max_connections": (int, "N"),
 }
+TOKEN_ON_COMMAND_LINE = ("Warning: --admin-token is visible to every user of this machine "
+                         "(ps, /proc/<pid>/cmdline); set $AUTOMARK_ADMIN_TOKEN or use "
+                         "--admin-token-file instead.")
 
 
 def setting_docs() -> dict[str, str]:
@@ -27,6 +32,8 @@ def setting_docs() -> dict[str, str]:
 def cmd_serve(args) -> int:
     from grader.server.run import serve
     settings = ServerSettings(**{name: getattr(args, name) for name in FLAGS})
+    if args.admin_token is not None:
+        print(TOKEN_ON_COMMAND_LINE, file=sys.stderr, flush=True)
     serve(settings)
     return 0
 

@@ -1,36 +1,55 @@
-"""uvicorn's httptools protocol, fit for AutoMark's long request lines, refusing in JSON.
+"""uvicorn's httptools protocol, bounded for hostile clients, refusing in JSON.
 
 AutoMark puts the student's answer in the path: request lines of tens of KB
-are normal and 256 KiB must work. Three things in uvicorn's httptools protocol
-stand in the way, and this subclass changes exactly those:
+are normal and 256 KiB must work. uvicorn's httptools protocol has no limit on
+the request head and no timeout while one is being received, so this subclass
+adds them (httptools offers no such knobs; uvicorn's h11 protocol has
+``h11_max_incomplete_event_size`` but serves about half as many requests per
+second on this machine, and has no head timeout either):
 
-- ``httptools.parse_url`` keeps offsets in 16 bits and refuses any URL past
-  64 KiB (a 400 for every large answer). A longer target is split here instead
-  (path ``?`` query; AutoMark's clients send origin-form paths), and uvicorn
-  parses a one-character stand-in whose scope is then given the real path.
-- There is no limit on the request line (it would buffer gigabytes), and it is
-  gathered with ``bytes +=``, quadratic in the number of chunks. Here it is
-  gathered in a ``bytearray`` and stops at :data:`MAX_REQUEST_LINE`, far above
-  the application's own 1 MiB answer limit, so a 10 MB answer still reaches the
-  application and gets its clear JSON error; headers stop at :data:`MAX_HEADER_BYTES`.
-- Refusals of the HTTP layer (too long, malformed) are plain text; here they are
-  JSON ``{"error": ...}`` like every other refusal, and the connection is closed.
+- Size: a request target past :data:`~grader.server.limits.MAX_TARGET_BYTES`
+  (the longest answer AutoMark accepts, percent-encoded) is refused with a 414 as
+  soon as its bytes exceed it, before anything is decoded; headers past
+  :data:`~grader.server.limits.MAX_HEADER_BYTES` or :data:`~grader.server.limits.MAX_HEADERS`
+  with a 431; and every byte received while a head is incomplete is counted, so
+  the parser's own buffers cannot grow past
+  :data:`~grader.server.limits.MAX_HEAD_BYTES` either. AutoMark's requests are
+  ``GET``s without a body: a request announcing one is refused (413) and closed.
+- Time: a request head must arrive within ``request_seconds`` of its first byte
+  (or of the connection), else 408 and close; a response must be read within ten
+  times that, else the connection is dropped. Idle keep-alive connections are
+  closed by uvicorn's ``timeout_keep_alive`` (``request_seconds`` too).
+- Count: a worker keeps at most ``max_connections`` open; one more is answered
+  503 and closed at once, so memory stays below ``max_connections`` x
+  ``MAX_HEAD_BYTES``.
 
-uvicorn's h11 protocol has a knob for the size (``h11_max_incomplete_event_size``)
-but serves about half as many requests per second on this machine.
+Two more changes fit AutoMark's long lines: ``httptools.parse_url`` refuses any
+URL past 64 KiB, so a longer target is split here (path ``?`` query) and uvicorn
+parses a one-character stand-in whose scope then gets the real path, decoded in
+linear time (:mod:`grader.server.percent`); the target is gathered in a
+``bytearray`` (uvicorn's ``bytes +=`` is quadratic). Every refusal is JSON
+``{"error": ...}`` like the application's, and closes the connection.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from urllib.parse import unquote
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-MAX_REQUEST_LINE = 16 << 20   # 16 MiB
-MAX_HEADER_BYTES = 64 << 10   # 64 KiB, names and values together
-MAX_HEADERS = 100
+from grader.server.limits import MAX_HEAD_BYTES, MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
+from grader.server.percent import percent_decode
+from grader.server.settings import ServerSettings
+
 PARSE_URL_LIMIT = 65535       # httptools.parse_url's largest URL
+RESPONSE_TIME_FACTOR = 10     # a response may take this many times request_seconds to be read
+
+
+@functools.cache
+def limits() -> ServerSettings:
+    """This worker's settings (from the environment), read once."""
+    return ServerSettings.from_env()
 
 
 class Refused(Exception):
@@ -38,15 +57,73 @@ class Refused(Exception):
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` with bounded request lines and headers (pass as ``http=``)."""
+    """``HttpToolsProtocol`` with bounded sizes, times and connections (pass as ``http=``)."""
 
-    max_request_line = MAX_REQUEST_LINE
-    max_header_bytes = MAX_HEADER_BYTES
+    max_target = MAX_TARGET_BYTES
+    max_head = MAX_HEAD_BYTES
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._refusal: tuple[int, str] | None = None
+        self._head_bytes = 0
+        self._head_started = False
+        self._timer = None
+        if len(self.connections) > limits().max_connections:
+            self.refuse(503, "the server has too many open connections; try again in a moment.")
+            return
+        self._expect_head()
+
+    def connection_lost(self, exc) -> None:
+        self._cancel_timer()
+        super().connection_lost(exc)
+
+    # -- deadlines -----------------------------------------------------------------------------
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expect_head(self) -> None:
+        """A head must now arrive within ``request_seconds``."""
+        self._cancel_timer()
+        self._timer = self.loop.call_later(limits().request_seconds, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        self._timer = None
+        if not self.transport.is_closing():
+            self.refuse(408, f"the request did not arrive within {limits().request_seconds:g} s.")
+
+    def _response_timed_out(self) -> None:
+        self._timer = None
+        self.transport.abort()  # the client does not read its response: drop it and its buffer
+
+    def on_response_complete(self) -> None:
+        self._cancel_timer()
+        super().on_response_complete()  # uvicorn's keep-alive timeout now covers the idle time
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:  # a pipelined request
+            self._timer = self.loop.call_later(
+                limits().request_seconds * RESPONSE_TIME_FACTOR, self._response_timed_out)
+        elif self._head_started:  # part of the next request is already here: it has a
+            self._unset_keepalive_if_required()  # deadline, the connection is not idle
+            self._expect_head()
+
+    # -- sizes ---------------------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return
+        if self._timer is None:  # the first bytes of a request after an idle keep-alive
+            self._expect_head()
+        self._head_bytes += len(data)
+        super().data_received(data)  # one read of the transport at most past the bound
+        if self._head_bytes > self.max_head and not self.transport.is_closing():
+            self.refuse(431, f"the request head is longer than {self.max_head} bytes.")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._header_bytes = 0
-        self._refusal: tuple[int, str] | None = None
+        self._head_started = True
 
     def on_url(self, url: bytes) -> None:
         if not self.url:
@@ -57,19 +134,29 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self.url = bytearray(self.url)
             self.url += url
             size = len(self.url)
-        if size > self.max_request_line:
-            self._refusal = (414, f"the request line is longer than {self.max_request_line} bytes.")
+        if size > self.max_target:
+            self._refusal = (414, f"the request line is longer than {self.max_target} bytes "
+                                  "(AutoMark's longest answer, percent-encoded).")
             raise Refused
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_bytes += len(name) + len(value)
-        if self._header_bytes > self.max_header_bytes or len(self.headers) >= MAX_HEADERS:
-            self._refusal = (431, f"the headers are larger than {self.max_header_bytes} bytes "
+        if self._header_bytes > MAX_HEADER_BYTES or len(self.headers) >= MAX_HEADERS:
+            self._refusal = (431, f"the headers are larger than {MAX_HEADER_BYTES} bytes "
                                   f"or more than {MAX_HEADERS}.")
+            raise Refused
+        if name.lower() == b"transfer-encoding" or (
+                name.lower() == b"content-length" and value.strip() not in (b"0", b"")):
+            self._refusal = (413, "AutoMark's requests are GETs without a body.")
             raise Refused
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        self._cancel_timer()
+        self._head_bytes = 0
+        self._head_started = False
+        self._timer = self.loop.call_later(limits().request_seconds * RESPONSE_TIME_FACTOR,
+                                           self._response_timed_out)
         url = bytes(self.url)
         if len(url) <= PARSE_URL_LIMIT:
             self.url = url
@@ -84,12 +171,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # The application's task has not run yet (asyncio starts tasks on the next turn of
         # the loop), and the scope is shared: it reads the real path.
         self.scope["raw_path"] = self.root_path.encode("ascii") + path
-        self.scope["path"] = self.root_path + unquote(path.decode("ascii"))
+        self.scope["path"] = self.root_path + percent_decode(path).decode("utf-8", "replace")
         self.scope["query_string"] = query
 
+    # -- refusals ------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:
-        """Every refusal of the HTTP layer as JSON ``{"error": ...}``, then close."""
-        status, text = getattr(self, "_refusal", None) or (400, "invalid HTTP request.")
+        """Every refusal of the parser as JSON ``{"error": ...}``, then close."""
+        self.refuse(*(self._refusal or (400, "invalid HTTP request.")))
+
+    def refuse(self, status: int, text: str) -> None:
+        """Answer ``{"error": text}`` with ``status`` and close the connection."""
+        self._cancel_timer()
         body = json.dumps({"error": text}).encode("ascii")
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:

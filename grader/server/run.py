@@ -19,7 +19,6 @@ from grader.server.users import add_users as import_users
 from grader.server.users import read_students
 
 APP = "grader.server.app:create_app"
-KEEP_ALIVE_SECONDS = 30
 
 
 def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dict:
@@ -30,7 +29,7 @@ def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dic
     return {"factory": True, "host": settings.host, "port": settings.port,
             "workers": settings.workers, "http": BoundedHttpToolsProtocol, "loop": "auto",
             "lifespan": "on", "access_log": False, "log_level": log_level,
-            "timeout_keep_alive": KEEP_ALIVE_SECONDS, "server_header": False}
+            "timeout_keep_alive": max(1, round(settings.request_seconds)), "server_header": False}
 
 
 def describe(settings: ServerSettings) -> list[str]:
@@ -39,7 +38,7 @@ def describe(settings: ServerSettings) -> list[str]:
     limit = (f"{settings.rate_limit_seconds:g} s after each check_answer"
              if settings.rate_limit_seconds > 0 else "off")
     staff = (f"{url}?token=<token>" if settings.token else
-             "disabled (no --admin-token, no $AUTOMARK_ADMIN_TOKEN)")
+             "disabled (no $AUTOMARK_ADMIN_TOKEN, no --admin-token-file)")
     return [f"AutoMark server on {url} ({settings.workers} worker(s))",
             f"  students point their notebook at it: am.Config.host = '{url}'",
             f"  roster: {settings.roster or 'none (add users with: python -m grader server add-users FILE)'}",

@@ -3,9 +3,11 @@
 The HTTP layer (:mod:`grader.server.app`) only splits the path and wraps the
 result. Every refusal is a :class:`ProtocolError` whose text the client shows
 (``ServerError: <text>``), checked in the original's order: the user, then the
-rate-limit window, then the function. A refused request writes nothing; a
-``check_answer`` that is judged writes its attempt, progress and window in one
-transaction before it answers.
+rate-limit window, then the function. A ``check_answer`` that is judged writes
+its attempt, progress and window in one transaction before it answers; one that
+is refused after the window check (a bad function, ipd or answer) opens the
+window too and writes nothing else, so refused work is limited like judged work.
+Each issued input (ipd) is judged once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Callable
 
 from grader.core.tasks import TASKS, Task, ordered_for_progress
 from grader.server import answers, cases
-from grader.server.store import Issued, ServerStore, WindowOpen
+from grader.server.store import AlreadyAnswered, Issued, ServerStore, WindowOpen
 
 NOT_ATTEMPTED = "not attempted"
 SHOWN_CHARS = 100            # longer values are cut in error texts
@@ -49,6 +51,11 @@ def timeout_text(seconds_left: float) -> str:
 
 def not_found(function: str) -> str:
     return f"assignment '{shown(function)}' is not found."
+
+
+def already_answered(ipd: int, function: str) -> str:
+    return (f"ipd {ipd} of '{shown(function)}' was answered already; each input is judged "
+            "once: call get_test_input for a new one.")
 
 
 class AutoMarkService:
@@ -114,20 +121,22 @@ class AutoMarkService:
                 continue
         raise ProtocolError("could not issue a test input; try again.")
 
-    def check_answer(self, username: str, function: str, ipd_text: str, answer_text: str) -> str:
-        """Judge the answer to an issued input; record the attempt; ``{"success": bool}``."""
-        task = self._admit(username, function, limited=True)
-        if not _IPD.fullmatch(ipd_text):
-            raise ProtocolError(f"ipd must be the integer that get_test_input sent, "
-                                f"got '{shown(ipd_text)}'.")
-        issued = self.store.issued(username, function, int(ipd_text))
-        if issued is None:
-            raise ProtocolError(f"ipd {int(ipd_text)} was not issued to '{shown(username)}' for "
-                                f"'{function}': call get_test_input first.")
+    def check_answer(self, username: str, function: str, ipd_text: str,
+                     answer_segment: bytes) -> str:
+        """Judge the answer to an issued input once; record the attempt; ``{"success": bool}``.
+
+        Args:
+            answer_segment: the answer's path segment as it travelled (percent-encoded):
+                it is decoded only once everything cheaper has been checked.
+        """
+        self._admit(username, limited=True)
         try:
-            answer = answers.parse_answer(answer_text)
-        except answers.AnswerError as error:
-            raise ProtocolError(f"{error}.") from None
+            task, issued = self._issued_input(username, function, ipd_text)
+            answer = answers.read_answer_segment(answer_segment)
+        except (ProtocolError, answers.AnswerError) as refusal:
+            self._open_window(username)   # refused work counts like judged work
+            raise ProtocolError(f"{refusal}." if isinstance(refusal, answers.AnswerError)
+                                else str(refusal)) from None
         case, expected = cases.expected_output(task, issued.input_json)
         verdict = answers.judge_answer(task, case, expected, answer)
         try:
@@ -135,7 +144,27 @@ class AutoMarkService:
                                       now=self.clock(), window_seconds=self.rate_limit_seconds)
         except WindowOpen as window:  # another request of this user got there first
             raise ProtocolError(timeout_text(window.seconds_left)) from None
+        except AlreadyAnswered:       # another request answered this ipd first
+            raise ProtocolError(already_answered(issued.ipd, function)) from None
         return '{"success": true}' if verdict.passed else '{"success": false}'
+
+    def _issued_input(self, username: str, function: str, ipd_text: str) -> tuple[Task, Issued]:
+        """The task and the unanswered input that ``ipd_text`` names; refused otherwise."""
+        task = self._admit(username, function, limited=False)
+        if not _IPD.fullmatch(ipd_text):
+            raise ProtocolError(f"ipd must be the integer that get_test_input sent, "
+                                f"got '{shown(ipd_text)}'.")
+        issued = self.store.issued(username, function, int(ipd_text))
+        if issued is None:
+            raise ProtocolError(f"ipd {int(ipd_text)} was not issued to '{shown(username)}' for "
+                                f"'{function}': call get_test_input first.")
+        if issued.answered:
+            raise ProtocolError(already_answered(issued.ipd, function))
+        return task, issued
+
+    def _open_window(self, username: str) -> None:
+        if self.rate_limit_seconds > 0:
+            self.store.open_window(username, now=self.clock(), seconds=self.rate_limit_seconds)
 
     def get_progress(self, username: str) -> str:
         """Name, mail and the state of every graded function; never rate limited."""

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,14 @@ class ServerSettings:
         data: the folder of the SQLite database (created when missing).
         rate_limit_seconds: the window each check_answer opens for its user; 0 disables it.
         admin_token: the token of the staff pages (GET / and /admin/progress.csv); without
-            one they are refused (default: $AUTOMARK_ADMIN_TOKEN).
+            one they are refused (default: $AUTOMARK_ADMIN_TOKEN). On the command line it is
+            visible to every local user (ps): prefer the environment or admin_token_file.
+        admin_token_file: a file holding the admin token, readable by its owner only
+            (chmod 600); read at start.
         workers: server processes sharing the database.
+        request_seconds: how long a client may take to send a whole request head, and
+            (ten times as long) to read its response; slower ones are dropped.
+        max_connections: open connections per worker; further ones are refused at once.
     """
 
     host: str = "127.0.0.1"
@@ -43,7 +50,10 @@ class ServerSettings:
     data: str = str(paths.KIT_ROOT / "server-data")
     rate_limit_seconds: float = 30.0
     admin_token: str | None = None
+    admin_token_file: str | None = None
     workers: int = 1
+    request_seconds: float = 5.0
+    max_connections: int = 512
 
     def __post_init__(self):
         if not (isinstance(self.port, int) and 0 <= self.port <= 65535):
@@ -53,8 +63,17 @@ class ServerSettings:
                              f"got {self.rate_limit_seconds!r}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise ValueError(f"workers must be an integer in 1..64, got {self.workers!r}")
+        if not (math.isfinite(self.request_seconds) and 0 < self.request_seconds <= 600):
+            raise ValueError(f"request_seconds must be in (0, 600], got {self.request_seconds!r}")
+        if not (isinstance(self.max_connections, int) and 1 <= self.max_connections <= 65536):
+            raise ValueError(f"max_connections must be an integer in 1..65536, "
+                             f"got {self.max_connections!r}")
+        if self.admin_token is not None and self.admin_token_file:
+            raise ValueError("give the admin token once: --admin-token or --admin-token-file")
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_CHARS:
             raise ValueError(f"the admin token must have at least {MIN_TOKEN_CHARS} characters")
+        if self.admin_token_file:
+            read_token_file(self.admin_token_file)
 
     @property
     def database(self) -> Path:
@@ -62,8 +81,13 @@ class ServerSettings:
 
     @property
     def token(self) -> str | None:
-        """The admin token in force: the setting, else $AUTOMARK_ADMIN_TOKEN, else None."""
-        return self.admin_token or os.environ.get(TOKEN_ENV) or None
+        """The admin token in force: the setting, else the file's, else $AUTOMARK_ADMIN_TOKEN,
+        else None."""
+        if self.admin_token:
+            return self.admin_token
+        if self.admin_token_file:
+            return read_token_file(self.admin_token_file)
+        return os.environ.get(TOKEN_ENV) or None
 
     def to_env(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -73,3 +97,25 @@ class ServerSettings:
         """The settings the parent process put in :data:`SETTINGS_ENV` (defaults without)."""
         text = os.environ.get(SETTINGS_ENV)
         return cls(**json.loads(text)) if text else cls()
+
+
+def read_token_file(path: str) -> str:
+    """The admin token in ``path`` (surrounding whitespace removed).
+
+    Raises:
+        ValueError: the file is missing, readable or writable by group or others, or holds
+            a token shorter than :data:`MIN_TOKEN_CHARS`.
+    """
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            text = handle.read(4096).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the admin token file {path}: {error}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"the admin token file {path} has mode {stat.filemode(mode)}: other "
+                         f"users can read or change it; run chmod 600 {path}")
+    if len(text) < MIN_TOKEN_CHARS:
+        raise ValueError(f"the admin token in {path} must have at least {MIN_TOKEN_CHARS} "
+                         "characters")
+    return text

@@ -44,6 +44,10 @@ class WindowOpen(Exception):
         self.seconds_left = seconds_left
 
 
+class AlreadyAnswered(Exception):
+    """The input was answered (and judged) by an earlier request; nothing is written."""
+
+
 @dataclass(frozen=True)
 class Issued:
     """One test input handed out by ``get_test_input``."""
@@ -140,6 +144,13 @@ class ServerStore:
         row = self.db.execute("SELECT until FROM windows WHERE username = ?", (username,)).fetchone()
         return max(0.0, row[0] - now) if row else 0.0
 
+    def open_window(self, username: str, *, now: float, seconds: float) -> None:
+        """Open the user's window for ``seconds`` (one already open is only ever lengthened)."""
+        with Transaction(self.db):
+            self.db.execute("INSERT INTO windows (username, until) VALUES (?, ?) "
+                            "ON CONFLICT (username) DO UPDATE SET until = "
+                            "max(until, excluded.until)", (username, now + seconds))
+
     # -- issued inputs -------------------------------------------------------------------------
     def outstanding(self, username: str, function: str) -> Issued | None:
         """The newest input issued for this function and not answered yet."""
@@ -181,9 +192,13 @@ class ServerStore:
 
         Raises:
             WindowOpen: another request opened the user's window meanwhile; nothing is written.
+            AlreadyAnswered: another request answered this input meanwhile; nothing is written.
         """
         user = issued.username
         with Transaction(self.db):
+            marked = self.db.execute(
+                "UPDATE issued SET answered = 1 WHERE username = ? AND function = ? AND ipd = ? "
+                "AND answered = 0", (user, issued.function, issued.ipd)).rowcount
             if window_seconds > 0:
                 left = self.seconds_left(user, now)
                 if left > 0:
@@ -191,12 +206,12 @@ class ServerStore:
                 self.db.execute("INSERT INTO windows (username, until) VALUES (?, ?) "
                                 "ON CONFLICT (username) DO UPDATE SET until = excluded.until",
                                 (user, now + window_seconds))
+            if marked != 1:
+                raise AlreadyAnswered(f"ipd {issued.ipd} of {issued.function} was answered")
             cursor = self.db.execute(
                 "INSERT INTO attempts (username, function, ipd, at, success, verdict) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (user, issued.function, issued.ipd, now, int(success),
                                               verdict))
-            self.db.execute("UPDATE issued SET answered = 1 WHERE username = ? AND function = ? "
-                            "AND ipd = ?", (user, issued.function, issued.ipd))
             self.db.execute(RAISE_PROGRESS, {"username": user, "function": issued.function,
                                              "state": COMPLETED if success else ATTEMPTED, "at": now})
         return cursor.lastrowid

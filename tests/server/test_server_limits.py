@@ -1,0 +1,191 @@
+"""Hostile clients cannot hold the server: requests are bounded in size (what the protocol
+needs), in time (slow senders and readers are dropped) and in number (connections per worker).
+
+Every wait here is bounded by a socket timeout far above the server's own limit, so a
+server without the limit fails the test instead of hanging it.
+"""
+
+import json
+import socket
+import time
+from urllib.parse import quote
+
+import pytest
+import requests
+from server_fixtures import Server, start_server, write_roster  # noqa: F401
+
+from grader.server.limits import MAX_ANSWER_CHARS, MAX_HEAD_BYTES, MAX_PARAM_BYTES, MAX_TARGET_BYTES
+
+REQUEST_SECONDS = 1.0
+MAX_CONNECTIONS = 8
+WAIT = 15.0  # far above REQUEST_SECONDS: only a server without limits waits this long
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory):
+    """A server with a 1 s request deadline and 8 connections at most."""
+    folder = tmp_path_factory.mktemp("strict-server")
+    server = Server(folder, ["--roster", str(write_roster(folder / "students.csv")),
+                             "--rate-limit-seconds", "0", "--request-seconds", str(REQUEST_SECONDS),
+                             "--max-connections", str(MAX_CONNECTIONS)]).start()
+    yield server
+    server.stop()
+
+
+def connect(server) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    return connection
+
+
+def read_all(connection: socket.socket) -> bytes:
+    """Everything until the server closes (a socket timeout fails the test)."""
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def refusal(response: bytes) -> tuple[int, str]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)["error"]
+
+
+def send_quietly(connection: socket.socket, data: bytes) -> None:
+    """Send what the server takes; it may refuse and close before reading it all."""
+    try:
+        connection.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+# -- size --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("start, size, want", [
+    (b"GET /check_sum/", MAX_TARGET_BYTES, (414, "the request line is longer than")),
+    (b"GET /check_answer/ada/conv_matrix/1/", MAX_TARGET_BYTES,
+     (414, "the request line is longer than")),
+    (b"GET /check_sum/x HTTP/1.1\r\nX-", MAX_HEAD_BYTES, (431, "the request head is longer than")),
+])
+def test_a_head_past_the_bound_is_refused_before_it_ends(strict, start, size, want):
+    """The head is never finished: the refusal comes as soon as the bound is passed."""
+    with connect(strict) as connection:
+        send_quietly(connection, start + b"%20" * ((size - len(start)) // 3 + 10))
+        status, text = refusal(read_all(connection))
+    assert (status, text[:len(want[1])]) == want
+
+
+def test_the_bounds_follow_from_the_longest_answer():
+    assert MAX_TARGET_BYTES >= 3 * MAX_ANSWER_CHARS + len("/check_answer///") + 3 * MAX_PARAM_BYTES
+    assert MAX_TARGET_BYTES < 4 * MAX_ANSWER_CHARS
+
+
+def test_the_longest_accepted_answer_is_judged(strict):
+    data = requests.get(f"{strict.url}get_test_input/ada/conv_matrix", timeout=WAIT).json()
+    answer = "[" + "0," * ((MAX_ANSWER_CHARS - 3) // 2) + "0]"
+    assert len(answer) <= MAX_ANSWER_CHARS
+    encoded = quote(answer, safe="").replace("0", "%30")  # every character as %XX
+    path = f"/check_answer/ada/conv_matrix/{data['ipd']}/{encoded}"
+    assert len(path) > 3 * MAX_ANSWER_CHARS - 10
+    response = requests.get(strict.url.rstrip("/") + path, timeout=WAIT)
+    assert (response.status_code, response.json()) == (200, {"success": False})
+
+
+@pytest.mark.parametrize("path, want", [
+    ("get_progress/" + "z" * (MAX_PARAM_BYTES + 1),
+     f"the username is {MAX_PARAM_BYTES + 1} bytes long percent-encoded; at most"),
+    ("check_sum/" + "%20" * (MAX_PARAM_BYTES // 3 + 1),
+     f"the md5 is {MAX_PARAM_BYTES + 3} bytes long percent-encoded"),
+    ("check_answer/ada/" + "f" * (MAX_PARAM_BYTES + 1) + "/1/[1]", "the function is"),
+])
+def test_a_parameter_past_its_bound_is_refused_before_it_is_decoded(strict, path, want):
+    response = requests.get(strict.url + path, timeout=WAIT)
+    assert response.status_code == 300 and response.json()["error"].startswith(want)
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /check_sum/x HTTP/1.1\r\nContent-Length: 100000\r\n\r\n",
+    b"GET /check_sum/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"POST /check_answer/ada/conv_matrix/1/x HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+])
+def test_a_request_with_a_body_is_refused(strict, head):
+    with connect(strict) as connection:
+        connection.sendall(head)
+        assert refusal(read_all(connection)) == (413, "AutoMark's requests are GETs without a body.")
+
+
+# -- time --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("start", [
+    b"",                                                  # connects and says nothing
+    b"GET /check_sum/" + b"0" * 100_000,                  # half a request line
+    b"GET /check_sum/x HTTP/1.1\r\nHost: x\r\n",          # headers never ended
+    b"GET /check_sum/x HTTP/1.1\r\nHost: x\r\n\r\nGET /check_sum/y",  # a pipelined half
+])
+def test_a_request_not_sent_in_time_is_dropped(strict, start):
+    with connect(strict) as connection:
+        connection.sendall(start)
+        response = read_all(connection)
+    got = response.rsplit(b"HTTP/1.1 ", 1)[-1]
+    assert refusal(b"HTTP/1.1 " + got) == (408, f"the request did not arrive within "
+                                                f"{REQUEST_SECONDS:g} s.")
+
+
+def test_a_trickle_does_not_extend_the_deadline(strict):
+    """One byte every 0.2 s: the deadline counts from the first byte, not the last."""
+    with connect(strict) as connection:
+        start = time.monotonic()
+        try:
+            for byte in b"GET /check_sum/" + b"0" * 200:
+                connection.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert refusal(read_all(connection))[0] == 408
+    assert time.monotonic() - start < WAIT
+
+
+def test_a_client_that_never_reads_is_dropped(strict):
+    """Many pipelined requests whose answers are never read: the connection is dropped."""
+    with connect(strict) as connection:
+        request = b"GET /load_tests/ada HTTP/1.1\r\nHost: x\r\n\r\n"
+        deadline = time.monotonic() + WAIT
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while time.monotonic() < deadline:
+                connection.sendall(request * 20)
+                time.sleep(0.05)
+
+
+# -- count -------------------------------------------------------------------------------------
+def test_connections_past_the_cap_are_refused_at_once_and_the_server_recovers(strict):
+    held = [connect(strict) for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.2)
+        with connect(strict) as extra:
+            status, text = refusal(read_all(extra))
+        assert status == 503 and text.startswith("the server has too many open connections")
+    finally:
+        for connection in held:
+            connection.close()
+    time.sleep(0.2)
+    assert requests.get(strict.url + "check_sum/x", timeout=WAIT).json() == {"success": False}
+
+
+def peak_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+
+def test_memory_is_bounded_per_connection(start_server):
+    """Every allowed connection sending 15 MB heads (as the red team did): the server's peak
+    memory grows by at most about the longest head per connection."""
+    server = start_server("--max-connections", str(MAX_CONNECTIONS))
+    before = peak_rss_bytes(server.process.pid)
+    held = [connect(server) for _ in range(MAX_CONNECTIONS - 1)]
+    try:
+        for connection in held:
+            send_quietly(connection, b"GET /check_sum/" + b"0" * (15 << 20))
+        assert all(refusal(read_all(connection))[0] in (408, 414, 431) for connection in held)
+    finally:
+        for connection in held:
+            connection.close()
+    grown = peak_rss_bytes(server.process.pid) - before
+    assert grown < 2 * len(held) * MAX_HEAD_BYTES + (16 << 20), f"grew {grown >> 20} MiB"
