@@ -14,8 +14,12 @@ for every seventh student and function), ``check_answer``; then
    flight: requests per second. Here a request mostly waits for the ~199
    ahead of it (Little's law: latency = in flight / throughput), so these
    latencies measure the queue, not the server;
-3. *check_answer only*: every student answers each of its issued inputs
-   again, back to back: ``check_answer`` per second, the throughput target.
+3. *check_answer only*: every student first takes a fresh input for every
+   function (untimed; an input is judged once), then answers them back to back:
+   ``check_answer`` per second, the throughput target.
+
+Then :mod:`bench.server_hostile` measures ``check_sum`` while another client
+sends the longest request the server accepts, in a loop.
 
 Afterwards the database must hold exactly one attempt per judged request and one
 progress row per student and function, each in the state the answers earned.
@@ -113,11 +117,10 @@ def answer_for(task, payload: dict, wrong: bool) -> str:
     return json.dumps((result + 1.0 if wrong else result).tolist())
 
 
-async def student(port: int, username: str, tasks, load: Load, md5: str, index: int) -> dict:
-    """AutoMark's client sequence for every task; returns ``{function: ipd}``."""
+async def student(port: int, username: str, tasks, load: Load, md5: str, index: int) -> None:
+    """AutoMark's client sequence for every task."""
     from requests.utils import requote_uri
     connection = await Connection.open(port)
-    issued = {}
     try:
         await load.timed(connection, "check_sum", "/check_sum/" + "0" * 32)
         await load.timed(connection, "load_tests", f"/load_tests/{username}")
@@ -131,15 +134,29 @@ async def student(port: int, username: str, tasks, load: Load, md5: str, index: 
             verdict = json.loads(await load.timed(connection, "check_answer", path))
             key = (username, task.name)
             load.verdicts[key] = load.verdicts.get(key, False) or verdict["success"]
-            issued[task.name] = (data["ipd"], path)
         await load.timed(connection, "get_progress", f"/get_progress/{username}")
     finally:
         connection.close()
-    return issued
 
 
-async def answers_again(port: int, paths: list[str], load: Load) -> None:
-    """Phase 2: the same check_answer requests again, back to back on one connection."""
+async def fresh_paths(port: int, username: str, tasks, index: int) -> list[str]:
+    """Phase 3's requests (untimed): a new input for every function, answered as before."""
+    from requests.utils import requote_uri
+    connection = await Connection.open(port)
+    paths = []
+    try:
+        for position, task in enumerate(tasks):
+            _, body = await connection.get(f"/get_test_input/{username}/{task.name}")
+            data = json.loads(body)
+            answer = answer_for(task, data["input"], (index + position) % WRONG_EVERY == 0)
+            paths.append(requote_uri(f"/check_answer/{username}/{task.name}/{data['ipd']}/{answer}"))
+    finally:
+        connection.close()
+    return paths
+
+
+async def answer_all(port: int, paths: list[str], load: Load) -> None:
+    """Phase 3: check_answer requests back to back on one connection."""
     connection = await Connection.open(port)
     try:
         for path in paths:
@@ -148,23 +165,24 @@ async def answers_again(port: int, paths: list[str], load: Load) -> None:
         connection.close()
 
 
-async def sequence(port, usernames, tasks, md5, load: Load) -> tuple[list, float]:
-    """Every student's sequence at once; ``(what each was issued, seconds)``."""
+async def sequence(port, usernames, tasks, md5, load: Load) -> float:
+    """Every student's sequence at once; the seconds it took."""
     start = time.perf_counter()
-    issued = await asyncio.gather(*(student(port, name, tasks, load, md5, i)
-                                    for i, name in enumerate(usernames)))
-    return issued, time.perf_counter() - start
+    await asyncio.gather(*(student(port, name, tasks, load, md5, i)
+                           for i, name in enumerate(usernames)))
+    return time.perf_counter() - start
 
 
 async def drive(port: int, usernames: list[str], tasks, md5: str) -> dict:
     """The three phases; ``{phase: (Load, seconds)}``."""
     paced, saturated, again = Load(think=THINK_SECONDS), Load(), Load()
-    _, paced_seconds = await sequence(port, usernames, tasks, md5, paced)
+    paced_seconds = await sequence(port, usernames, tasks, md5, paced)
     saturated.verdicts = paced.verdicts
-    issued, saturated_seconds = await sequence(port, usernames, tasks, md5, saturated)
+    saturated_seconds = await sequence(port, usernames, tasks, md5, saturated)
+    fresh = await asyncio.gather(*(fresh_paths(port, name, tasks, i)
+                                   for i, name in enumerate(usernames)))
     start = time.perf_counter()
-    await asyncio.gather(*(answers_again(port, [path for _, path in found.values()], again)
-                           for found in issued))
+    await asyncio.gather(*(answer_all(port, paths, again) for paths in fresh))
     return {"paced": (paced, paced_seconds), "saturated": (saturated, saturated_seconds),
             "check_answer only": (again, time.perf_counter() - start)}
 
@@ -289,4 +307,6 @@ def run(settings: Settings) -> list[Row]:
         uvloop.install()
     except ImportError:
         settings.say("  uvloop is missing: the load generator uses asyncio's own loop")
-    return [row for count in workers for row in measure(settings, n, count, TASKS)]
+    from bench import server_hostile
+    rows = [row for count in workers for row in measure(settings, n, count, TASKS)]
+    return rows + server_hostile.run(settings)

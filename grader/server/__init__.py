@@ -4,7 +4,9 @@ One module per job::
 
     settings.py  what a server runs with (the CLI's defaults, passed to every worker)
     app.py       the ASGI application: AutoMark's five endpoints, Starlette for the rest
-    http.py      uvicorn's httptools protocol fit for long request lines, refusing in JSON
+    http.py      uvicorn's httptools protocol: bounded size, time and connections, JSON refusals
+    limits.py    the sizes a request may have, derived from the protocol
+    percent.py   percent-decoding in linear time (NumPy)
     service.py   the five endpoints as methods, in AutoMark's words
     cases.py     hidden cases per (user, function, ipd) and the local-tests pickle
     answers.py   reading a student's answer and judging it with the kit's strict rule

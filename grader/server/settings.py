@@ -37,7 +37,7 @@ class ServerSettings:
             one they are refused (default: $AUTOMARK_ADMIN_TOKEN). On the command line it is
             visible to every local user (ps): prefer the environment or admin_token_file.
         admin_token_file: a file holding the admin token, readable by its owner only
-            (chmod 600); read at start.
+            (chmod 600); read at start (default: none, the token comes from elsewhere).
         workers: server processes sharing the database.
         request_seconds: how long a client may take to send a whole request head, and
             (ten times as long) to read its response; slower ones are dropped.
