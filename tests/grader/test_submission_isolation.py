@@ -97,8 +97,14 @@ def test_a_zombie_leaders_thread_never_reaches_the_next_submission(tmp_path):
 REPORTS_NAMESPACES = """
 def flatten_forward(x_input):
     kinds = ("pid", "net", "ipc", "mnt")
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:   # the listing's own descriptor, closed by now
+            pass
     raise ValueError("ns " + " ".join(os.readlink(f"/proc/self/ns/{kind}") for kind in kinds)
-                     + f" pid {os.getpid()}")
+                     + f" pid {os.getpid()} holds {held}")
 """
 
 
@@ -117,8 +123,10 @@ def test_every_submission_gets_namespaces_of_its_own(tmp_path):
         assert "ValueError: ns pid:[" in reported, reported
         words = reported.split("ValueError: ns ")[1].split()
         ours, pid = words[:4], int(words[5].strip("'\"()"))
-        assert not set(ours) & set(zygote_namespaces(warm._local.sandbox)), ours
+        zygotes = zygote_namespaces(warm._local.sandbox)
+        assert not set(ours) & set(zygotes), ours
         assert pid < 10      # the function's child, a few forks from its namespace's init
+        assert not any(ns in reported for ns in zygotes), reported   # no descriptor of them
 
 
 # The uid's key ring outlived its processes and carried a message to the next submission.
@@ -199,3 +207,66 @@ def test_the_memory_limit_bounds_all_of_a_submissions_processes_together(tmp_pat
     assert held <= 2, looked     # 2 x 450 MB fit in 1,024 MB; 3 never do
     after = grade(tmp_path, "bob", CORRECT)
     assert after.task("flatten_forward").passed
+
+
+# Memory the kernel holds for the submission, not in its address space: unread bytes in loopback
+# TCP buffers. A red team held 989 MB this way under a 300 MB limit (cgroup v1 charges TCP
+# buffers only once its TCP limit is set).
+HOLDS_TCP_BUFFERS = """
+import socket
+def _hold(connections):
+    total, keep = 0, []
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    for _ in range(connections):
+        sender = socket.socket()
+        sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        sender.connect(server.getsockname())
+        receiver, _ = server.accept()
+        sender.setblocking(False)
+        stalls = 0
+        while stalls < 3:
+            try:
+                total += sender.send(b"x" * 65536)
+                stalls = 0
+            except (BlockingIOError, OSError):
+                stalls += 1
+                time.sleep(0.002)
+        keep.append((sender, receiver))
+    return total, keep
+
+def flatten_forward(x_input):
+    read_end, write_end = os.pipe()
+    for _ in range(3):
+        if os.fork() == 0:
+            try:
+                total, keep = _hold(16)
+                os.write(write_end, f"{total >> 20} ".encode())
+                time.sleep(5)
+            finally:
+                os._exit(0)
+    os.close(write_end)
+    got, deadline = b"", time.time() + 5
+    while got.count(b" ") < 3 and time.time() < deadline:
+        chunk = os.read(read_end, 100)
+        if not chunk:
+            break
+        got += chunk
+    raise ValueError(f"held MB {sum(int(n) for n in got.split())}")
+"""
+
+
+@root_only
+@pytest.mark.skipif(cgroups.find_hierarchy() is None,
+                    reason="no writable memory cgroup here: the limit is per process")
+def test_kernel_buffers_count_against_the_submissions_memory(tmp_path):
+    limits = Limits(call_seconds=8, task_seconds=10, load_seconds=10, submission_seconds=60,
+                    memory_mb=200)
+    looked = said(grade(tmp_path, "hoarder", HOLDS_TCP_BUFFERS, limits))
+    if "ValueError: held MB" in looked:
+        held = int(looked.split("ValueError: held MB ")[1].split()[0].strip("'\")"))
+        assert held <= 200, looked
+    else:   # or the kernel killed the holders: bounded too
+        assert "was killed" in looked, looked

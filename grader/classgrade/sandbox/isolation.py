@@ -71,6 +71,8 @@ class SubmissionCgroup:
             else:
                 self._write("memory.limit_in_bytes", limit)
                 self._write("memory.memsw.limit_in_bytes", limit, optional=True)
+                # v1 charges TCP buffers only once this is set (v2 always does)
+                self._write("memory.kmem.tcp.limit_in_bytes", limit, optional=True)
         except OSError:
             os.rmdir(self.path)
             raise

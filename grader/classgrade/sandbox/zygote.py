@@ -111,6 +111,8 @@ def grade_one(folder, settings, number, own_pid_ns):
     if pid == 0:
         code = CRASHED
         try:
+            if own_pid_ns is not None:
+                os.close(own_pid_ns)   # the zygote's namespace is not the submission's to hold
             failed = isolation.enter_fresh_world(
                 cgroup, settings.get("fresh_tmp_mb", 0), settings.get("keep", ()),
                 hide=[CGROUP_INSIDE] if settings.get("cgroup") == CGROUP_INSIDE else []) \
