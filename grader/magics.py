@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 
 _MAGIC = re.compile(r"^(\s*)([%!?]|\w+\s*=\s*[%!])")
+# The same test at every line start at once (one C pass, each line scanned once: no newline
+# inside), a filter: most cells have no magic at all.
+_ANY_MAGIC = re.compile(r"^[^\S\n]*(?:[%!?]|\w+[^\S\n]*=[^\S\n]*[%!])", re.MULTILINE)
 _CODE_STOP = re.compile(r"[\r\n#\\'\"()\[\]{}]")
 _NEWLINE = re.compile(r"[\r\n]")
 _STRING_STOP = {'"': re.compile(r'[\r\n\\"]'), "'": re.compile(r"[\r\n\\']")}
@@ -24,6 +27,8 @@ def python_source(source: str) -> str:
     Python's tokenizer does to know where a logical line begins, and no parsing: linear.
     Lines are split at ``\\n`` only, as Python does (``\\r`` ends a comment or string too).
     """
+    if not _ANY_MAGIC.search(source):
+        return source  # no line anywhere looks like a magic: nothing to comment out
     found, index, depth, quote, joined, escaped = [], 0, 0, "", False, False
     i, n, line_start = 0, len(source), True
     while i < n:

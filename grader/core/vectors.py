@@ -2,7 +2,7 @@
 
 ``make release`` writes two archives (:mod:`grader.release.vectors`),
 ``local.npz`` and ``remote.npz``, with the inputs and expected outputs of every
-task, in the layout of :mod:`grader.core.wire` (plain arrays, no pickle). In the
+task, in the layout of :mod:`grader.core.archive` (plain arrays, no pickle). In the
 student kit ``test_student_function`` checks against them: the local set is
 shown case by case, the remote set is never shown.
 """
@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from grader.core import wire
+from grader.core import archive
 
 VECTORS_ENV = "AUTOMARK_VECTORS"
 PHASE_FILES = {"local": "local.npz", "remote": "remote.npz"}
@@ -33,7 +33,7 @@ def available() -> bool:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict:
-    return {name: (cases, expected) for name, (cases, expected, _) in wire.read_cases(path).items()}
+    return {name: (cases, expected) for name, (cases, expected, _) in archive.read_cases(path).items()}
 
 
 def load_phase(phase: str) -> dict:

@@ -1,15 +1,8 @@
-"""The one wire format: cases in ``.npz`` archives, answers as framed records.
+"""The one wire format back from the sandbox: answers as framed records, in chunks on a pipe.
 
 Imports only the standard library, NumPy and (in the kit) :mod:`calling`; the
 sandbox copies it beside the worker, so both sides read and write the same way.
-
-Cases (release test vectors, the sandbox's inputs, AutoMark's conformance file)::
-
-    <task>/<case:03d>/in/<arg>              an argument (a 0-d array for a Python scalar)
-    <task>/<case:03d>/in/<arg>/len, /<i:02d>  a list argument, item by item
-    <task>/<case:03d>/out                   the expected output (vectors only)
-    __index__                               JSON: per task its case count, output kind,
-                                            each case's argument kinds, ``n_local``
+(What goes in, the cases, is :mod:`archive`'s file.)
 
 Answers (what the sandbox sends back; one stream per function)::
 
@@ -39,7 +32,6 @@ try:  # in the kit
 except ImportError:  # in the sandbox, beside calling.py
     from calling import CALL_STATUSES, OK, CallOutcome, clean_text
 
-SCALARS = {"float": float, "int": int, "bool": bool}
 MAGIC = b"AMC1"
 MAX_HEADER = 16 << 10
 MAX_DIMS = 8
@@ -51,103 +43,6 @@ LOAD_ERROR = "load_error"        # a statement of the student's code could not b
 TASK_STATUSES = (MISSING, NOT_SUBMITTED, LOAD_ERROR)
 MAX_PROBLEMS = 50
 _LENGTH = struct.Struct("<I")
-
-
-# ------------------------------------------------------------------ cases
-def encode_case(prefix: str, case: dict, arrays: dict) -> dict:
-    """Add one case's arguments to ``arrays`` under ``prefix``; returns their kinds.
-
-    Args:
-        prefix: e.g. ``"conv_matrix/003/in"``.
-        case: ``{argument name: ndarray | list of ndarrays | float | int | bool}``.
-        arrays: the archive being built, ``{key: ndarray}``.
-
-    Returns:
-        ``{argument name: kind}``, kind one of ``ndarray``, ``list``, ``float``, ``int``, ``bool``.
-    """
-    kinds = {}
-    for name, value in case.items():
-        key = f"{prefix}/{name}"
-        if isinstance(value, list):
-            kinds[name] = "list"
-            arrays[f"{key}/len"] = np.array(len(value))
-            arrays.update({f"{key}/{i:02d}": np.asarray(item) for i, item in enumerate(value)})
-        elif isinstance(value, np.ndarray):
-            kinds[name] = "ndarray"
-            arrays[key] = value
-        elif type(value) in (float, int, bool):
-            kinds[name] = type(value).__name__
-            arrays[key] = np.asarray(value)
-        else:
-            raise TypeError(f"argument {name!r} of a case is a {type(value).__name__}; "
-                            "the wire format carries arrays, lists of arrays and Python scalars")
-    return kinds
-
-
-def decode_case(archive, prefix: str, kinds: dict) -> dict:
-    """The case stored under ``prefix``: ``{argument name: value}`` in the order of ``kinds``."""
-    case = {}
-    for name, kind in kinds.items():
-        key = f"{prefix}/{name}"
-        if kind == "list":
-            count = int(archive[f"{key}/len"])
-            case[name] = [archive[f"{key}/{i:02d}"] for i in range(count)]
-        elif kind == "ndarray":
-            case[name] = archive[key]
-        else:
-            case[name] = SCALARS[kind](archive[key].item())
-    return case
-
-
-def write_cases(path, tasks: dict, *, compress: bool = False) -> int:
-    """Write an archive of cases.
-
-    Args:
-        path: the ``.npz`` file.
-        tasks: ``{task name: {"cases": [case dict], "expected": [output] or None,
-            "output": "array" | "scalar", "n_local": int}}``.
-        compress: zip-deflate the archive (release vectors).
-
-    Returns:
-        The number of cases written.
-    """
-    arrays, index = {}, {}
-    for name, entry in tasks.items():
-        kinds = []
-        for number, case in enumerate(entry["cases"]):
-            prefix = f"{name}/{number:03d}"
-            kinds.append(encode_case(f"{prefix}/in", case, arrays))
-            if entry.get("expected") is not None:
-                arrays[f"{prefix}/out"] = np.asarray(entry["expected"][number], dtype=np.float64)
-        index[name] = {"cases": len(kinds), "output": entry.get("output", "array"),
-                       "kinds": kinds, "n_local": int(entry.get("n_local", len(kinds)))}
-    arrays["__index__"] = np.array(json.dumps(index))  # key order = argument order
-    (np.savez_compressed if compress else np.savez)(path, **arrays)
-    return sum(entry["cases"] for entry in index.values())
-
-
-def read_cases(path, names=None) -> dict:
-    """Read an archive written by :func:`write_cases`.
-
-    Returns:
-        ``{task name: (cases, expected or None, n_local)}``; a scalar output is a float.
-    """
-    with np.load(path, allow_pickle=False) as archive:
-        index = json.loads(str(archive["__index__"]))
-        loaded = {}
-        for name, entry in index.items():
-            if names is not None and name not in names:
-                continue
-            cases, expected = [], []
-            for number, kinds in enumerate(entry["kinds"]):
-                prefix = f"{name}/{number:03d}"
-                cases.append(decode_case(archive, f"{prefix}/in", kinds))
-                if f"{prefix}/out" in archive:
-                    out = archive[f"{prefix}/out"]
-                    expected.append(float(out) if entry["output"] == "scalar" else out)
-            loaded[name] = (cases, expected if len(expected) == len(cases) else None,
-                            int(entry.get("n_local", len(cases))))
-    return loaded
 
 
 # ---------------------------------------------------------------- answers

@@ -17,9 +17,9 @@ from pathlib import Path
 from grader import notebooks as nb
 from grader.client import paths
 from grader.core import vectors
+from grader.core.archive import read_cases
 from grader.core.mistakes import MISTAKES_FILE, write_mistakes
 from grader.core.tasks import TASKS
-from grader.core.wire import read_cases
 from grader.references import mistakes_for
 from grader.release.leaks import find_leaks
 from grader.release.vectors import write_vectors

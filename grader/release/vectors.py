@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.core import wire
+from grader.core import archive
 from grader.core.cases import make_cases
 
 
@@ -10,7 +10,7 @@ def write_vectors(path, tasks, *, phase: str, username: str = "release") -> int:
     """Write one phase's cases of every task, with the references' outputs.
 
     Args:
-        path: the ``.npz`` file to write (see :mod:`grader.core.wire` for its layout).
+        path: the ``.npz`` file to write (see :mod:`grader.core.archive` for its layout).
         tasks: the :class:`~grader.core.tasks.Task` declarations.
         phase: ``"local"`` or ``"remote"``.
         username: whose seeded cases to draw; the same vectors serve every student.
@@ -23,4 +23,4 @@ def write_vectors(path, tasks, *, phase: str, username: str = "release") -> int:
         cases = make_cases(task, username, phase)
         entries[task.name] = {"cases": cases, "expected": [task.expected(c) for c in cases],
                               "output": task.output, "n_local": len(cases) if phase == "local" else 0}
-    return wire.write_cases(path, entries, compress=True)
+    return archive.write_cases(path, entries, compress=True)

@@ -43,7 +43,7 @@ def test_shipped_modules_import_only_the_standard_library_numpy_and_themselves(p
     assert outside(imported_modules(path), allowed, in_sandbox) == []
 
 
-@pytest.mark.parametrize("name", ["calling.py", "wire.py"])
+@pytest.mark.parametrize("name", ["calling.py", "wire.py", "archive.py"])
 def test_the_call_path_and_wire_format_stand_alone_in_the_sandbox(name):
     # wire.py reads the status names from calling.py, as grader.core.calling in the kit
     # and as a plain `calling` beside it in the sandbox; calling.py needs nothing at all.
@@ -58,7 +58,7 @@ IN_SANDBOX = ("zygote.py", "worker.py", "task_child.py", "kit_code.py", "uid_pro
 @pytest.mark.parametrize("name", IN_SANDBOX)
 def test_what_runs_in_the_sandbox_imports_only_the_stdlib_and_its_siblings(name):
     """Copied into the sandbox's bin/ and run there: no grader package to import."""
-    siblings = tuple(n[:-3] for n in IN_SANDBOX) + ("calling", "wire")
+    siblings = tuple(n[:-3] for n in IN_SANDBOX) + ("calling", "wire", "archive")
     path = GRADER / "classgrade" / "sandbox" / name
     assert outside(imported_modules(path), [], siblings) == []
 
@@ -73,7 +73,7 @@ def test_every_program_of_the_sandbox_is_staged(tmp_path):
 def test_the_sandbox_runs_the_kits_own_call_path(tmp_path):
     from grader.classgrade.sandbox.staging import WORKER, write_bin
     write_bin(tmp_path / "bin", WORKER)
-    for name in ("calling.py", "wire.py"):
+    for name in ("calling.py", "wire.py", "archive.py"):
         assert (tmp_path / "bin" / name).read_bytes() == (GRADER / "core" / name).read_bytes()
 
 

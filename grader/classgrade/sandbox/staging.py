@@ -1,6 +1,6 @@
 """Lay out the folders a sandboxed run sees, all read-only to the student's code.
 
-    BIN/zygote.py, worker.py, calling.py, wire.py   the sandbox's programs and the kit's
+    BIN/zygote.py, worker.py, calling.py, wire.py, archive.py   the sandbox's programs and the kit's
                                         own call path (once per sandbox)
     RUN/code/submission_code.json       definitions taken from the notebook, per cell
     RUN/code/*.py                       the student's files; the kit's Blocks.py,
@@ -21,7 +21,7 @@ from pathlib import Path
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import read_regular_file
 from grader.client import paths
-from grader.core import calling, wire
+from grader.core import archive, calling, wire
 
 STUDENT_MODULES = ("Blocks.py", "gradient_check.py", "dataset_utils.py")
 AUTOMARK_STAND_IN = '''"""Stand-in for automark while grading: the check cells do nothing here."""
@@ -38,7 +38,7 @@ def get_progress(username):
 
 def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
                  run_as: int | None = None, kit_files=(), scratch: str = "/tmp") -> None:
-    """``inputs.npz`` (plain arrays, :mod:`grader.core.wire`) and ``manifest.json``.
+    """``inputs.npz`` (plain arrays, :mod:`grader.core.archive`) and ``manifest.json``.
 
     Args:
         cases_by_task: ``{Task: (cases, n_local)}``, local cases first.
@@ -53,7 +53,7 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
     for task, (cases, n_local) in cases_by_task.items():
         entries[task.name] = {"cases": cases, "n_local": n_local}
         tasks.append({"name": task.name, "arg_names": list(task.arg_names), "n_local": n_local})
-    wire.write_cases(io_dir / "inputs.npz", entries)
+    archive.write_cases(io_dir / "inputs.npz", entries)
     manifest = {"tasks": tasks, "limits": limits.for_worker(), "run_as": run_as,
                 "kit_files": list(kit_files), "scratch": scratch}
     (io_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -67,12 +67,12 @@ SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py", "isolatio
 def write_bin(bin_dir: Path, script: Path) -> None:
     """The sandbox's programs: the script to run, the worker and its helpers (limits,
     privileges, ending a uid's processes, the kit's modules), the call path
-    it runs (the kit's own calling.py and wire.py), matplotlib's font list, and the
+    it runs (the kit's own calling.py, wire.py and archive.py), matplotlib's font list, and the
     kit's student modules in ``kit/`` for the zygote to import once."""
     bin_dir.mkdir()
     helpers = [WORKER.with_name(name) for name in SANDBOX_HELPERS]
     for source in dict.fromkeys((script, WORKER, *helpers, Path(calling.__file__),
-                                 Path(wire.__file__), *font_cache())):
+                                 Path(wire.__file__), Path(archive.__file__), *font_cache())):
         shutil.copyfile(source, bin_dir / source.name)
     (bin_dir / "kit").mkdir()
     for name in STUDENT_MODULES:

@@ -1,7 +1,7 @@
 """Runs INSIDE the sandbox: the supervisor of one submission's functions.
 
 Copied into the sandbox's ``bin/`` beside ``zygote.py``, ``task_child.py``,
-``calling.py`` and ``wire.py`` (the kit's ``grader/core`` modules, the very ones
+``calling.py``, ``wire.py`` and ``archive.py`` (the kit's ``grader/core`` modules, the very ones
 the notebook's checks use); it imports only the standard library and those.
 
 ``zygote.py`` forks one supervisor per submission, which runs
@@ -30,8 +30,9 @@ import signal
 import sys
 import time
 
-# With -I the script's own folder is not on sys.path: calling.py and wire.py sit beside it.
+# With -I the script's own folder is not on sys.path: calling.py, wire.py, archive.py sit beside it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import archive  # noqa: E402
 import seccomp_filter  # noqa: E402
 import task_child  # noqa: E402
 import uid_processes  # noqa: E402
@@ -248,7 +249,7 @@ def run_submission(code_dir, io_dir):
     with open(os.path.join(io_dir, "manifest.json"), encoding="utf-8") as handle:
         manifest = json.load(handle)
     limits, run_as = manifest["limits"], manifest.get("run_as")
-    cases = wire.read_cases(os.path.join(io_dir, "inputs.npz"))
+    cases = archive.read_cases(os.path.join(io_dir, "inputs.npz"))
     scratch = manifest.get("scratch") or "/tmp"
     os.environ.update(HOME=scratch, TMPDIR=scratch)
     if "tempfile" in sys.modules:
