@@ -5,6 +5,7 @@ The folders show who runs what:
     core/         ships to students; imports only the standard library, NumPy and core
         tasks, inputs   what is graded: one declaration per function, input generators
         cases           which inputs a student gets (seeded per user, task and phase)
+        hidden          hidden cases: a family on which no known shortcut or mistake passes
         calling         THE call path: AutoMark's convention, limits, the student's line
                         (copied into the sandbox as it is, beside the worker)
         wire            THE wire format: cases in .npz, answers as framed records

@@ -4,8 +4,10 @@ Cases are drawn from a generator seeded by (username, task, phase), so a
 student's cases are reproducible and two students get different ones. Both
 phases start with the task's edge cases (1x1 and non-square kernels, a single
 row ...; the worked examples of the lesson keep their fixed values), then add
-random cases; the remote phase is seeded apart, so its random values differ
-from the local ones, and its failures never show expected values.
+random cases: the local phase AutoMark-like ones (``make_inputs``), the remote
+phase hidden ones (``hidden_case``: a family on which no known shortcut passes,
+:mod:`grader.core.hidden`). The remote phase is seeded apart, so its values
+differ from the local ones, and its failures never show expected values.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ def make_cases(task: Task, username: str, phase: str) -> list[dict]:
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
     rng = np.random.default_rng(case_seed(username, task.name, phase))
-    n_random = N_LOCAL_RANDOM if phase == "local" else N_REMOTE_RANDOM
-    return list(task.edge_inputs(rng)) + [task.make_inputs(rng) for _ in range(n_random)]
+    edges = list(task.edge_inputs(rng))
+    if phase == "local":
+        return edges + [task.make_inputs(rng) for _ in range(N_LOCAL_RANDOM)]
+    return edges + [task.hidden_case(rng) for _ in range(N_REMOTE_RANDOM)]
 
 
 def describe_inputs(case_inputs: dict) -> str:

@@ -10,15 +10,43 @@ local and every hidden case passed.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Callable
 
-from grader.core import results, vectors
+import numpy as np
+
+from grader.core import calling, results, vectors
 from grader.core.calling import CALL_SECONDS, OK, TASK_SECONDS, CallOutcome, call_cases
 from grader.core.cases import describe_inputs, make_cases, show_values
 from grader.core.compare import compare
 from grader.core.mistakes import known_mistakes, recognise
 from grader.core.results import CaseResult, CheckResult, TaskResult
-from grader.core.tasks import Task
+from grader.core.tasks import Task, task_names
+
+STUB = "the stub's "   # how a placeholder's message starts (see :func:`placeholder`)
+_WHERE = re.compile(r"\(line \d+ of (\w+)")
+_RETURN_UNDEFINED = re.compile(
+    r"^raised NameError: name '(\w+)' is not defined.*\(line \d+ of \w+: return (\w+)\)$", re.S)
+
+
+def raised_in(message: str) -> str:
+    """The function whose line an exception's message names (``line 7 of conv_matrix``), or ""."""
+    found = _WHERE.findall(message)
+    return found[-1] if found else ""
+
+
+def _outcome_of_a_callee(task: Task, outcome: CallOutcome) -> CallOutcome:
+    """A NotImplementedError raised in another graded function (box_blur's call of a stub
+    conv_matrix): this one is written, that one is not."""
+    if outcome.status != calling.NOT_IMPLEMENTED:
+        return outcome
+    where = raised_in(outcome.message)
+    if where == task.name or where not in task_names():
+        return outcome
+    return replace(outcome, status=calling.EXCEPTION,
+                   message=f"calls {where}, which is not implemented yet ({outcome.message}): "
+                           f"write {where} first, then check {task.name} again")
 
 
 def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: bool,
@@ -28,8 +56,10 @@ def judge(task: Task, outcome: CallOutcome, expected, index: int, *, hidden: boo
     A failed local case's message starts with the case and its inputs
     (``case 3 (matrix (4, 6), kernel (3, 5)): ...``); a hidden case's never
     shows expected values. A task's second acceptable output is built from
-    ``case_inputs`` (none without them).
+    ``case_inputs`` (none without them). A NotImplementedError raised in another
+    function the task calls is an exception of this one, which says so.
     """
+    outcome = _outcome_of_a_callee(task, outcome)
     if outcome.status != OK:
         kind, message, max_error = outcome.status, outcome.message, None
     else:
@@ -66,6 +96,10 @@ def judge_outcomes(task: Task, cases: list[dict], outcomes: list[CallOutcome],
     judged = [judge(task, outcome, expected(index) if outcome.status == OK else None, index,
                     hidden=index >= n_local, case_inputs=cases[index])
               for index, outcome in enumerate(outcomes[:len(cases)])]
+    stub = placeholder(outcomes[:len(cases)]) if len(outcomes) >= len(cases) else ""
+    if stub and not all(case.passed for case in judged):
+        return [replace(case, kind=results.NOT_IMPLEMENTED, message=stub, max_error=None, inputs="")
+                for case in judged]
     ended_by_timeout = bool(judged) and judged[-1].kind == results.TIMEOUT
     if len(judged) < len(cases) and stopped is not None and not ended_by_timeout:
         index = len(judged)
@@ -74,6 +108,58 @@ def judge_outcomes(task: Task, cases: list[dict], outcomes: list[CallOutcome],
         prefix = "" if hidden else f"case {index} ({describe_inputs(cases[index])}): "
         judged.append(CaseResult(index=index, kind=kind, message=prefix + message, hidden=hidden))
     return judged
+
+
+def placeholder(outcomes: list[CallOutcome]) -> str:
+    """Why the function is still the stub's placeholder, or "" when it is not.
+
+    Two placeholders of the course's stubs count as not attempted, as AutoMark
+    counted them: ``output = np.zeros(...)`` returned unfilled (every answer all
+    zeros) and an untouched ``return output`` whose name was never assigned
+    (a NameError at that line on every case).
+    """
+    if not outcomes:
+        return ""
+    if all(o.status == OK and o.answer is not None and not np.any(o.answer) for o in outcomes):
+        return (STUB + "placeholder is returned unfilled: every answer is all zeros. Write the "
+                "code that fills the output in (until then it counts as not attempted)")
+    names = [_RETURN_UNDEFINED.search(o.message) if o.status == calling.EXCEPTION else None
+             for o in outcomes]
+    if all(found and found.group(1) == found.group(2) for found in names):
+        name = names[0].group(1)
+        return (STUB + f"`return {name}` is untouched: {name} is never assigned. Write the code "
+                f"that computes {name} (until then it counts as not attempted)")
+    return ""
+
+
+def mistake_evidence(judged: list[CaseResult], cases: list[dict], outcomes: list[CallOutcome], *,
+                     hidden: bool = True) -> tuple[list, list, list]:
+    """What :func:`grader.core.mistakes.recognise` reads: ``(wrong, raised, passed)``.
+
+    Args:
+        judged: the case results, in order.
+        cases: the cases' inputs.
+        outcomes: the calls' outcomes (answers as plain arrays).
+        hidden: count the hidden cases too (class grading); False for the notebook,
+            whose known mistakes' outputs exist for the local cases only.
+
+    Returns:
+        ``[(index, case, answer)]`` failed with an answer, ``[(index, case)]`` that raised,
+        ``[(index, case, answer)]`` passed.
+    """
+    wrong, raised, passed = [], [], []
+    for result in judged:
+        if ((result.hidden and not hidden) or result.index >= len(outcomes)
+                or result.kind == results.NOT_IMPLEMENTED):  # a placeholder is no mistake
+            continue
+        index, outcome = result.index, outcomes[result.index]
+        if result.passed:
+            passed.append((index, cases[index], outcome.answer))
+        elif outcome.status == OK:
+            wrong.append((index, cases[index], outcome.answer))
+        elif result.kind == calling.EXCEPTION and outcome.status == calling.EXCEPTION:
+            raised.append((index, cases[index]))
+    return wrong, raised, passed
 
 
 def phase_cases(task: Task, username: str, phase: str) -> tuple[list[dict], list | None]:
@@ -116,10 +202,19 @@ def check_function(task: Task, function, username: str, *, call_seconds: float =
         return known[index] if known is not None else task.expected(cases[index])
 
     judged = judge_outcomes(task, cases, outcomes, expected, n_local=len(local))
-    wrong = [(c.index, cases[c.index], outcomes[c.index].answer) for c in judged
-             if not c.passed and not c.hidden and outcomes[c.index].status == OK]
-    found = recognise(known_mistakes(task.name), wrong) if wrong else None
-    return CheckResult(local=TaskResult(task.name, "local", tuple(c for c in judged if not c.hidden),
-                                        mistake=found.label if found else ""),
-                       remote=TaskResult(task.name, "remote", tuple(c for c in judged if c.hidden)))
+    wrong, raised, passed = mistake_evidence(judged, cases, outcomes, hidden=False)
+    found = recognise(known_mistakes(task.name), wrong, raised, passed) if wrong or raised else None
+    local_result = TaskResult(task.name, "local", tuple(c for c in judged if not c.hidden),
+                              mistake=found.label if found else "")
+    remote_result = TaskResult(task.name, "remote", tuple(c for c in judged if c.hidden))
+    notes = ()
+    if len(outcomes) < len(cases):
+        stopped_at = "a local case" if len(outcomes) <= len(local) else "a hidden case"
+        notes = (f"{len(cases) - len(outcomes)} of {len(cases)} cases did not run: the check stops "
+                 f"at the first call that runs out of time ({stopped_at}).",)
+        if hidden and not remote_result.cases:
+            remote_result = TaskResult.crashed(
+                task.name, "remote", "The hidden cases did not run: a local case ran out of time "
+                "(see above).", kind=results.TIMEOUT)
+    return CheckResult(local=local_result, remote=remote_result, notes=notes)
 

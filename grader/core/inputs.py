@@ -8,6 +8,12 @@ also hold exact zeros, ties and small integers stored as floats, which
 uniform random values never produce: a ReLU gradient computed as
 ``grad_output * relu(x) / x`` is NaN exactly where x == 0, and in a CNN most
 of a layer's inputs are exactly 0 (MNIST's background).
+
+Where a real caller passes other dtypes, an edge case does too: integer images
+(uint8 and int64, with float kernels) to ``conv_matrix``, ``box_blur`` and
+``maxpool_forward``, int64 labels (``np.where(y == 3, 1, -1)``) to the hinge
+loss, boolean masks (``rng.random(shape) > p``) to dropout. An output built
+with ``np.zeros_like(matrix)`` is then an integer array, truncated.
 """
 
 from __future__ import annotations
@@ -30,6 +36,17 @@ def _integers(rng, *shape):
     """Small integers stored as floats, shuffled: always an exact 0, ties past 5 values."""
     size = int(np.prod(shape))
     return rng.permutation(np.resize(_SMALL_INTEGERS, size)).reshape(shape)
+
+
+def _image(rng, rows, cols, dtype):
+    """An integer image, values 0..255, like the photographs and digits of the lesson."""
+    return rng.integers(0, 256, size=(rows, cols)).astype(dtype)
+
+
+def _weighted_mean(rng, *shape):
+    """A kernel of positive weights summing to 1: on a uint8 image the output stays in 0..255."""
+    kernel = rng.uniform(0.05, 1.0, size=shape)
+    return kernel / kernel.sum()
 
 
 def _mostly_zeros(rng, *shape, share=0.7):
@@ -149,6 +166,8 @@ def _conv_edges(rng):
     cases.append({"matrix": worked, "kernel": np.diag([1.0, 1.0, 2.0])})
     cases.append({"matrix": _integers(rng, 6, 5), "kernel": _integers(rng, 5, 5)})
     cases.append({"matrix": _integers(rng, 1, 7), "kernel": _integers(rng, 1, 5)})
+    cases.append({"matrix": _image(rng, 5, 6, np.int64), "kernel": _values(rng, 3, 5) / 10})
+    cases.append({"matrix": _image(rng, 6, 4, np.uint8), "kernel": _weighted_mean(rng, 5, 3)})
     return cases
 
 
@@ -157,14 +176,17 @@ def _blur_edges(rng):
     return [{"image": worked, "box_size": 3}, {"image": _values(rng, 1, 1), "box_size": 1},
             {"image": _values(rng, 1, 7), "box_size": 3}, {"image": _values(rng, 4, 2), "box_size": 5},
             {"image": np.abs(_integers(rng, 6, 5)), "box_size": 5},
-            {"image": _integers(rng, 7, 1), "box_size": 3}]
+            {"image": _integers(rng, 7, 1), "box_size": 3},
+            {"image": _image(rng, 6, 7, np.uint8), "box_size": 5},
+            {"image": _image(rng, 4, 5, np.int64), "box_size": 3}]
 
 
 def _pool_edges(rng):
     tied = np.repeat(_integers(rng, 2, 6), 2, axis=0)  # every window holds its maximum twice
     return [{"x_input": _values(rng, 2, 2)}, {"x_input": _values(rng, 2, 10)},
             {"x_input": -np.abs(_values(rng, 6, 4))}, {"x_input": tied},
-            {"x_input": np.maximum(_integers(rng, 6, 2), 0.0)}]
+            {"x_input": np.maximum(_integers(rng, 6, 2), 0.0)},
+            {"x_input": _image(rng, 4, 6, np.uint8)}]
 
 
 def _flatten_edges(rng):
@@ -208,7 +230,9 @@ def _hinge_edges(rng):
     return [{"target_pred": np.array([1.0, -1.0, 0.5, 2.0]), "target_true": true},
             _targets(rng, 1, labels=True),
             {"target_pred": _integers(rng, 7), "target_true": rng.choice([-1.0, 1.0], size=7)},
-            {"target_pred": np.zeros(3), "target_true": np.array([1.0, -1.0, 1.0])}]
+            {"target_pred": np.zeros(3), "target_true": np.array([1.0, -1.0, 1.0])},
+            {"target_pred": np.array([2.0, -0.5, 0.25, -3.0, 1.5, 0.75]),
+             "target_true": np.array([1, -1, -1, -1, 1, 1], dtype=np.int64)}]
 
 
 def _mse_edges(rng):
@@ -234,6 +258,8 @@ def _dropout_edges(rng):
             {"x_input": _integers(rng, 1, 6), "mask": rng.integers(0, 2, size=(1, 6)),
              "drop_rate": 0.0, "training_phase": False},
             {"x_input": _integers(rng, 5, 1), "mask": np.zeros((5, 1), dtype=np.int64),
+             "drop_rate": 0.5, "training_phase": True},
+            {"x_input": _values(rng, 3, 5), "mask": rng.random((3, 5)) > 0.5,
              "drop_rate": 0.5, "training_phase": True}]
 
 
@@ -243,7 +269,9 @@ def _dropout_grad_edges(rng):
             {"x_input": _values(rng, 1, 5), "grad_output": _values(rng, 1, 5),
              "mask": np.zeros((1, 5), dtype=np.int64)},
             {"x_input": _values(rng, 4, 1), "grad_output": _integers(rng, 4, 1),
-             "mask": np.ones((4, 1), dtype=np.int64)}]
+             "mask": np.ones((4, 1), dtype=np.int64)},
+            {"x_input": _values(rng, 2, 6), "grad_output": _values(rng, 2, 6),
+             "mask": rng.random((2, 6)) > 0.5}]
 
 
 EDGES = {

@@ -2,7 +2,12 @@
 
 A known mistake (``grader/classgrade/mistakes.py`` declares them with the
 references) is recognised when its outputs reproduce every wrong answer the
-student's function gave. Where its outputs come from differs by kit, the rule
+student's function gave. Some mistakes give no wrong answer at all: they are
+right on some inputs and raise on the others (a padding fixed at 1 with the
+window centred raises for a 5x5 kernel; ``np.sum(weights ** 2)`` raises for a
+list of arrays). When every failure is an exception, the rule on the error
+applies: the mistake raises on exactly the cases the student's code raised on
+and gives the student's answer on every case it passed. Where its outputs come from differs by kit, the rule
 does not: the instructor's kit computes them with the variant itself (through
 the references bridge), the student kit reads them from ``mistakes.npz``, which
 ``make release`` writes beside the test vectors for the local cases.
@@ -54,23 +59,43 @@ def same_answer(answer, output) -> bool:
         np.allclose(got, want, rtol=1e-5, atol=1e-5, equal_nan=True))
 
 
-def recognise(known, wrong) -> KnownMistake | None:
-    """The first known mistake that reproduces every wrong answer, or None.
+def recognise(known, wrong, raised=(), passed=()) -> KnownMistake | None:
+    """The first known mistake that reproduces the student's failures, or None.
+
+    With wrong answers, a mistake reproduces every one of them (the cases that
+    raised are not compared). With none, the rule on the error: the mistake
+    raises on every case in ``raised`` and on no case in ``passed``, where it
+    gives the student's answer; it needs at least one case of each.
 
     Args:
         known: :class:`KnownMistake` candidates, in order of preference.
         wrong: ``(case index, case inputs, plain answer)`` of each case failed with
             an answer (cases that raised or timed out are not compared).
+        raised: ``(case index, case inputs)`` of each case on which the code raised.
+        passed: ``(case index, case inputs, plain answer)`` of each case it passed.
     """
-    if not wrong:
-        return None
-    for mistake in known:
-        try:
-            if all(same_answer(answer, mistake.output(index, case)) for index, case, answer in wrong):
-                return mistake
-        except Exception:  # noqa: BLE001 - a variant may not apply to every input
-            continue
+    if wrong:
+        return next((m for m in known if _reproduces(m, wrong)), None)
+    if raised and passed:
+        return next((m for m in known if _raises_on_all(m, raised) and _reproduces(m, passed)), None)
     return None
+
+
+def _reproduces(mistake: KnownMistake, answered) -> bool:
+    try:
+        return all(same_answer(answer, mistake.output(index, case)) for index, case, answer in answered)
+    except Exception:  # noqa: BLE001 - a variant may not apply to every input
+        return False
+
+
+def _raises_on_all(mistake: KnownMistake, raised) -> bool:
+    for index, case in raised:
+        try:
+            mistake.output(index, case)
+        except Exception:  # noqa: BLE001 - raising is what the rule looks for
+            continue
+        return False
+    return True
 
 
 def known_mistakes(task_name: str) -> tuple[KnownMistake, ...]:

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from grader.core import inputs
+from grader.core import hidden, inputs
 from grader.core.calling import copy_inputs
 
 REFERENCES_MODULE = "grader.references"  # the instructor kit's bridge to solutions/
@@ -44,11 +44,12 @@ class Task:
         make_inputs: ``make_inputs(rng) -> dict`` of one random case.
         edge_inputs: ``edge_inputs(rng) -> list[dict]`` of targeted edge cases
             that every local run includes.
+        hidden_inputs: ``hidden_inputs(rng) -> dict`` of one hidden case, drawn from a
+            family on which no known shortcut passes (:mod:`grader.core.hidden`).
         mandatory: ``[MAN]`` if True, ``[OPT]`` otherwise.
         week: 2 for last week's blocks (Blocks.py), 3 for this notebook.
         output: ``"array"`` or ``"scalar"``.
         summary: one line for messages and reports.
-        points: weight in the gradebook.
         rtol, atol: tolerance of the comparison, as in ``np.allclose``.
         alternative: None, or ``alternative(case_inputs, expected) -> ndarray``,
             a second acceptable output of the shape of ``expected``; each value
@@ -59,11 +60,11 @@ class Task:
     arg_names: tuple[str, ...]
     make_inputs: Callable[[np.random.Generator], dict]
     edge_inputs: Callable[[np.random.Generator], list] = field(default=lambda rng: [])
+    hidden_inputs: Callable[[np.random.Generator], dict] | None = None
     mandatory: bool = True
     week: int = 3
     output: str = "array"
     summary: str = ""
-    points: float = 1.0
     rtol: float = RTOL
     atol: float = ATOL
     alternative: Callable[[dict, np.ndarray], np.ndarray] | None = None
@@ -95,6 +96,10 @@ class Task:
         """The reference's output for one case (inputs are not modified)."""
         return self.reference(**copy_inputs(case_inputs))
 
+    def hidden_case(self, rng: np.random.Generator) -> dict:
+        """One hidden case: from ``hidden_inputs``, or ``make_inputs`` when none is declared."""
+        return (self.hidden_inputs or self.make_inputs)(rng)
+
     def alternative_for(self, case_inputs: dict | None, expected):
         """The second acceptable output of one case, or None when there is none."""
         if self.alternative is None or case_inputs is None:
@@ -124,7 +129,7 @@ def relu_grad_at_zero(case_inputs: dict, expected):
 def _task(name, args, **kwargs) -> Task:
     return Task(name=name, arg_names=tuple(args.split()),
                 make_inputs=getattr(inputs, name), edge_inputs=inputs.EDGES.get(name, lambda rng: []),
-                **kwargs)
+                hidden_inputs=hidden.HIDDEN[name], **kwargs)
 
 
 TASKS: tuple[Task, ...] = (

@@ -1,7 +1,9 @@
 """What the server hands out: hidden test inputs and the local-tests pickle.
 
-A hidden case is drawn from the task declarations with a generator seeded by
-(username, function, ipd), so every student gets inputs of their own; it is
+A hidden case is drawn from the task's hidden family (``Task.hidden_case``: no
+known shortcut passes any one of them, since one right answer completes a
+function) with a generator seeded by (username, function, ipd), so every
+student gets inputs of their own; it is
 sent as AutoMark's JSON (``{arg: {"data": ..., "type": ...}}``) and the
 expected output is computed on the server from exactly the inputs that were
 sent (decoded as the client decodes them), never stored, never sent. Only
@@ -29,7 +31,6 @@ from grader.core.cases import case_seed, make_cases
 from grader.core.tasks import Task
 
 LOCAL_TESTS_USER = "release"  # the local cases of the student kit's vectors
-EDGE_SHARE = 0.5              # how often a hidden case is one of the task's edge cases
 MAX_DRAWS = 50
 # NumPy 2 pickles name numpy._core, which NumPy 1 cannot import; numpy.core works in both.
 LEGACY_GLOBALS = {"numpy._core.multiarray _reconstruct": "numpy.core.multiarray\n_reconstruct\n",
@@ -51,18 +52,17 @@ def hidden_seed(username: str, function: str, ipd: int) -> int:
 
 
 def draw_case(task: Task, seed: int) -> dict:
-    """One hidden case: an edge case or a random one, with JSON-representable arguments.
+    """One case of the task's hidden family with JSON-representable arguments.
+
+    Edge cases are never drawn: one of them (a 1x1 kernel, a batch of one) lets a
+    shortcut through, and the server completes a function on one right answer.
 
     Raises:
         ValueError: if the task's declarations never give such a case.
     """
     rng = np.random.default_rng(seed)
     for _ in range(MAX_DRAWS):
-        edges = list(task.edge_inputs(rng))
-        if edges and rng.random() < EDGE_SHARE:
-            case = edges[int(rng.integers(len(edges)))]
-        else:
-            case = task.make_inputs(rng)
+        case = task.hidden_case(rng)
         if all(type(value) in JSON_TYPES for value in case.values()):
             return case
     raise ValueError(f"{task.name}: no case of {MAX_DRAWS} drawn can be sent as AutoMark's JSON")

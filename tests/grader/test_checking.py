@@ -318,3 +318,49 @@ def test_monkeypatched_numpy_does_not_bend_the_alternative(monkeypatch, answer, 
         kind = checking.judge(RELU_GRAD, CallOutcome(calling.OK, answer=answer), expected, 0,
                               hidden=False, case_inputs=KINK).kind
     assert kind == want
+
+
+# ------------------------------------------------------------ the stub's placeholders
+def _raised(message):
+    return CallOutcome(calling.EXCEPTION, message=message)
+
+
+UNDEFINED = "raised NameError: name 'output' is not defined (line 3 of box_blur: return output)"
+
+
+@pytest.mark.parametrize("outcomes, want", [
+    ([CallOutcome(calling.OK, answer=np.zeros((2, 3))), CallOutcome(calling.OK, answer=np.zeros(1))],
+     "placeholder is returned unfilled"),
+    ([CallOutcome(calling.OK, answer=np.zeros(2)), CallOutcome(calling.OK, answer=np.ones(2))], ""),
+    ([_raised(UNDEFINED), _raised(UNDEFINED)], "`return output` is untouched"),
+    ([_raised(UNDEFINED), CallOutcome(calling.OK, answer=np.zeros(2))], ""),
+    ([_raised(UNDEFINED.replace("return output", "return output + 1"))], ""),   # not the bare name
+    ([_raised(UNDEFINED.replace("return output", "return out"))], ""),          # another name
+    ([_raised("raised NameError: name 'output' is not defined (line 3 of box_blur)")], ""),
+    ([], ""),
+])
+def test_placeholder(outcomes, want):
+    found = checking.placeholder(outcomes)
+    assert (found.startswith(checking.STUB) and want in found) if want else found == ""
+
+
+@pytest.mark.parametrize("message, want", [
+    ("raised NotImplementedError: conv_matrix: replace this line (line 12 of conv_matrix: raise "
+     "NotImplementedError(...))", "conv_matrix"),
+    ("raised NotImplementedError (line 3 of my_helper: raise NotImplementedError)", "my_helper"),
+    ("raised NotImplementedError", ""),
+])
+def test_raised_in_names_the_function_of_the_students_line(message, want):
+    assert checking.raised_in(message) == want
+
+
+def test_a_stub_callee_makes_the_caller_attempted_not_unimplemented():
+    stub = "raised NotImplementedError: x (line 12 of conv_matrix: raise NotImplementedError(x))"
+    task = tasks.get_task("box_blur")
+    judged = checking.judge(task, CallOutcome(calling.NOT_IMPLEMENTED, message=stub), None, 0,
+                            hidden=True)
+    assert judged.kind == results.EXCEPTION
+    assert judged.message.startswith("calls conv_matrix, which is not implemented yet (")
+    own = checking.judge(tasks.get_task("conv_matrix"), CallOutcome(calling.NOT_IMPLEMENTED,
+                                                                    message=stub), None, 0, hidden=True)
+    assert own.kind == results.NOT_IMPLEMENTED

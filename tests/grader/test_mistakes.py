@@ -43,8 +43,21 @@ TABLE = [
     ("relu_grad_input", "NaN where x == 0 (divided by x)", results.NOT_FINITE),
     ("mse_forward", "without the factor 1/2", results.MISMATCH),
     ("l2_regularizer", "without the factor 1/2", results.MISMATCH),
+    # mistakes of real students (issue 19)
+    ("conv_matrix", "padding fixed at 1, window centred on the pixel", RAISED),  # (3, 5) kernel
+    ("conv_matrix", "integer output (np.zeros_like of an integer matrix)", results.MISMATCH),
+    ("box_blur", "integer output (np.zeros_like of an integer image)", results.MISMATCH),
+    ("dense_grad_b", "keepdims=True (shape (1, n_out))", results.WRONG_SHAPE),
+    ("relu_grad_input", "x * grad_output", results.MISMATCH),
+    ("hinge_grad_input", "margin ignored (-true / n everywhere)", results.MISMATCH),
+    ("l2_regularizer", "rounded", results.MISMATCH),
 ]
 IDS = [f"{task}-{name}" for task, name, _ in TABLE]
+# Mistakes that never give a wrong answer: right on some cases, raising on the others.
+ERROR_TABLE = [
+    ("dense_grad_b", "np.dot(np.ones_like(b), grad_output)"),            # fits when n == n_out
+    ("l2_regularizer", "the list of weights treated as one array"),      # raises on lists
+]
 TASKS_WITH_MISTAKES = sorted({mistake.task for mistake in MISTAKES})
 
 
@@ -84,7 +97,7 @@ def _wrong_answers(judged) -> list[tuple[dict, np.ndarray]]:
 
 
 def test_the_table_lists_every_mistake_once():
-    assert sorted((task, name) for task, name, _ in TABLE) == \
+    assert sorted([(task, name) for task, name, _ in TABLE] + ERROR_TABLE) == \
         sorted((m.task, m.name) for m in MISTAKES)
     assert len({(m.task, m.name) for m in MISTAKES}) == len(MISTAKES)
 
@@ -102,6 +115,29 @@ def test_variant_is_named_on_its_own_wrong_answers(task_name, name, want):
     wrong = _wrong_answers(_judged(task_name, mistake.variant))
     assert wrong, "no wrong answer to recognise the mistake by"
     assert name_mistake(task_name, wrong) is mistake
+
+
+@pytest.mark.parametrize("task_name, name", ERROR_TABLE)
+def test_a_mistake_that_only_raises_is_named_by_the_rule_on_the_error(task_name, name):
+    mistake = _mistake(task_name, name)
+    judged = _judged(task_name, mistake.variant)
+    kinds = {kind for _, _, kind in judged}
+    assert kinds == {results.OK, RAISED}, "right on some cases, raising on the others"
+    raised = [case for case, _, kind in judged if kind == RAISED]
+    passed = [(case, answer) for case, answer, kind in judged if kind == results.OK]
+    assert name_mistake(task_name, [], raised, passed) is mistake
+    # a function that raises everywhere, or nowhere, is not this mistake
+    assert name_mistake(task_name, [], raised, []) is None
+    assert name_mistake(task_name, [], [], passed) is None
+
+
+@pytest.mark.parametrize("task_name, name", ERROR_TABLE)
+def test_the_rule_on_the_error_needs_the_same_cases_to_raise(task_name, name):
+    judged = _judged(task_name, _mistake(task_name, name).variant)
+    raised = [case for case, _, kind in judged if kind == RAISED]
+    passed = [(case, answer) for case, answer, kind in judged if kind == results.OK]
+    assert name_mistake(task_name, [], raised[1:], passed + [(raised[0], np.zeros(1))]) is None
+    assert name_mistake(task_name, [], raised + [passed[0][0]], passed[1:]) is None
 
 
 @pytest.mark.parametrize("task_name", TASKS_WITH_MISTAKES)

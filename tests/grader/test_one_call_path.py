@@ -7,6 +7,7 @@ the same AutoMark state, and a function is completed (or scores) only when
 every local and hidden case passed.
 """
 
+import linecache
 import textwrap
 
 import nbformat
@@ -56,6 +57,23 @@ FUNCTIONS = {
         def maxpool_forward(x_input):
             return x_input[::2, ::2] + undefined_name
         """, "attempted", results.EXCEPTION),
+    "placeholder-returned-unfilled": ("relu_forward", """
+        def relu_forward(x_input):
+            output = np.zeros(x_input.shape)
+            return output
+        """, "not attempted", results.NOT_IMPLEMENTED),
+    "placeholder-return-untouched": ("relu_forward", """
+        def relu_forward(x_input):
+            ### YOUR CODE HERE
+            return output
+        """, "not attempted", results.NOT_IMPLEMENTED),
+    "calls-a-stub": ("box_blur", """
+        def conv_matrix(matrix, kernel):
+            raise NotImplementedError("conv_matrix: replace this line with your code")
+
+        def box_blur(image, box_size):
+            return conv_matrix(image, np.ones((box_size, box_size)) / box_size ** 2)
+        """, "attempted", results.EXCEPTION),
     "correct-with-three-arguments": ("dense_forward", """
         def dense_forward(x_input, W, b):
             return x_input @ W + b
@@ -68,6 +86,8 @@ def _source(body: str) -> str:
 
 
 def notebook_state(task, source):
+    # IPython keeps each cell's source in linecache, so an error can show the student's line
+    linecache.cache["<student cell>"] = (len(source), None, source.splitlines(True), "<student cell>")
     namespace = {}
     exec(compile(source, "<student cell>", "exec"), namespace)
     check = checking.check_function(task, namespace[task.name], "alice",
