@@ -1,89 +1,42 @@
 """An LMS's "download all submissions", unzipped, read as submissions of roster usernames.
 
-What each LMS names its files. None documents the names; what this relies on is what the
-downloads hold as seen elsewhere: for Canvas, the file lists in public scripts that unpack its
-zips (``smithbob_340934_208490284_BobsWork.zip``, the ``LATE`` field, the ``-1`` of a file
-uploaded again); for Moodle, its own assignment code (``fullname _ participant id _
-assignsubmission_<plugin>_``, the id being the one its grading worksheet writes as
-``Participant <id>``); for Brightspace, public tests of tools that read its zips
-(``39786-640693 - Aiden Rodriguez - Oct 10, 2025 1022 AM/Main.java`` beside ``index.html``).
-
-    canvas       flat files  <lastfirst>_<user id>_<submission id>_<file>
-                 late:       <lastfirst>_LATE_<user id>_<submission id>_<file> (Canvas
-                 keeps the late status itself); a file uploaded again under the same name
-                 ends in -1, -2 ... before its extension (``Blocks-1.py``: read as
-                 ``Blocks.py``); only the latest submission is downloaded
-    moodle       folders     <Full Name>_<participant id>_assignsubmission_file_/<file>
-                 ("Download submissions in folders"), or flat files
-                 <Full Name>_<participant id>_assignsubmission_file_<file>; the participant
-                 id is the assignment's own (``Participant 123`` in its grading worksheet);
-                 ``_assignsubmission_onlinetext_`` entries hold online text and are not graded
-    brightspace  folders     <n>-<n> - <Name> - <Mon D, YYYY HMM AM>/<file> beside an
-                 index.html, or (older downloads) flat files <n>-<n> - <Name> - <date> - <file>;
-                 the two numbers identify the submission, not the student; each attempt is a
-                 folder of its own, and the latest is graded
-
-A student is found through the roster (``students.csv``): first by the id in the name
-(``canvas_id`` or ``moodle_id``), else by the name, when exactly one roster name matches it
-(letters and digits only, case and accents ignored, first-last or last-first: Canvas's
-``smithbob`` is ``Bob Smith``). An entry that matches no one, or two, is listed as
-ignored, saying which column to fill in.
+A student is found through the roster (``students.csv``): by the id in the name
+(``canvas_id`` or ``moodle_id``) whenever the roster has the student's id, else by the name,
+when exactly one roster name without an id matches it (letters and digits only, case and
+accents ignored, first-last or last-first: Canvas's ``smithbob`` is ``Bob Smith``). A name
+never takes the place of an id: another LMS user who shares a display name with a student
+whose id is on the roster matches no one. Two LMS users (two ids) whose names match one
+student are both ambiguous: neither is graded, and both are named in the terminal, the
+report and that student's feedback. An entry that matches no one, or two, is listed as
+ignored, saying which column to fill in; so is an entry whose name cannot be read (a date
+that is no date), while every other entry is graded.
 
 The files are then copied, under their own names, into a fresh folder of the standard
 layout (``<username>/assignment.ipynb``, ``Blocks.py``), so the notebook imports the
-student's ``Blocks``, and :func:`grader.classgrade.submissions.discover` reads that folder
-with every check it makes (links, hard links and odd files are never copied). The folder
-is removed when the process exits.
+student's ``Blocks``, with every check :mod:`grader.classgrade.intake` makes (links outside
+the download and odd files are never copied; zip archives are unpacked within bounds). The
+folder is removed when the process exits.
 """
 
 from __future__ import annotations
 
-import atexit
-import re
-import shutil
-import tempfile
 import unicodedata
-from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 
 from grader.classgrade.console import printable
+from grader.classgrade.hard_links import NameIndex
+from grader.classgrade.intake import new_staging, take_files
+from grader.classgrade.lms_layouts import (
+    LAYOUTS,
+    LMSES,
+    READERS,
+    Entry,
+    inner_folder,
+)
 from grader.client.roster import LMS_COLUMNS, Student
 
-LMSES = tuple(LMS_COLUMNS)
-GRADED_SUFFIXES = (".ipynb", ".py")
-LAYOUTS = {
-    "canvas": "Canvas files named <lastfirst>_<user id>_<submission id>_<file>",
-    "moodle": "Moodle folders named <Full Name>_<participant id>_assignsubmission_file_",
-    "brightspace": "Brightspace folders named <n>-<n> - <Name> - <date>",
-}
-_CANVAS = re.compile(r"(?P<name>[^_]*)(?:_late)?_(?P<id>\d+)_(?:\d+_)?(?P<file>.+)", re.I)
-_MOODLE = re.compile(r"(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
-_BRIGHTSPACE = re.compile(r"\d+-\d+ - (?P<name>.+?) - (?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} "
-                          r"\d{3,4} [AP]M)(?: - (?P<file>.+))?")
-_AGAIN = re.compile(r"-\d+(?=\.(?:ipynb|py)$)")
 
-
-@dataclass(frozen=True)
-class Entry:
-    """One student's part of a download, as its names tell it.
-
-    Attributes:
-        label: the folder's or first file's name, for messages.
-        lms_id: the Canvas user id or the Moodle participant id ("" for Brightspace).
-        name: as the LMS wrote it: ``smithbob``, ``Bob Smith``, ``Smith, Bob``.
-        files: ``(file name as the student named it, path)``.
-        when: Brightspace's submission time, ISO 8601 ("" elsewhere): the latest is graded.
-    """
-
-    label: str
-    lms_id: str
-    name: str
-    files: tuple[tuple[str, Path], ...]
-    when: str = ""
-
-
-def read_download(folder, *, lms: str, roster) -> tuple[list, list[str]]:
+def read_download(folder, *, lms: str, roster):
     """The submissions in ``lms``'s download ``folder``, under roster usernames.
 
     Args:
@@ -92,110 +45,37 @@ def read_download(folder, *, lms: str, roster) -> tuple[list, list[str]]:
         roster: ``{username: Student}`` (``load_roster``).
 
     Returns:
-        ``(submissions, ignored)`` as :func:`~grader.classgrade.submissions.discover` gives
-        them, each submission's ``lms_id`` set from the download.
+        An :class:`~grader.classgrade.submissions.Intake`, each submission's ``lms_id`` set
+        from the download.
 
     Raises:
         ValueError: an unknown ``lms``, no roster, or nothing in ``folder`` named as ``lms``
             names its downloads.
         FileNotFoundError: ``folder`` is not a folder.
     """
-    from grader.classgrade.submissions import discover
+    from grader.classgrade.submissions import Intake, from_copy
     if lms not in LMSES:
         raise ValueError(f"unknown LMS {lms!r}: choose among {', '.join(LMSES)}")
     if not roster:
         raise ValueError(f"reading a {lms} download needs the roster (students.csv with username, "
                          f"name and {LMS_COLUMNS[lms]} columns) to find each student's username")
-    folder = _inner(Path(folder))
+    index = NameIndex.scan(Path(folder)) if Path(folder).is_dir() else None
+    folder = inner_folder(Path(folder))
     entries, ignored = READERS[lms](folder)
     if not entries:
         raise ValueError(f"{folder} holds no {lms} download: expected {LAYOUTS[lms]}")
-    found, unmatched = match_roster(entries, roster, lms)
-    staging = Path(tempfile.mkdtemp(prefix=f"automark-{lms}-"))
-    atexit.register(shutil.rmtree, staging, ignore_errors=True)
-    ignored += unmatched + stage(found, staging)
-    submissions, skipped = discover(staging)
-    ids = {username: entry.lms_id for username, entry in found.items()}
-    return [replace(s, lms_id=ids.get(s.username, "")) for s in submissions], ignored + skipped
+    found, unmatched, notes = match_roster(entries, roster, lms)
+    staging = new_staging(lms)
+    submissions = []
+    for username, entry in sorted(found.items()):
+        taken = take_files(entry.files, staging / username, index=index, label=f"{username}: ")
+        submission, extra = from_copy(username, taken.folder, lms_id=entry.lms_id)
+        submissions.append(submission)
+        ignored += list(taken.lines) + [f"{username}: {line}" for line in extra]
+        if taken.notes or extra:
+            notes[username] = notes.get(username, ()) + taken.notes + tuple(extra)
+    return Intake(tuple(submissions), tuple(ignored + unmatched), notes)
 
-
-def _inner(folder: Path) -> Path:
-    """``folder``, or the one folder in it when that is all it holds (an unzipped archive)."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder; unzip the LMS's download and pass "
-                                "the folder")
-    inside = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(inside) == 1 and inside[0].is_dir() and not inside[0].is_symlink() and not any(
-            pattern.fullmatch(inside[0].name) for pattern in (_MOODLE, _BRIGHTSPACE)):
-        return inside[0]
-    return folder
-
-
-def _visible(folder: Path):
-    return [p for p in sorted(folder.iterdir()) if not p.name.startswith((".", "__MACOSX"))]
-
-
-def _files_in(folder: Path) -> tuple[tuple[str, Path], ...]:
-    return tuple((p.name, p) for p in _visible(folder) if not p.is_dir() or p.is_symlink())
-
-
-def read_canvas(folder: Path) -> tuple[list[Entry], list[str]]:
-    """Canvas's flat files, one :class:`Entry` per user id."""
-    by_id: dict[str, Entry] = {}
-    ignored = []
-    for path in _visible(folder):
-        named = _CANVAS.fullmatch(path.name)
-        if named is None or (path.is_dir() and not path.is_symlink()):
-            ignored.append(f"{printable(path.name)}: not named as Canvas names a submission's "
-                           "files, ignored")
-            continue
-        entry = by_id.get(named["id"]) or Entry(path.name, named["id"], named["name"], ())
-        own = _AGAIN.sub("", named["file"])
-        own = named["file"] if own in dict(entry.files) else own
-        by_id[named["id"]] = replace(entry, files=entry.files + ((own, path),))
-    return list(by_id.values()), ignored
-
-
-def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
-    """Moodle's folders (or flat files), one :class:`Entry` per participant id."""
-    by_id: dict[str, Entry] = {}
-    ignored = []
-    for path in _visible(folder):
-        named = _MOODLE.fullmatch(path.name)
-        is_folder = path.is_dir() and not path.is_symlink()
-        if named is None or bool(named["file"]) == is_folder:
-            ignored.append(f"{printable(path.name)}: not named as Moodle names a submission, "
-                           "ignored")
-            continue
-        if named["plugin"] != "file":
-            continue  # online text, comments: nothing to grade
-        files = _files_in(path) if is_folder else ((named["file"], path),)
-        entry = by_id.get(named["id"]) or Entry(path.name, named["id"], named["name"], ())
-        by_id[named["id"]] = replace(entry, files=entry.files + files)
-    return list(by_id.values()), ignored
-
-
-def read_brightspace(folder: Path) -> tuple[list[Entry], list[str]]:
-    """Brightspace's folders (or flat files), one :class:`Entry` per attempt."""
-    attempts: dict[tuple[str, str], Entry] = {}
-    ignored = []
-    for path in _visible(folder):
-        if path.name == "index.html":
-            continue  # Brightspace's own list of the download
-        named = _BRIGHTSPACE.fullmatch(path.name)
-        is_folder = path.is_dir() and not path.is_symlink()
-        if named is None or bool(named["file"]) == is_folder:
-            ignored.append(f"{printable(path.name)}: not named as Brightspace names a "
-                           "submission, ignored")
-            continue
-        when = datetime.strptime(named["date"], "%b %d, %Y %I%M %p").isoformat()
-        files = _files_in(path) if is_folder else ((named["file"], path),)
-        entry = attempts.get((named["name"], when)) or Entry(path.name, "", named["name"], (), when)
-        attempts[named["name"], when] = replace(entry, files=entry.files + files)
-    return list(attempts.values()), ignored
-
-
-READERS = {"canvas": read_canvas, "moodle": read_moodle, "brightspace": read_brightspace}
 
 
 def name_key(text: str) -> str:
@@ -220,12 +100,14 @@ def name_keys(name: str) -> set[str]:
             for key in (name_key(first + last), name_key(last + first))} - {""}
 
 
-def match_roster(entries, roster, lms: str) -> tuple[dict[str, Entry], list[str]]:
-    """``{username: entry}`` for the entries the roster names, and a line for each other one.
+def match_roster(entries, roster, lms: str) -> tuple[dict[str, Entry], list[str], dict]:
+    """``{username: entry}`` for the entries the roster names, a line for each other one, and
+    ``{username: notes}`` for the students an entry could have been but was not graded as.
 
-    By the id in the entry's name (the roster's ``canvas_id``/``moodle_id``), else by a name
-    that matches one roster name only. Two entries of one student: the latest (Brightspace's
-    time) is kept and the other listed.
+    By the id in the entry's name whenever the roster has it; else by a name that matches
+    one roster name only, of a student whose id the roster lacks. Two entries of one
+    student: with two different LMS ids, both are ambiguous and neither is graded; else
+    (Brightspace's attempts) the latest is kept and the other listed.
     """
     students: list[Student] = list(roster.values())
     by_id = {s.lms_id(lms): s.username for s in students if s.lms_id(lms)}
@@ -233,43 +115,55 @@ def match_roster(entries, roster, lms: str) -> tuple[dict[str, Entry], list[str]
     for student in students:
         for key in name_keys(student.name):
             by_name.setdefault(key, set()).add(student.username)
-    found: dict[str, Entry] = {}
+    column = LMS_COLUMNS[lms]
+    claims: dict[str, list[tuple[Entry, bool]]] = {}
     ignored = []
     for entry in sorted(entries, key=lambda e: (e.when, e.label)):
-        named = by_name.get(name_key(entry.name), set())
-        username = by_id.get(entry.lms_id) or (min(named) if len(named) == 1 else None)
-        shown = printable(entry.label)
+        # a download that names its users by id (Canvas, Moodle) is matched by name only
+        # to students whose id the roster lacks; Brightspace's names carry no user id
+        named = {username for username in by_name.get(name_key(entry.name), set())
+                 if not (entry.lms_id and roster[username].lms_id(lms))}
+        by_its_id = by_id.get(entry.lms_id) if entry.lms_id else None
+        username = by_its_id or (min(named) if len(named) == 1 else None)
         if username is None:
-            why = f"{len(named)} roster names match {entry.name!r}" if named else (
-                f"no roster row has {'its id or ' if entry.lms_id else ''}the name {entry.name!r}")
-            ignored.append(f"{shown}: {printable(why)}; ignored (fill in the roster's "
-                           f"{LMS_COLUMNS[lms]} column{'' if entry.lms_id else ' or name'})")
+            ignored.append(_unmatched(entry, named, by_name, column))
             continue
-        if username in found:
-            ignored.append(f"{printable(found[username].label)}: an earlier submission of "
-                           f"{username}, ignored (the latest is graded)")
-        found[username] = entry
-    return found, ignored
+        claims.setdefault(username, []).append((entry, by_its_id is not None))
+    found, notes = {}, {}
+    for username, claimed in claims.items():
+        ids = {entry.lms_id for entry, _ in claimed}
+        if len(claimed) > 1 and entry_ids_differ(ids):
+            listed = "; ".join(f"{printable(e.label)} (id {e.lms_id})" for e, _ in claimed)
+            line = (f"{username}: {len(claimed)} {lms} users match this student's name, none "
+                    f"graded: {listed} (fill in the roster's {column} column)")
+            ignored.append(line)
+            notes[username] = (f"not graded: {len(claimed)} {lms} entries match your name "
+                               f"({listed}); your instructor must say which is yours",)
+            continue
+        for earlier, _ in claimed[:-1]:
+            ignored.append(f"{printable(earlier.label)}: an earlier submission of {username}, "
+                           "ignored (the latest is graded)")
+        found[username] = claimed[-1][0]
+    return found, ignored, notes
 
 
-def stage(found: dict[str, Entry], staging: Path) -> list[str]:
-    """Copy each student's notebooks and .py files into ``staging/<username>/``, under the
-    names the student gave them; a line for each file not copied."""
-    from grader.classgrade.submissions import _not_own, read_regular_file
-    ignored = []
-    for username, entry in sorted(found.items()):
-        target = staging / username
-        target.mkdir()
-        for name, path in entry.files:
-            if not name.endswith(GRADED_SUFFIXES):
-                continue
-            problem = _not_own(path) or ("" if Path(name).name == name and not name.startswith(".")
-                                         and not (target / name).exists()
-                                         else "not a plain file name of its own")
-            data = None if problem else read_regular_file(path)
-            if data is None:
-                ignored.append(f"{printable(path.name)}: {problem or 'too big or unreadable'}, "
-                               "ignored (only the student's own files are graded)")
-                continue
-            (target / name).write_bytes(data)
-    return ignored
+def entry_ids_differ(ids: set[str]) -> bool:
+    """Whether the entries come from different LMS users (Brightspace's carry no id)."""
+    return len(ids - {""}) > 1
+
+
+def _unmatched(entry: Entry, named: set[str], by_name: dict, column: str) -> str:
+    shown = printable(entry.label)
+    if len(named) > 1:
+        why = f"{len(named)} roster names match {entry.name!r}"
+    elif by_name.get(name_key(entry.name)):
+        holder = ", ".join(sorted(by_name[name_key(entry.name)]))
+        why = (f"its id {entry.lms_id} is not on the roster, and {holder}, of that name, has "
+               f"another {column} there; if this is {holder}, put {entry.lms_id} in the roster"
+               + (" (a Moodle participant id is the assignment's own)" if column == "moodle_id"
+                  else "") + ", else it is someone else")
+        return f"{shown}: {printable(why)}; ignored (a name never replaces an id)"
+    else:
+        why = f"no roster row has {'its id or ' if entry.lms_id else ''}the name {entry.name!r}"
+    return (f"{shown}: {printable(why)}; ignored (fill in the roster's {column} column"
+            f"{'' if entry.lms_id else ' or name'})")

@@ -97,8 +97,9 @@ def test_brightspace_rows_end_with_the_indicator(written):
 def test_the_item_is_named_once_for_every_import(tmp_path):
     written = exports.write_lms_imports(tmp_path, students=ROSTER, results={}, points=POINTS,
                                         item="Lab 3")
-    assert rows_of(written[0])[0][-1] == "Lab 3"
-    assert rows_of(written[2])[0][2] == "Lab 3 Points Grade"
+    named = {path.stem: path for path in written}  # no moodle.csv: no participant id known
+    assert rows_of(named["canvas"])[0][-1] == "Lab 3"
+    assert rows_of(named["brightspace"])[0][2] == "Lab 3 Points Grade"
 
 
 def test_known_ids_come_from_the_roster_and_the_download_wins():
@@ -119,6 +120,11 @@ def make(root, files):
     return root
 
 
+def read(folder, lms_name, roster=ROSTER):
+    intake = read_download(folder, lms=lms_name, roster=roster)
+    return list(intake.submissions), list(intake.ignored)
+
+
 def found(submissions):
     return {s.username: (s.lms_id, s.notebook.name if s.notebook else None,
                          [p.name for p in s.py_files]) for s in submissions}
@@ -131,7 +137,7 @@ def test_canvas_flat_files(tmp_path):
         "okriben_LATE_102_5002_my_work.ipynb": "{}",           # by name, late
         "someoneelse_103_5003_assignment.ipynb": "{}",         # not on the roster
         "notes.txt": ""})
-    submissions, ignored = read_download(folder, lms="canvas", roster=ROSTER)
+    submissions, ignored = read(folder, "canvas")
     assert found(submissions) == {"ada": ("101", "assignment.ipynb", ["Blocks.py"]),
                                   "ben": ("102", "my_work.ipynb", [])}
     assert ignored == [
@@ -150,11 +156,11 @@ def test_moodle_folders_and_flat_files(tmp_path):
         "Ada Lovelace_7001_assignsubmission_onlinetext_/onlinetext.html": "<p>hi</p>",
         "Ben Okri_7002_assignsubmission_file_assignment.ipynb": "{}",
         "Somebody Else_7003_assignsubmission_file_/assignment.ipynb": "{}"})  # cy's moodle_id
-    submissions, ignored = read_download(folder, lms="moodle", roster=ROSTER)
+    submissions, ignored = read(folder, "moodle")
     assert found(submissions) == {"ada": ("7001", "assignment.ipynb", ["Blocks.py"]),
                                   "ben": ("7002", "assignment.ipynb", []),
                                   "cy": ("7003", "assignment.ipynb", [])}
-    assert ignored == []
+    assert ignored == ["ada: report.pdf: not a notebook, .py file or zip archive, not graded"]
 
 
 def test_brightspace_folders_grade_each_students_latest_attempt(tmp_path):
@@ -164,7 +170,7 @@ def test_brightspace_folders_grade_each_students_latest_attempt(tmp_path):
         "39790-640693 - Lovelace, Ada - Oct 11, 2025 922 AM/assignment.ipynb": '{"a": 2}',
         "39787-640694 - Ben Okri - Oct 9, 2025 1130 PM - assignment.ipynb": "{}",  # older, flat
         "39788-640695 - Nobody Known - Oct 9, 2025 1130 PM/assignment.ipynb": "{}"})
-    submissions, ignored = read_download(tmp_path / "dl", lms="brightspace", roster=ROSTER)
+    submissions, ignored = read(tmp_path / "dl", "brightspace")
     assert found(submissions) == {"ada": ("", "assignment.ipynb", []),
                                   "ben": ("", "assignment.ipynb", [])}
     assert submissions[0].notebook.read_text() == '{"a": 2}'   # Oct 11 is the latest
@@ -178,7 +184,7 @@ def test_brightspace_folders_grade_each_students_latest_attempt(tmp_path):
 def test_two_roster_names_alike_match_no_one(tmp_path):
     roster = {"a1": Student("a1", "Sam Lee"), "a2": Student("a2", "Lee, Sam")}
     folder = make(tmp_path, {"Sam Lee_1_assignsubmission_file_/assignment.ipynb": "{}"})
-    submissions, ignored = read_download(folder, lms="moodle", roster=roster)
+    submissions, ignored = read(folder, "moodle", roster)
     assert submissions == [] and "2 roster names match 'Sam Lee'" in ignored[0]
 
 
@@ -187,12 +193,13 @@ def test_links_in_a_download_are_never_copied(tmp_path):
     secret = make(tmp_path, {"solutions.py": "answers"}) / "solutions.py"
     os.symlink(secret, folder / "lovelaceada_101_5001_Blocks.py")
     os.link(secret, folder / "lovelaceada_101_5001_helpers.py")
-    submissions, ignored = read_download(folder, lms="canvas", roster=ROSTER)
+    submissions, ignored = read(folder, "canvas")
     assert found(submissions) == {"ada": ("101", "assignment.ipynb", [])}
-    assert ignored == ["lovelaceada_101_5001_Blocks.py: a symbolic link, ignored (only the "
-                       "student's own files are graded)",
-                       "lovelaceada_101_5001_helpers.py: a hard link (the same file is also "
-                       "elsewhere), ignored (only the student's own files are graded)"]
+    assert ignored == ["ada: Blocks.py: a symbolic link, not used (only the student's own "
+                       "regular files are graded)",
+                       "ada: helpers.py: a hard link to a file that also has a name outside the "
+                       "submissions folder, not used (only the student's own regular files are "
+                       "graded)"]
 
 
 @pytest.mark.parametrize("lms_name, roster, files, want", [
@@ -211,9 +218,27 @@ def test_what_is_not_such_a_download_is_a_clear_error(tmp_path, lms_name, roster
 
 def test_discover_reads_a_download_only_when_told(tmp_path):
     make(tmp_path, {"lovelaceada_101_5001_assignment.ipynb": "{}", "ben.ipynb": "{}"})
-    assert [s.username for s in discover(tmp_path)[0]] == [  # a flat <username>.ipynb each
-        "ben", "lovelaceada_101_5001_assignment"]
+    with pytest.raises(ValueError, match=r"looks like a canvas download \(1 of 2 entries .*: "
+                                         "add --lms canvas, with the roster's canvas_id"):
+        discover(tmp_path)
     assert [s.username for s in discover(tmp_path, lms="canvas", roster=ROSTER)[0]] == ["ada"]
+
+
+@pytest.mark.parametrize("files, want", [
+    ({"lovelaceada_101_5001_assignment.ipynb": "{}", "lovelaceada_101_5001_Blocks.py": "",
+      "okriben_LATE_102_5002_assignment.zip": ""}, "canvas"),
+    ({"Ada Lovelace_7001_assignsubmission_file_/assignment.ipynb": "{}",
+      "Ben Okri_7002_assignsubmission_onlinetext_/onlinetext.html": ""}, "moodle"),
+    ({"Lab 3/index.html": "", "Lab 3/1-2 - Ada Lovelace - Oct 10, 2025 1022 AM/a.ipynb": "{}"},
+     "brightspace"),
+    ({"ada/assignment.ipynb": "{}", "ben.ipynb": "{}", "cy_1_x.ipynb": "{}", "students.csv": ""},
+     None),   # a plain class, one odd name in it
+])
+def test_a_forgotten_lms_flag_is_one_line_naming_it(tmp_path, files, want):
+    from grader.classgrade.lms_layouts import looks_like
+    make(tmp_path, files)
+    said = looks_like(tmp_path)
+    assert (said is None) if want is None else (f"add --lms {want}," in said and "\n" not in said)
 
 
 @pytest.mark.parametrize("roster_name, want", [
