@@ -7,15 +7,20 @@ SOLVED := build/assignment_solved.ipynb
 SUBMISSIONS ?= examples/submissions
 GRADING ?= grading
 JOBS ?=
+POINTS ?=
+# What `make lint` checks: the kit's own files, never submissions kept inside the kit's folder.
+LINTED := grader tests scripts bench solutions Blocks.py automark.py dataset_utils.py \
+	gradient_check.py assignment.ipynb
 STAMP := $(VENV)/.installed-$(shell cat requirements-lock.txt requirements-sandbox.txt requirements-dask.txt | cksum | cut -d' ' -f1)
 
 .PHONY: help venv grade test test-fast lint solved release bench serve examples data sample clean
 
 help:
 	@echo "make grade       grade SUBMISSIONS (default: examples/submissions) into GRADING (grading/)"
+	@echo "                 (POINTS=conv_matrix=2,box_blur=1 for this run; course.toml for every run)"
 	@echo "make test        install (once) and run every test, notebooks included"
 	@echo "make test-fast   the tests without executing notebooks"
-	@echo "make lint        ruff (pyflakes, pycodestyle, import order, bugbear, blind except)"
+	@echo "make lint        ruff on the kit's own files (pyflakes, pycodestyle, import order, bugbear, ...)"
 	@echo "make examples    rebuild examples/submissions from the notebook"
 	@echo "make solved      build/assignment_solved.ipynb (references in the stubs) and its executed HTML"
 	@echo "make release     dist/student/ and dist/student.zip: the student kit, leak-checked"
@@ -35,13 +40,13 @@ $(STAMP): requirements-lock.txt requirements-sandbox.txt requirements-dask.txt
 venv: $(STAMP)
 
 grade: $(STAMP)
-	$(PY) -m grader grade $(SUBMISSIONS) --out $(GRADING) $(if $(JOBS),-j $(JOBS))
+	$(PY) -m grader grade $(SUBMISSIONS) --out $(GRADING) $(if $(JOBS),-j $(JOBS)) $(if $(POINTS),--points $(POINTS))
 
 examples: $(STAMP)
 	$(PY) -m scripts.make_example_submissions
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check $(LINTED)
 
 test: lint
 	$(PY) -m pytest -q

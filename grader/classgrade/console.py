@@ -21,6 +21,8 @@ import time
 
 from tqdm import tqdm
 
+from grader.classgrade import failures
+
 # C0 and C1 controls (ESC, CR, LF, TAB, CSI ...), DEL, Unicode line separators, zero-width and
 # bidirectional formatting characters, and lone surrogates (a file name that is not UTF-8).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069"
@@ -149,8 +151,10 @@ def class_table(run, width: int | None = None) -> str:
     for student in run.students:
         name = names[student.username]
         result = run.results.get(student.username)
-        if result is None:
-            lines.append(f"{name:<{name_width}} {'':>7} {'':>6}  {'':>6}  no submission")
+        if result is None or failures.is_not_graded(result):
+            status = ("no submission" if result is None else
+                      f"not graded: {printable(failures.reason(result))}")
+            lines.append(f"{name:<{name_width}} {'':>7} {'':>6}  {'':>6}  {shorten(status, room)}")
             continue
         score = result.score(run.points)
         percent = 100.0 * score / possible if possible else 0.0

@@ -248,8 +248,9 @@ class Gradebook:
             task_names: the tasks, in the order the results list them.
 
         Returns:
-            ``{username: SubmissionResult}``; per task the newest result, the newest
-            submission's error, notes, sandbox and time.
+            ``{username: SubmissionResult}``; per task the newest result; error and notes
+            of only the gradings those results come from (an earlier grading's error does
+            not outlive its re-grade), sandbox and time of the newest of them.
         """
         found = {}
         for username, digest in sorted(content_hashes.items()):
@@ -258,15 +259,22 @@ class Gradebook:
                 "settings_key = ? ORDER BY id DESC", (username, digest, settings_key)).fetchall()
             if not rows:
                 continue
-            by_task = {}
+            by_task, used = {}, {}
             for row in rows:  # newest first: the first result of a task wins
                 for detail in self._db.execute(
                         "SELECT task, details FROM results WHERE submission_id = ? "
                         "ORDER BY position", (row["id"],)):
-                    by_task.setdefault(detail["task"], detail["details"])
-            newest = rows[0]
-            error = next((row["error"] for row in rows if row["error"]), "")
-            notes = tuple(dict.fromkeys(n for row in reversed(rows) for n in json.loads(row["notes"])))
+                    if detail["task"] in task_names and detail["task"] not in by_task:
+                        by_task[detail["task"]] = detail["details"]
+                        used.setdefault(row["id"], row)
+            used = list(used.values())  # newest first
+            if not used:
+                continue
+            # error and notes only from the gradings whose task results are shown: a re-grade
+            # (--force, --only) replaces an earlier "could not be graded" with what it found
+            newest = used[0]
+            error = next((row["error"] for row in used if row["error"]), "")
+            notes = tuple(dict.fromkeys(n for row in reversed(used) for n in json.loads(row["notes"])))
             found[username] = SubmissionResult(
                 username=username, content_hash=digest,
                 tasks=tuple(task_from_dict(json.loads(by_task[name]))

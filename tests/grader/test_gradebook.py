@@ -4,6 +4,7 @@ import errno
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -383,3 +384,25 @@ def test_a_full_disk_during_save_is_one_clear_error_and_loses_nothing(book):
     assert full.value.errno == errno.ENOSPC and "the disk is full" in str(full.value)
     assert str(book.path) in str(full.value)
     assert book.latest_results() == {"alice": passes_all()}
+
+
+@pytest.mark.parametrize("regrade, want_error, want_notes", [
+    # --force / --only after the setup was fixed: the newest grading of every task is shown
+    (("conv_matrix", "box_blur"), "", ("graded in the plain sandbox",)),
+    # a grading of one task alone: the other still comes from the crashed grading, with its error
+    (("conv_matrix",), "the sandbox failed: bwrap: setting up uid map: Permission denied",
+     ("an old note", "graded in the plain sandbox")),
+])
+def test_a_regrade_replaces_an_earlier_error_and_its_notes(book, regrade, want_error, want_notes):
+    key = run_info().settings_key
+    book.save(replace(SubmissionResult.crashed(
+        "alice", "h1", "the sandbox failed: bwrap: setting up uid map: Permission denied",
+        task_names=("conv_matrix", "box_blur")), notes=("an old note",)),
+        grader_version="v1", settings_key=key)
+    fresh = passes_all(content_hash="h1")
+    book.save(replace(fresh, tasks=tuple(t for t in fresh.tasks if t.task in regrade)),
+              grader_version="v1", settings_key=key)
+    current = book.current_results(key, {"alice": "h1"}, ["conv_matrix", "box_blur"])["alice"]
+    assert current.error == want_error and current.notes == want_notes
+    assert [(t.task, t.passed) for t in current.tasks] == [
+        ("conv_matrix", True), ("box_blur", "box_blur" in regrade)]

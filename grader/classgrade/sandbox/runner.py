@@ -32,6 +32,14 @@ MAX_STREAM_BYTES = 64 << 20   # everything one function sends back
 MAX_ANSWER_VALUES = 1 << 20   # float64 values in one answer (8 MB)
 
 
+class SandboxFailed(RuntimeError):
+    """The grader's sandbox failed, not the submission: no verdict can be given (not graded).
+
+    Raised when the sandbox ended twice before it took the submission (it does not start), or
+    when its supervisor's stream is damaged (not by its size: that is the submission's doing).
+    """
+
+
 @dataclass(frozen=True)
 class RawTask:
     """What the sandbox reported for one task, before any comparison.
@@ -124,6 +132,9 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
 
     Returns:
         A :class:`SandboxRun`; a crash of the whole run is reported in ``error``.
+
+    Raises:
+        SandboxFailed: the sandbox itself failed (the submission gets no verdict).
     """
     run_as = sandbox_uid() if os.geteuid() == 0 else None
     start = time.perf_counter()
@@ -138,8 +149,13 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
             break
         except warm.SandboxGone as gone:
             error = str(gone)
+            if _attempt == 2:
+                raise SandboxFailed(f"the sandbox ended twice before it took the submission: "
+                                    f"{gone}") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    if demux.damage and demux.held <= demux.max_bytes:
+        raise SandboxFailed(f"the sandbox's supervisor sent a damaged stream: {demux.damage}")
     damage = f"the submission {demux.damage}" if demux.damage else ""
     load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0))
     tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
