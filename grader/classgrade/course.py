@@ -31,7 +31,7 @@ from grader.core import tasks
 COURSE_FILE = paths.KIT_ROOT / "course.toml"
 ASSIGNMENT = "CNN assignment"
 MANDATORY, OPTIONAL = 1.0, 0.5
-_KEYS = {"": {"assignment", "points"}, "points": {"mandatory", "optional", "tasks"}}
+_KEYS = {"": {"assignment", "points", "packages"}, "points": {"mandatory", "optional", "tasks"}}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class Course:
         mandatory: points of a ``[MAN]`` task.
         optional: points of an ``[OPT]`` task.
         points: ``{task: points}`` for tasks whose points are their own.
+        packages: installed packages graded code may import besides the student kit's
+            (NumPy, matplotlib); ``--packages`` replaces them for one run. Unlike points,
+            they change verdicts: a change grades the class again.
         source: the file read ("" for the defaults).
     """
 
@@ -50,6 +53,7 @@ class Course:
     mandatory: float = MANDATORY
     optional: float = OPTIONAL
     points: Mapping[str, float] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()
     source: str = ""
 
     def points_for(self, task_list, *, mandatory: float | None = None,
@@ -123,9 +127,14 @@ def _course(path: Path, data: dict) -> Course:
     if not isinstance(assignment, str) or not assignment.strip() or not assignment.isprintable():
         raise ValueError(f"{path}: assignment must be the LMS item's name on one line, got "
                          f"{assignment!r}")
+    packages = data.get("packages", [])
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise ValueError(f"{path}: packages must be a list of package names, e.g. "
+                         f'packages = ["scipy"], got {packages!r}')
     return Course(assignment=assignment.strip(), mandatory=float(points.get("mandatory", MANDATORY)),
                   optional=float(points.get("optional", OPTIONAL)),
-                  points={name: float(value) for name, value in own.items()}, source=str(path))
+                  points={name: float(value) for name, value in own.items()},
+                  packages=tuple(packages), source=str(path))
 
 
 def changed_points(previous: Mapping[str, float], now: Mapping[str, float]) -> list[str]:

@@ -66,7 +66,8 @@ class RunInfo:
 
     def describe(self) -> list[str]:
         """Lines for a report or a feedback file, deterministic for a given run."""
-        limits = ", ".join(f"{name} {value:g}" for name, value in self.limits.items())
+        limits = ", ".join(f"{name} {value:g}" if isinstance(value, (int, float)) else
+                           f"{name} {value or '-'}" for name, value in self.limits.items())
         return [f"Graded on {self.started_at} by grader {self.grader_version}",
                 f"Sandbox: {self.sandbox}",
                 f"Tasks: {', '.join(self.tasks)}",

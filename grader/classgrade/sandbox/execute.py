@@ -73,7 +73,7 @@ def execute_notebook(submission, out_path: Path, *, mode: str, cell_seconds: flo
         _stage(submission, data, settings, workdir, run_as)
         try:
             error = launch(workdir, mode, "execute_worker.py", total_seconds, receive=receive,
-                           tmp_mb=limits.tmp_mb, writable_io=False)
+                           tmp_mb=limits.tmp_mb, writable_io=False, packages=limits.packages)
         finally:
             if run_as is not None:
                 kill_uid(run_as)
@@ -127,7 +127,19 @@ def _publish(received: bytes, submitted: bytes, out_path: Path, error: str) -> s
     if _cells(executed) != _cells(original):
         return "the executed copy does not hold the submitted cells: not written"
     _write_atomically(out_path, executed)
-    return error or (f"execution stopped: {stopped}" if stopped else "")
+    return error or (f"execution stopped {_where(executed)}: {stopped}" if stopped else "")
+
+
+def _where(executed) -> str:
+    """``at cell 7 (for epoch in range(100):)``: the last code cell that started (its number
+    counts every cell, as the feedback's "notebook cell 7" does), or ``before its first cell``."""
+    started = [(index, cell.source) for index, cell in enumerate(executed.cells)
+               if cell.cell_type == "code" and isinstance(cell.get("execution_count"), int)]
+    if not started:
+        return "before its first cell"
+    index, source = started[-1]
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return f"at cell {index}" + (f" ({first[:80]})" if first else "")
 
 
 def _cells(notebook) -> list[tuple[str, str]]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from grader.core.calling import CALL_SECONDS, TASK_SECONDS
 
 GRACE_SECONDS = 1.0  # the worker's allowance past a function's own budget
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Limits:
         output_mb: largest file it may write, its printed output included.
         tmp_mb: size of its private /tmp (bubblewrap), its only writable folder.
         return_mb: everything it may send back to the grader (answers and messages).
+        packages: installed packages graded code may import besides NumPy, matplotlib and
+            what they need, comma-separated (e.g. scipy); every other one is absent.
     """
 
     call_seconds: float = CALL_SECONDS
@@ -40,9 +44,16 @@ class Limits:
     output_mb: int = 16
     tmp_mb: int = 64
     return_mb: int = 64
+    packages: str = ""
 
     def __post_init__(self):
+        for name in (n.strip() for n in self.packages.split(",") if n.strip()):
+            if not _PACKAGE.fullmatch(name):
+                raise ValueError(f"packages: {name!r} is not a package name; give names "
+                                 "separated by commas, e.g. scipy,scikit-image")
         for name, value in asdict(self).items():
+            if isinstance(value, str):
+                continue
             if not value > 0:
                 raise ValueError(f"limit {name} must be positive, got {value!r}")
 

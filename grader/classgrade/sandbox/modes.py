@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from grader.classgrade.sandbox.environment import (
+    bwrap_site_binds,
+    grading_environment,
+    is_site_folder,
+)
 from grader.client import paths
 
 BWRAP_ENV = "AUTOMARK_BWRAP"
@@ -212,8 +219,24 @@ def _python_dirs(workdir: Path | None = None) -> list[str]:
     return keep
 
 
+def site_folders(bound) -> list[str]:
+    """The folders of installed packages (this venv's, the base Python's, the user's) that
+    lie inside the folders ``bound`` into the sandbox."""
+    found = {p for p in sys.path if is_site_folder(p)}
+    found |= set(site.getsitepackages()) if hasattr(site, "getsitepackages") else set()
+    for base in (sys.base_prefix, sys.prefix):
+        paths = sysconfig.get_paths(vars={"base": base, "platbase": base})
+        found |= {paths["purelib"], paths["platlib"]}
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else ""
+    found |= {user} if user else set()
+    return sorted(folder for folder in {os.path.realpath(f) for f in found}
+                  if os.path.isdir(folder) and any(
+                      folder == b or folder.startswith(b + os.sep) for b in bound))
+
+
 def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64,
-                  hide: Path | None = None, folders=()) -> list[str]:
+                  hide: Path | None = None, folders=(), packages: str = "",
+                  execute: bool = False) -> list[str]:
     """The bubblewrap command line that runs ``argv`` on the grader's folders.
 
     Args:
@@ -223,6 +246,9 @@ def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64
         tmp_mb: the size of its private /tmp, the only writable place besides writable mounts.
         hide: the folder that holds the staging: never bound through a Python folder.
         folders: empty folders to make inside ``/sandbox`` (root's, 0755).
+        packages: the instructor's extra packages (``Limits.packages``): every site folder
+            shows only the student kit's packages, these, and what they need.
+        execute: the kernel's packages too (``grade --execute``).
     """
     found = _working_bwrap()
     binary = found.binary if isinstance(found, Sandbox) else "bwrap"
@@ -241,6 +267,10 @@ def bwrap_command(mounts, argv: list[str], *, chdir: str = "/", tmp_mb: int = 64
                 made.add(str(parent))
                 command += ["--perms", "0755", "--dir", str(parent)]
         command += ["--ro-bind", folder, folder]
+    environment = grading_environment(packages, execute)
+    for folder in site_folders(_python_dirs(hide)):
+        command += ["--perms", "0755", "--tmpfs", folder,
+                    *bwrap_site_binds(folder, environment), "--remount-ro", folder]
     command += ["--perms", "0755", "--dir", "/sandbox"]
     for folder in folders:
         command += ["--perms", "0755", "--dir", folder]
@@ -260,13 +290,15 @@ def python_dirs_in_tmp(hide: Path | None = None) -> list[str]:
 
 
 def staged_command(workdir: Path, script: str, tmp_mb: int = 64,
-                   writable_io: bool = False) -> list[str]:
+                   writable_io: bool = False, packages: str = "") -> list[str]:
     """bwrap running ``bin/script code io`` of a staged ``workdir`` (``bin``, ``code`` and
-    ``io`` read-only unless ``writable_io``)."""
+    ``io`` read-only unless ``writable_io``): ``grade --execute``'s kernel, so its packages are
+    shown too."""
     mounts = [(workdir / "bin", "/sandbox/bin", False), (workdir / "code", "/sandbox/code", False),
               (workdir / "io", "/sandbox/io", writable_io)]
     return bwrap_command(mounts, [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code",
-                                  "/sandbox/io"], chdir="/sandbox/code", tmp_mb=tmp_mb, hide=workdir)
+                                  "/sandbox/io"], chdir="/sandbox/code", tmp_mb=tmp_mb, hide=workdir,
+                          packages=packages, execute=True)
 
 
 def sandbox_env() -> dict:

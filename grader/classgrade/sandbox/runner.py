@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.classgrade.sandbox import warm
+from grader.classgrade.sandbox.environment import explain, grading_environment
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import sandbox_env, staged_command
 from grader.classgrade.sandbox.processes import die_with_parent, pump, sandbox_uid
@@ -139,7 +140,7 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
     run_as = sandbox_uid() if os.geteuid() == 0 else None
     start = time.perf_counter()
     for _attempt in (1, 2):  # a sandbox found ended between submissions is replaced once
-        sandbox = warm.sandbox_for(mode, limits.tmp_mb, run_as, scratch)
+        sandbox = warm.sandbox_for(mode, limits.tmp_mb, run_as, scratch, limits.packages)
         folder, inside = sandbox.new_folder()
         demux = wire.Demux(n_tasks=len(cases_by_task) + 1, max_bytes=limits.return_mb << 20)
         try:
@@ -161,13 +162,17 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
     tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
                                   demux.endings.get(number), damage)
              for number, (task, (cases, _)) in enumerate(cases_by_task.items(), start=1)}
+    environment = grading_environment(limits.packages)
+    tasks = {name: replace(raw, outcomes=tuple(replace(o, message=explain(o.message, environment))
+                                               for o in raw.outcomes))
+             for name, raw in tasks.items()}
     return SandboxRun(tasks=tasks, mode=mode, seconds=time.perf_counter() - start,
                       error=error or damage, load_error=_load_problem(load, limits),
-                      load_notes=load.load_notes)
+                      load_notes=tuple(explain(note, environment) for note in load.load_notes))
 
 
 def launch(workdir: Path, mode: str, script: str, seconds: float, receive=None, *,
-           tmp_mb: int = 64, writable_io: bool = True) -> str:
+           tmp_mb: int = 64, writable_io: bool = True, packages: str = "") -> str:
     """Run ``script`` on a staged ``workdir`` in the sandbox; returns "" or what went wrong.
 
     Args:
@@ -179,9 +184,11 @@ def launch(workdir: Path, mode: str, script: str, seconds: float, receive=None, 
             stop the run); None sends stdout to the log.
         tmp_mb: size of the private /tmp (bwrap).
         writable_io: bind ``io/`` writable (``--execute``); the worker's is read-only.
+        packages: the instructor's extra packages (``Limits.packages``).
     """
     if mode == "bwrap":
-        command, env, cwd = staged_command(workdir, script, tmp_mb, writable_io), None, None
+        command, env, cwd = staged_command(workdir, script, tmp_mb, writable_io,
+                                           packages), None, None
     else:
         scratch = str(workdir / "scratch")
         command = [sys.executable, "-I", str(workdir / "bin" / script), str(workdir / "code"),

@@ -56,15 +56,16 @@ class WarmSandbox:
 
     Attributes:
         mode: ``"bwrap"`` or ``"plain"``.
-        key: what it was started for: ``(mode, tmp_mb, uid, scratch)``.
+        key: what it was started for: ``(mode, tmp_mb, uid, scratch, packages)``.
         home: its folder on this side: ``bin/``, ``spool/``, ``sandbox.log``.
         served: submissions it has graded.
     """
 
-    def __init__(self, mode: str, tmp_mb: int, uid: int | None, scratch: Path | None):
+    def __init__(self, mode: str, tmp_mb: int, uid: int | None, scratch: Path | None,
+                 packages: str = ""):
         self.mode, self.uid, self.owner = mode, uid, os.getpid()
         self.process, self.cgroup = None, None
-        self.key = (mode, tmp_mb, uid, str(scratch))
+        self.key, self.packages = (mode, tmp_mb, uid, str(scratch), packages), packages
         self.home = Path(tempfile.mkdtemp(prefix="automark-sandbox-", dir=scratch))
         self.spool = self.home / "spool"
         self.served, self._count = 0, 0
@@ -106,7 +107,7 @@ class WarmSandbox:
             if self.cgroup is not None:
                 mounts.append((self.cgroup, CGROUP_INSIDE, True))
             return bwrap_command(mounts, argv, chdir=SPOOL_INSIDE, tmp_mb=tmp_mb,
-                                 hide=self.home, folders=[FRESH_TMP]), {}
+                                 hide=self.home, folders=[FRESH_TMP], packages=self.packages), {}
         own_tmp = self.home / "tmp"  # the zygote's own; each submission gets a scratch folder
         own_tmp.mkdir(mode=0o700)
         env = sandbox_env() | {"HOME": str(own_tmp), "TMPDIR": str(own_tmp),
@@ -202,17 +203,18 @@ class WarmSandbox:
         return "".join(ch if ch.isprintable() else "?" for ch in text)[:limit]
 
 
-def sandbox_for(mode: str, tmp_mb: int, uid: int | None, scratch: Path | None) -> WarmSandbox:
+def sandbox_for(mode: str, tmp_mb: int, uid: int | None, scratch: Path | None,
+                packages: str = "") -> WarmSandbox:
     """This thread's running sandbox for these settings, started if needed."""
     current = getattr(_local, "sandbox", None)
-    key = (mode, tmp_mb, uid, str(scratch))
+    key = (mode, tmp_mb, uid, str(scratch), packages)
     if current is not None and current.owner != os.getpid():
         current = None  # inherited through fork: the parent's, never to be used here
     if current is not None and (current.key != key or not current.alive):
         current.close()
         current = None
     if current is None:
-        current = _local.sandbox = WarmSandbox(mode, tmp_mb, uid, scratch)
+        current = _local.sandbox = WarmSandbox(mode, tmp_mb, uid, scratch, packages)
     return current
 
 
