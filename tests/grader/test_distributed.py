@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.classgrade import cluster_check, cluster_results, runinfo
 from grader.classgrade import distributed as dist
-from grader.classgrade import runinfo
 from grader.classgrade.run import _grade_one
 from grader.classgrade.sandbox import modes
 from grader.classgrade.sandbox.limits import Limits
@@ -37,6 +37,8 @@ SLEEPING_CELL = "def conv_matrix(matrix, kernel):\n    import time\n    time.sle
 
 @pytest.mark.parametrize("spec, want", [
     ("tcp://10.0.0.5:8786", ("tcp://10.0.0.5:8786", 0)),
+    ("tls://grading.example.org:8786", ("tls://grading.example.org:8786", 0)),
+    ("tls://[::1]:8786", ("tls://[::1]:8786", 0)),
     ("local:3", ("", 3)),
     (" local:1 ", ("", 1)),
     ("local", ("", os.cpu_count() or 1)),
@@ -45,9 +47,10 @@ def test_parse_spec(spec, want):
     assert dist.parse_spec(spec) == want
 
 
-@pytest.mark.parametrize("spec", ["local:0", "local:-1", "tcp://host", "10.0.0.5:8786", "lokal", ""])
+@pytest.mark.parametrize("spec", ["local:0", "local:-1", "tcp://host", "10.0.0.5:8786", "lokal", "",
+                                  "udp://host:8786", "tls://host:8786/path"])
 def test_bad_spec_is_refused_naming_the_forms(spec):
-    with pytest.raises(ValueError, match="tcp://HOST:PORT"):
+    with pytest.raises(ValueError, match="tls://HOST:PORT or tcp://HOST:PORT"):
         dist.parse_spec(spec)
 
 
@@ -81,11 +84,14 @@ def writes_an_executed_copy(submission, task_names, *, executed_dir):
 def test_a_worker_grades_from_its_own_copy_and_sends_back_the_executed_one(tmp_path):
     original = Submission("ada", EXAMPLES / "ada_correct" / "assignment.ipynb")
     shipped = dist.Shipped.pack(original)
-    result, copies = dist.grade_shipped(writes_an_executed_copy, shipped, ("conv_matrix",), True)
+    sent = {"username": "ada", "content_hash": shipped.content_hash, "task_names": ("conv_matrix",)}
+    data = dist.grade_shipped(writes_an_executed_copy, shipped, ("conv_matrix",), True)
+    result, copy = cluster_results.decode(data, **sent)
     assert result.notes == ("graded conv_matrix from submission/",)
     assert result.content_hash == original.content_hash()
-    assert copies == {"ada.ipynb": original.notebook.read_bytes()}
-    assert dist.grade_shipped(writes_an_executed_copy, shipped, ("conv_matrix",), False)[1] == {}
+    assert copy == ("ada.ipynb", original.notebook.read_bytes())
+    data = dist.grade_shipped(writes_an_executed_copy, shipped, ("conv_matrix",), False)
+    assert cluster_results.decode(data, **sent)[1] is None
 
 
 def verdicts(result) -> tuple:
@@ -207,7 +213,8 @@ def grade_killing(cluster, todo, username, times) -> tuple[dict, list]:
 @pytest.mark.slow
 @pytest.mark.sandbox
 def test_two_workers_give_the_verdicts_of_the_local_pool(cluster, klass, pool_results):
-    assert len(cluster.check.usable) == 2 and cluster.check.allowed_failures == dist.ALLOWED_FAILURES
+    assert len(cluster.check.usable) == 2 and cluster.check.allowed_failures == cluster_check.ALLOWED_FAILURES
+    assert cluster.client.scheduler.address.startswith("tls://127.0.0.1:")  # local:N too
     on_cluster = collect(dist.grade_on_cluster(GRADE, klass, cluster=cluster))
     assert sorted(on_cluster) == sorted(pool_results) == sorted(s.username for s, _ in klass)
     for username, result in pool_results.items():
@@ -231,8 +238,8 @@ def test_a_worker_killed_mid_submission_costs_a_retry_not_a_result(cluster, klas
 @pytest.mark.sandbox
 def test_a_submission_that_kills_every_worker_comes_back_crashed(cluster, klass, pool_results):
     todo = [item for item in klass if item[0].username == SLEEPS]
-    found, killed = grade_killing(cluster, todo, SLEEPS, times=dist.ALLOWED_FAILURES + 2)
-    assert len(killed) == dist.ALLOWED_FAILURES + 1  # then the scheduler gave up: no further try
+    found, killed = grade_killing(cluster, todo, SLEEPS, times=cluster_check.ALLOWED_FAILURES + 2)
+    assert len(killed) == cluster_check.ALLOWED_FAILURES + 1  # then the scheduler gave up: no further try
     result = found[SLEEPS]
     assert result.error == ("not graded: the Dask worker grading it died on each of 3 tries "
                             "(killed by the system, out of memory, or a machine's failure)")
@@ -247,8 +254,8 @@ def test_a_worker_with_another_grader_version_is_refused(cluster):
     workers = both_workers(client)
     client.run(pretend_version, "0123456789abcdef", workers=workers[1:])
     try:
-        with pytest.raises(dist.VersionMismatch) as refusal:
-            dist.check_workers(client, mode="bwrap")
+        with pytest.raises(cluster_check.VersionMismatch) as refusal:
+            cluster_check.check_workers(client, mode="bwrap")
     finally:
         client.run(restore_version, workers=workers[1:])
     assert str(refusal.value) == (
@@ -264,17 +271,18 @@ def test_a_worker_without_a_sandbox_is_reported_and_gets_no_submission(cluster, 
     good, bad = both_workers(client)
     client.run(break_sandbox, workers=[bad])
     try:
-        check = dist.check_workers(client, mode="bwrap")
+        check = cluster_check.check_workers(client, mode="bwrap")
         before = client.run(executed)
         todo = [item for item in klass if not item[0].username.startswith(("xx_", "zz_"))][:4]
         found = collect(dist.grade_on_cluster(GRADE, todo, cluster=cluster))
         after = client.run(executed)
         client.run(break_sandbox, workers=[good])
-        with pytest.raises(dist.ClusterUnusable, match=f"no Dask worker can grade: {good}: .*; {bad}: "):
-            dist.check_workers(client, mode="bwrap")
+        with pytest.raises(cluster_check.ClusterUnusable,
+                           match=f"no Dask worker can grade: {good}: .*; {bad}: "):
+            cluster_check.check_workers(client, mode="bwrap")
     finally:
         client.run(repair_sandbox)
-        dist.check_workers(client, mode="bwrap")
+        cluster_check.check_workers(client, mode="bwrap")
     assert [r.address for r in check.usable] == [good] and [r.address for r in check.unusable] == [bad]
     assert check.lines()[1].startswith(f"Dask worker {bad}: NOT USED: no working sandbox: bwrap: No "
                                        "permissions to create new namespace (test)")
@@ -303,3 +311,80 @@ def test_grade_class_on_a_local_cluster_gives_the_pools_gradebook(tmp_path):
     states = {where: {user: [(t.task, t.state, t.mistake) for t in result.tasks]
                       for user, result in run.results.items()} for where, run in runs.items()}
     assert states["dask"] == states["pool"] and len(states["pool"]) == 3
+
+
+class RunsOnLoad:
+    """A pickle that writes ``path`` when loaded: it must never be loaded on the client."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.path), "unpickled on the client"))
+
+
+def forged(kind: str, mark: str, result, executed=None):
+    """A compromised worker's ``cluster_results.encode``: what it sends back instead."""
+    full = SubmissionResult(result.username, result.content_hash, sandbox="bwrap")
+    if kind == "a pickle":
+        return RunsOnLoad(mark)
+    if kind == "an object":
+        return full
+    header = {"format": cluster_results.FORMAT, "result": full.to_dict(), "executed": None}
+    if kind == "another student":
+        header["result"]["username"] = "zz_someone_else"
+    elif kind == "wrong types":
+        header["result"]["seconds"] = "0.1"
+    raw = json.dumps(header).encode()
+    size = 1 << 40 if kind == "oversized" else len(raw)
+    return size.to_bytes(8, "big") + raw
+
+
+def install_forger(kind: str, mark: str):
+    cluster_results.__dict__.setdefault("real_encode", cluster_results.encode)
+    cluster_results.encode = partial(forged, kind, mark)
+
+
+def remove_forger():
+    cluster_results.encode = cluster_results.__dict__.pop("real_encode", cluster_results.encode)
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.parametrize("kind, want", [
+    ("a pickle", "a value Dask could not load as bytes (TypeError)"),
+    ("an object", "a value Dask could not load as bytes (TypeError)"),
+    ("another student", "a result for 'zz_someone_else' (content "),
+    ("wrong types", "the result: seconds is a str"),
+    ("oversized", "a header of 1099511627776 bytes (at most 4194304"),
+])
+def test_a_forged_result_from_a_worker_is_not_graded_and_never_loaded(cluster, kind, want, tmp_path):
+    from grader.classgrade.failures import is_not_graded
+    client, mark = cluster.client, tmp_path / "mark"
+    todo = [(Submission("ada", EXAMPLES / "ada_correct" / "assignment.ipynb"), ["conv_matrix"])]
+    client.run(install_forger, kind, str(mark))
+    try:
+        found = collect(dist.grade_on_cluster(writes_an_executed_copy, todo, cluster=cluster))
+    finally:
+        client.run(remove_forger)
+    result = found["ada"]
+    assert is_not_graded(result) and result.content_hash == todo[0][0].content_hash()
+    assert result.error.startswith("not graded: the Dask worker tls://127.0.0.1:")
+    assert f"sent back what is not a result of the kit ({want}" in result.error
+    assert result.error.endswith("check that worker; the next run grades this submission again")
+    assert not mark.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_local_cluster_listens_on_loopback_only_and_speaks_tls(cluster):
+    import ipaddress
+
+    import psutil
+    processes = [psutil.Process()] + psutil.Process().children(recursive=True)
+    listening = [(c.laddr.ip, c.laddr.port) for p in processes
+                 for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert len(listening) >= 4  # the scheduler, its dashboard, two nannies, two workers
+    assert [ip for ip, _ in listening if not ipaddress.ip_address(ip).is_loopback] == []
+    info = cluster.client.scheduler_info()
+    assert [a for a in [info["address"], *info["workers"]] if not a.startswith("tls://127.0.0.1:")] == []
