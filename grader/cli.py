@@ -4,14 +4,17 @@
     python -m grader check PATH USERNAME [--record]
     python -m grader solve [--notebook assignment.ipynb] [--out build/assignment_solved.ipynb] [--html]
     python -m grader grade [SUBMISSIONS] [--out grading] [-j N] [--sandbox bwrap|plain]
-        [--week 2|3] [--tasks a,b] [--points TASK=N] [--call-seconds S] [--memory-mb MB] ...
+        [--week 2|3] [--tasks a,b] [--course course.toml] [--points TASK=N[,TASK=N]]
+        [--call-seconds S] [--memory-mb MB] ...
     python -m grader release [--out dist/student] [--zip dist/student.zip] [--server URL]
     python -m grader serve [--host H] [--port P] [--roster FILE] [--data DIR]
         [--rate-limit-seconds N] [--admin-token T] [--workers N]
     python -m grader server add-users FILE [--data DIR]
+    python -m grader cluster-certs --out DIR [--days N] [--scheduler HOST]
+    python -m grader similarity [SUBMISSIONS] [--out grading] [--archive PATH] [--save-archive F]
 
-Every flag of ``grade`` takes its default from the library (``grade_class``,
-``points_for``, the fields of ``Limits``), so the two cannot disagree.
+Every flag of ``grade`` takes its default from the library (``grade_class``, the course
+file's points, the fields of ``Limits``), so the two cannot disagree.
 User errors print ``Error: ...`` and exit with status 1.
 """
 
@@ -126,9 +129,12 @@ def _task_names(args) -> list[str]:
 
 
 def _points(args, task_names) -> dict:
-    from grader.classgrade.exports.grades import points_for
+    """This run's points: the course file's, then --mandatory-points, --optional-points and
+    --points TASK=N[,TASK=N] (repeatable)."""
+    from grader.classgrade.course import load_course
     overrides = {}
-    for item in args.points or []:
+    items = [part.strip() for given in args.points or [] for part in given.split(",")]
+    for item in (item for item in items if item):
         name, _, value = item.partition("=")
         if tasks.find_task(name) is None:
             raise ValueError(f"--points {item}: {tasks.unknown_task_message(name)}")
@@ -140,8 +146,8 @@ def _points(args, task_names) -> dict:
         except ValueError:
             raise ValueError(f"--points takes TASK=NUMBER, got {item!r}") from None
     chosen = [t for t in tasks.TASKS if t.name in task_names]
-    return points_for(chosen, mandatory=args.mandatory_points, optional=args.optional_points,
-                      overrides=overrides)
+    return load_course(args.course).points_for(chosen, mandatory=args.mandatory_points,
+                                               optional=args.optional_points, overrides=overrides)
 
 
 def _only(text: str | None) -> tuple[str, ...]:
@@ -155,20 +161,33 @@ def cmd_grade(args) -> int:
     from grader.classgrade import run as classrun
     from grader.classgrade.sandbox.limits import Limits
     limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+    from grader.classgrade.failures import GradingFailed
     task_names = _task_names(args)
-    result = classrun.grade_class(
-        submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs, sandbox=args.sandbox,
-        roster_path=args.roster, task_names=task_names, limits=limits,
-        points=_points(args, task_names), execute=args.execute, force=args.force,
-        only=_only(args.only), dask=args.dask, lms=args.lms)
+    try:
+        result = classrun.grade_class(
+            submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs,
+            sandbox=args.sandbox, roster_path=args.roster, task_names=task_names, limits=limits,
+            points=_points(args, task_names), course=args.course, execute=args.execute,
+            force=args.force,
+            only=_only(args.only), dask=args.dask, dask_certs=args.dask_certs,
+            dask_insecure=args.dask_insecure, lms=args.lms)
+    except GradingFailed as error:  # the setup, not the class: nothing was written
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     print(classrun.class_table(result))
     for line in result.ignored:
         print(f"ignored: {line}")
+    for line in result.notes:
+        print(f"note: {line}")
     print(f"\nGraded {len(result.graded)} submission(s), {len(result.skipped_unchanged)} unchanged, "
           f"in {result.seconds:.1f} s (sandbox: {result.sandbox}).")
     out = Path(args.out)
     print(f"Gradebook: {out / 'gradebook.csv'}, report: {out / 'report.html'}, "
           f"feedback: {out / 'feedback'}/, LMS imports: {out / 'lms'}/")
+    if result.not_graded:
+        print(f"Not graded, the grader failed on them (no score written; run grade again to "
+              f"grade them): {', '.join(result.not_graded)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,6 +229,7 @@ def _add_limits(parser) -> None:
 
 
 def _add_grade(sub) -> None:
+    from grader.classgrade.course import COURSE_FILE
     from grader.classgrade.exports.grades import points_for
     from grader.classgrade.lms_downloads import LMSES
     from grader.classgrade.run import grade_class
@@ -242,15 +262,26 @@ def _add_grade(sub) -> None:
     grade.add_argument("--only", metavar="USER[,USER]",
                        help="grade these students again, the others as usual: only what is "
                        "new or changed (default: nobody)")
-    grade.add_argument("--mandatory-points", type=float, default=weights["mandatory"], metavar="W",
-                       help="weight of a [MAN] task, times its own points" + SHOW_DEFAULT)
-    grade.add_argument("--optional-points", type=float, default=weights["optional"], metavar="W",
-                       help="weight of an [OPT] task, times its own points" + SHOW_DEFAULT)
-    grade.add_argument("--points", action="append", metavar="TASK=N",
-                       help="points of one task, overriding its weight (repeatable)")
+    grade.add_argument("--course", default=str(COURSE_FILE), metavar="TOML",
+                       help="the course's settings: points, the LMS item's name" + SHOW_DEFAULT)
+    grade.add_argument("--mandatory-points", type=float, metavar="W",
+                       help="points of a [MAN] task, for this run (default: the course's, "
+                       f"else {weights['mandatory']:g})")
+    grade.add_argument("--optional-points", type=float, metavar="W",
+                       help="points of an [OPT] task, for this run (default: the course's, "
+                       f"else {weights['optional']:g})")
+    grade.add_argument("--points", action="append", metavar="TASK=N[,TASK=N]",
+                       help="points of some tasks, for this run, over the course's (repeatable)")
     grade.add_argument("--dask", default=library["dask"], metavar="SCHEDULER",
-                       help="grade on a Dask cluster: tcp://HOST:PORT (a running `dask scheduler`) "
-                       "or local[:N] (N worker processes here) (default: the local pool, -j)")
+                       help="grade on a Dask cluster: tls://HOST:PORT (a running `dask scheduler`, "
+                       "with --dask-certs) or local[:N] (N worker processes here) (default: the "
+                       "local pool, -j)")
+    grade.add_argument("--dask-certs", default=library["dask_certs"], metavar="DIR",
+                       help="the folder made by `python -m grader cluster-certs` (or its client/) "
+                       "for a tls:// scheduler (default: Dask's configuration)")
+    grade.add_argument("--dask-insecure", action="store_true", default=library["dask_insecure"],
+                       help="accept a tcp:// scheduler on another machine: unencrypted, and "
+                       "whoever reaches it can run code on the workers and change grades")
     grade.add_argument("--execute", action="store_true", default=library["execute"],
                        help="also execute each whole notebook (nbclient, per-cell timeout) "
                        "for feedback")
@@ -300,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: none, the checks run offline)")
     from grader.server.commands import add_commands
     add_commands(sub, _command)
+    from grader.classgrade.cluster_certs import add_command as add_cluster_certs
+    add_cluster_certs(sub, _command)
+    from grader.classgrade.similarity.command import add_command as add_similarity
+    add_similarity(sub, _command)
     return parser
 
 

@@ -20,16 +20,19 @@ from pathlib import Path
 
 from grader.classgrade import exports
 from grader.classgrade.console import ProgressBar, class_table  # noqa: F401 (re-exported)
+from grader.classgrade.course import Course, changed_points, load_course
 from grader.classgrade.distributed import grade_in_pool, grade_on_cluster, open_cluster
+from grader.classgrade.failures import check_run, is_not_graded, not_graded
 from grader.classgrade.gradebook import Gradebook
 from grader.classgrade.lms_downloads import LAYOUTS
 from grader.classgrade.runinfo import RunInfo, grader_version  # noqa: F401 (re-exported)
+from grader.classgrade.sandbox.environment import grading_environment
 from grader.classgrade.sandbox.execute import execute_notebook
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
 from grader.classgrade.sandbox.processes import die_with_parent
 from grader.classgrade.submission import grade_submission
-from grader.classgrade.submissions import Submission, discover
+from grader.classgrade.submissions import Submission, take_in
 from grader.client.roster import Student, load_roster, read_roster, valid_username
 from grader.core.results import SubmissionResult
 from grader.core.tasks import TASKS
@@ -48,6 +51,8 @@ class ClassRun:
     students: tuple[Student, ...] = ()
     points: dict = field(default_factory=dict)
     run: RunInfo | None = None
+    not_graded: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def fresh_scratch(out_dir: Path) -> Path:
@@ -65,9 +70,9 @@ def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
     try:
         result = grade_submission(submission, tasks, limits=limits, mode=mode, scratch=scratch)
     except Exception as error:  # noqa: BLE001 - a grader bug must not stop the class
-        return SubmissionResult.crashed(submission.username, "",
-                                        f"internal grader error: {type(error).__name__}: {error}",
-                                        task_names)
+        # the grader failed (its sandbox, its own code), not the student: no grade at all
+        return not_graded(submission.username, "-",
+                          f"the grader failed: {type(error).__name__}: {error}", task_names)
     if executed_dir is None or submission.notebook is None or result.error:
         return result
     problem = execute_notebook(submission, executed_dir / f"{submission.username}.ipynb", mode=mode,
@@ -84,8 +89,9 @@ def default_task_names() -> tuple[str, ...]:
 
 
 def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,
-                     lms=None) -> tuple[list, list]:
-    """The submissions and ignored entries, after refusing bad arguments (nothing written)."""
+                     lms=None) -> tuple[list, list, dict]:
+    """The submissions, ignored entries and each student's intake notes, after refusing bad
+    arguments (nothing written)."""
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     if out_dir.exists() and not out_dir.is_dir():
@@ -93,7 +99,8 @@ def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,
     if roster_path and not Path(roster_path).is_file():
         raise FileNotFoundError(f"{roster_path}: no such roster file (students.csv)")
     roster = load_roster(roster_path or Path(submissions_dir) / "students.csv") if lms else None
-    submissions, ignored = discover(submissions_dir, lms=lms, roster=roster)
+    intake = take_in(submissions_dir, lms=lms, roster=roster)
+    submissions, ignored = list(intake.submissions), list(intake.ignored)
     if not submissions:
         expected = (LAYOUTS[lms] + " whose students are on the roster" if lms else
                     "<username>/assignment.ipynb folders or <username>.ipynb files")
@@ -103,20 +110,24 @@ def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,
     if unknown:
         raise ValueError(f"--only names {', '.join(unknown)}, who submitted nothing in "
                          f"{submissions_dir}")
-    return submissions, ignored
+    return submissions, ignored, dict(intake.notes)
 
 
 def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: str = "bwrap",
                 roster_path=None, task_names=None, limits: Limits | None = None,
-                points: dict | None = None, execute: bool = False, force: bool = False,
+                points: dict | None = None, course=None, execute: bool = False, force: bool = False,
                 only=None, lms: str | None = None, dask: str | None = None,
-                log=sys.stderr) -> ClassRun:
+                dask_certs=None, dask_insecure: bool = False, log=None) -> ClassRun:
     """Grade every submission in ``submissions_dir`` into ``out_dir``.
 
     A task already graded for the same content under the same settings (grader
     version, sandbox mode, limits: :attr:`RunInfo.settings_key`) is not graded
     again; everything else is, task by task, and the exports show only results
     of this run's settings. One run at a time may use ``out_dir`` (a lock file in it).
+
+    A submission the grader's own machinery failed to grade (:mod:`.failures`) is *not
+    graded*: never stored, shown without a score, graded again by the next run; when that
+    is every submission the run graded, it stops (``GradingFailed``) and writes nothing.
 
     A roster row that cannot be used (``bob smith``, a repeated username) is left
     out and listed in :attr:`ClassRun.ignored` with the others; everyone else is
@@ -131,7 +142,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             ``students.csv`` if present, else none.
         task_names: tasks to grade (default: :func:`default_task_names`, this week's).
         limits: sandbox limits.
-        points: ``{task: points}`` (default: ``exports.points_for`` of the tasks).
+        points: ``{task: points}`` (default: the course's, :meth:`Course.points_for`).
+        course: a :class:`~grader.classgrade.course.Course` or the path of its TOML file
+            (default: ``course.toml`` beside the kit): points and the LMS item's name.
         execute: also execute each whole notebook into ``out_dir/executed/``.
         force: grade everything again, whatever the gradebook holds.
         only: usernames to grade again (the others as usual).
@@ -139,9 +152,13 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             LMS's unzipped download, mapped to usernames through the roster
             (:mod:`grader.classgrade.lms_downloads`). The LMS grade imports in ``out_dir/lms/``
             are written either way (:mod:`grader.classgrade.exports.lms`).
-        dask: grade on a Dask cluster: ``tcp://HOST:PORT`` or ``local[:N]`` (default: the
-            local process pool, ``jobs``).
-        log: where progress and warnings go.
+        dask: grade on a Dask cluster: ``tls://HOST:PORT``, ``tcp://HOST:PORT`` or
+            ``local[:N]`` (default: the local process pool, ``jobs``).
+        dask_certs: the folder of ``python -m grader cluster-certs`` (or its ``client/``),
+            for a ``tls://`` scheduler (default: Dask's own configuration).
+        dask_insecure: accept a ``tcp://`` scheduler on another machine (unencrypted, no
+            credentials: whoever reaches it can change grades).
+        log: where progress and warnings go (default: ``sys.stderr`` at the time of the call).
 
     Returns:
         A :class:`ClassRun`.
@@ -152,18 +169,24 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             an ``out_dir`` another run is grading into (locked), a ``gradebook.sqlite``
             that is not a gradebook; FileNotFoundError: for a missing folder or
             roster; OSError: a full disk (the previous exports stay whole);
-            SandboxUnavailable.
+            SandboxUnavailable; GradingFailed: every submission failed in the grader.
     """
     start = time.perf_counter()
+    log = sys.stderr if log is None else log
     out_dir = Path(out_dir)
-    submissions, ignored = _check_arguments(submissions_dir, out_dir, jobs, roster_path, only, lms)
+    submissions, ignored, intake_notes = _check_arguments(submissions_dir, out_dir, jobs,
+                                                          roster_path, only, lms)
     chosen = choose_sandbox(sandbox)
     if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
     task_names = tuple(task_names or default_task_names())
     limits = limits or Limits()
     limits.check_budget(len(task_names))
-    points = points or exports.points_for([t for t in TASKS if t.name in task_names])
+    course = course if isinstance(course, Course) else load_course(course)
+    if course.packages and not limits.packages:  # the course's, unless this run names its own
+        limits = replace(limits, packages=",".join(course.packages))
+    grading_environment(limits.packages)  # a package not installed: one line, nothing graded
+    points = points or course.points_for([t for t in TASKS if t.name in task_names])
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
                        limits=limits.for_worker(), points=points)
     roster_path = Path(roster_path) if roster_path else Path(submissions_dir) / "students.csv"
@@ -174,10 +197,12 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     digests = {s.username: s.content_hash() for s in submissions}
     graded, unchanged = [], []
     # the cluster is opened and checked first: a refusal writes nothing
-    with (open_cluster(dask, mode=chosen.mode, log=log) if dask else nullcontext()) as cluster, \
+    with (open_cluster(dask, mode=chosen.mode, log=log, certs=dask_certs,
+                                insecure=dask_insecure) if dask else nullcontext()) as cluster, \
             exports.locked_folder(out_dir), Gradebook(out_dir / "gradebook.sqlite") as book:
         book.add_students(roster.values())
         book.add_students(Student(s.username) for s in submissions if s.username not in roster)
+        notes = _points_changed(book.runs(), points, course)
         run_id = book.start_run(info)
         todo = []
         for submission in submissions:
@@ -204,22 +229,50 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         # made once the pool has forked its workers: its redrawing thread is not copied
         bar = ProgressBar(len(todo), stream=log, queue=[s.username for s, _ in todo],
                           workers=workers if cluster is None else len(cluster.check.usable))
+        failed = []
         for result in finished:
-            book.save(result, grader_version=info.grader_version,
-                      settings_key=info.settings_key, run_id=run_id)
-            graded.append(result.username)
+            if is_not_graded(result):  # never stored: the next run grades it again
+                failed.append(result)
+            else:
+                book.save(result, grader_version=info.grader_version,
+                          settings_key=info.settings_key, run_id=run_id)
+                graded.append(result.username)
             bar.step(f"{result.username} ({result.seconds:.1f} s)", finished=result.username)
         bar.close()
+        check_run(failed, len(failed) + len(graded))  # a broken setup writes nothing
         results = book.current_results(info.settings_key, digests, task_names)
+        for result in failed:  # a verdict stored earlier for this content and settings stays
+            results.setdefault(result.username, result)
         students, stale = _exportable(book.students(), book.path)
         ignored += stale
         book.finish_run(run_id)
+        lms_ids = exports.known_ids(roster.values(), submissions, lms)
+        notes += exports.lms_problems(out_dir / "lms", results=results, lms_ids=lms_ids)
         write_exports(out_dir, students=students, results=results, points=points, run=info,
-                      lms_ids=exports.known_ids(roster.values(), submissions, lms))
+                      lms_ids=lms_ids, item=course.assignment,
+                      intake=(tuple(ignored), intake_notes))
+        try:  # similar code between students (OUT/similarity/); never fails the grading
+            from grader.classgrade.similarity.run import compare_class, write_pairs
+            write_pairs(out_dir, compare_class(submissions))
+        except Exception as error:  # noqa: BLE001 - the grades are written already
+            print(f"similarity/pairs.csv not written: {type(error).__name__}: {error}", file=log)
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
                     ignored=tuple(ignored), sandbox=chosen.describe(),
                     seconds=time.perf_counter() - start, results=results,
-                    students=tuple(students), points=points, run=info)
+                    students=tuple(students), points=points, run=info,
+                    not_graded=tuple(sorted(result.username for result in failed)),
+                    notes=tuple(notes))
+
+
+def _points_changed(runs: list[dict], points: dict, course: Course) -> list[str]:
+    """A line when this run's points differ from the last finished run's (else none)."""
+    finished = [run for run in runs if run["finished_at"]]
+    changed = changed_points(finished[-1]["points"], points) if finished else []
+    if not changed:
+        return []
+    where = course.source or "course.toml beside the kit"
+    return [f"points changed since the last run ({', '.join(changed)}): every export now uses "
+            f"this run's; to keep points for every run, set them in {where}"]
 
 
 def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
@@ -236,21 +289,29 @@ def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
 
 
 def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None,
-                  lms_ids=None) -> None:
+                  lms_ids=None, intake=((), {}), item: str = exports.lms.ITEM) -> None:
     """Every export, rewritten from the gradebook's results, each saying how it was graded.
 
     ``lms_ids`` (``{lms: {username: id}}``, :func:`exports.known_ids`) fill in the LMS grade
-    imports' id columns.
+    imports' id columns, ``item`` names their gradebook item. ``intake``
+    (``(lines, {username: notes})``, this run's
+    :class:`~grader.classgrade.submissions.Intake`) names every file and entry not graded as
+    handed in, in the report and in each student's feedback.
     """
+    handed_in, intake_notes = intake
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
                                 points=points, run=run)
     exports.write_progress_tables(out_dir / "progress", students=students, results=results)
     exports.write_feedback(out_dir / "feedback", students=students, results=results, points=points,
-                           run=run)
+                           run=run, intake_notes=intake_notes)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,
-                               points=points, run=run)
+                               points=points, run=run, handed_in=handed_in,
+                               intake_notes=intake_notes)
     exports.write_lms_imports(out_dir / "lms", students=students, results=results, points=points,
-                              lms_ids=lms_ids)
+                              lms_ids=lms_ids, item=item)
     for username, result in results.items():
+        if is_not_graded(result):  # Gradescope's file needs a score: none is written
+            (out_dir / "gradescope" / username / "results.json").unlink(missing_ok=True)
+            continue
         exports.write_gradescope_json(out_dir / "gradescope" / username / "results.json",
                                       result=result, points=points, run=run)

@@ -18,7 +18,7 @@ import solutions
 from grader import cli
 from grader import notebooks as nb
 from grader.classgrade import run as classrun
-from grader.classgrade.exports.grades import points_for
+from grader.classgrade.course import load_course
 from grader.classgrade.run import grade_class
 from grader.classgrade.sandbox.limits import Limits
 from grader.client import paths
@@ -237,7 +237,7 @@ def test_grade_defaults_are_the_librarys(grade_call, capsys):
         assert kwargs[name] == grade_class.__kwdefaults__[name], name
     assert kwargs["limits"] == Limits()
     assert kwargs["task_names"] == WEEK_3  # this assignment's functions, unless told otherwise
-    assert kwargs["points"] == points_for([t for t in TASKS if t.week == 3])
+    assert kwargs["points"] == load_course().points_for([t for t in TASKS if t.week == 3])
     assert kwargs["only"] == ()
     assert "Graded 0 submission(s)" in capsys.readouterr().out
 
@@ -301,7 +301,10 @@ BAD_GRADE_OPTIONS = [
     (["--only", "bob smith"], "username must be a short name"),
     (["--mandatory-points", -1], "mandatory"),
     (["--optional-points", "nan"], "optional"),
-    *[([flag(field), 0], f"{field.name} must be positive, got 0") for field in fields(Limits)],
+    *[([flag(field), 0], f"{field.name} must be positive, got 0") for field in fields(Limits)
+      if field.type != "str"],
+    (["--packages", "scipy;rm"], "packages: 'scipy;rm' is not a package name"),
+    (["--packages", "surely-not-installed-anywhere"], "is not installed here"),
     (["--memory-mb", -5], "memory_mb must be positive, got -5"),
     (["--task-seconds", "nan"], "task_seconds must be positive, got nan"),
 ]
@@ -381,7 +384,8 @@ def test_every_command_is_documented():
     doc = cli.__doc__
     parser = cli.build_parser()
     commands = _subparsers(parser)
-    assert set(commands) == {"progress", "check", "solve", "grade", "release", "serve", "server"}
+    assert set(commands) == {"progress", "check", "solve", "grade", "release", "serve", "server",
+                             "cluster-certs", "similarity"}
     assert all(f"python -m grader {name}" in doc for name in commands)
     choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert all(action.help for action in choices._choices_actions)
@@ -400,3 +404,40 @@ def test_every_option_has_help_and_shows_its_default():
                    if action.default is None and not action.required and action.dest != "points"
                    and "(default: " not in action.help]
     assert unexplained == []
+
+
+@pytest.mark.parametrize("course, argv, want", [
+    # make grade POINTS=conv_matrix=2,box_blur=1 passes one --points with a list
+    ("", ["--points", "conv_matrix=2,box_blur=1"], {"conv_matrix": 2.0, "box_blur": 1.0}),
+    ("", ["--points", "conv_matrix=2", "--points", "box_blur=3"],
+     {"conv_matrix": 2.0, "box_blur": 3.0}),
+    # the course file's points, unless this run says otherwise
+    ("[points]\nmandatory = 2\n[points.tasks]\nconv_matrix = 4\n", [],
+     {"conv_matrix": 4.0, "box_blur": 2.0}),
+    ("[points]\nmandatory = 2\n[points.tasks]\nconv_matrix = 4\n",
+     ["--mandatory-points", "3", "--points", "conv_matrix=1"], {"conv_matrix": 1.0, "box_blur": 3.0}),
+])
+def test_points_come_from_the_course_file_then_the_flags(grade_call, tmp_path, course, argv, want):
+    (tmp_path / "course.toml").write_text(course)
+    kwargs = grade_call("--course", tmp_path / "course.toml", *argv)
+    assert kwargs["course"] == str(tmp_path / "course.toml")
+    assert {name: kwargs["points"][name] for name in want} == want
+
+
+def test_a_broken_setup_is_one_error_and_not_graded_students_make_grade_fail(
+        monkeypatch, capsys, tmp_path):
+    from grader.classgrade.failures import GradingFailed
+
+    def broken(**kwargs):
+        raise GradingFailed("the grader could not grade any of the 2 submission(s) (...)")
+    args = cli.build_parser().parse_args(["grade", str(tmp_path), "--out", str(tmp_path / "o")])
+    monkeypatch.setattr(classrun, "grade_class", broken)
+    assert args.run(args) == 1
+    assert_one_error_line(capsys.readouterr(), "could not grade any of the 2 submission(s)")
+    monkeypatch.setattr(classrun, "grade_class", lambda **kwargs: classrun.ClassRun(
+        graded=("ada",), not_graded=("ben",), notes=("lms/moodle.csv not written: ...",)))
+    assert args.run(args) == 1
+    captured = capsys.readouterr()
+    assert "note: lms/moodle.csv not written: ..." in captured.out
+    assert captured.err.startswith("Not graded, the grader failed on them (no score written; "
+                                   "run grade again to grade them): ben")
