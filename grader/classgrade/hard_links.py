@@ -8,6 +8,13 @@ the victim's own work. So the folder is walked once, bounded, and the names of e
 with ``st_nlink > 1`` are counted: a file whose names found there are as many as its link
 count has no name elsewhere, and is accepted for every student whose folder holds it.
 
+A file with a name the walk did not find (outside the folder, or past the walk's bounds) is
+still the student's own when it belongs to the user who owns the student's folder, and that
+user is neither root nor the grader (:meth:`NameIndex.students_own`): a classmate who links
+the victim's notebook to a folder of their own, or buries a link deep enough to pass the
+walk's bounds, no longer gets the victim refused; a root-only secret, or a file of the
+instructor's, linked into a student's folder still is.
+
 The count is compared again on the opened file when it is read (:meth:`NameIndex.all_inside`
 on its ``fstat``): a name added outside after the walk raises ``st_nlink`` past the count,
 and a path swapped for another file has a ``(st_dev, st_ino)`` the walk never saw.
@@ -78,6 +85,18 @@ class NameIndex:
         if info.st_nlink <= 1:
             return True
         return len(self.names.get((info.st_dev, info.st_ino), ())) == info.st_nlink
+
+    def students_own(self, info: os.stat_result, path: Path) -> bool:
+        """Whether the file ``info`` describes (an ``fstat``), read at ``path``, belongs to the
+        owner of the student's folder (the first folder under ``root`` on its way), and that
+        owner is neither root nor the user grading."""
+        try:
+            parts = Path(path).relative_to(self.root).parts
+            folder = os.lstat(self.root / parts[0]) if len(parts) > 1 else None
+        except (ValueError, OSError):
+            return False
+        return (folder is not None and stat.S_ISDIR(folder.st_mode)
+                and info.st_uid == folder.st_uid and info.st_uid not in (0, os.geteuid()))
 
     def other_names(self, info: os.stat_result, path: Path) -> tuple[Path, ...]:
         """The file's names under ``root`` other than ``path``, relative to ``root``."""

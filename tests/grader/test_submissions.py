@@ -300,6 +300,42 @@ def test_a_name_past_the_walks_bound_counts_as_outside(tmp_path):
     assert not NameIndex.scan(tmp_path, max_entries=3).all_inside(info)
 
 
+ALICE, MALLORY = 61_001, 61_002   # students' uids on a shared exchange (files chowned as root)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to students' uids needs root")
+@pytest.mark.parametrize("where", ["outside the class", "deeper than the walk goes"])
+def test_a_link_to_a_students_own_file_never_costs_the_student_it(tmp_path, where):
+    """A red team's attack on the rule above: mallory links alice's notebook to a folder of
+    her own outside the class, or buries a link deeper than the walk goes; alice's file then
+    had a name the walk did not find, and alice got 0. It is alice's own file (her uid, in
+    her folder): it is graded."""
+    _make(tmp_path, {"subs/alice/assignment.ipynb": '{"mine": "alice"}',
+                     "subs/mallory/" + "d/" * 9 + "keep.txt": "", "elsewhere/keep.txt": ""})
+    alice = tmp_path / "subs" / "alice"
+    for path in (alice, alice / "assignment.ipynb"):
+        os.chown(path, ALICE, ALICE)
+    stash = tmp_path / ("elsewhere" if "outside" in where else "subs/mallory/" + "d/" * 9)
+    os.link(alice / "assignment.ipynb", stash / "stash.ipynb")
+    intake = take_in(tmp_path / "subs")
+    chosen = {s.username: s for s in intake.submissions}
+    assert chosen["alice"].notebook.read_text() == '{"mine": "alice"}'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to students' uids needs root")
+@pytest.mark.parametrize("owner", [0, MALLORY, "grader"])
+def test_a_file_not_the_students_own_linked_from_outside_stays_refused(tmp_path, owner):
+    """Root's secret, a classmate's file, or a file of the user grading (the kit's solutions):
+    linked into alice's folder from outside, it is not alice's, and refused."""
+    _make(tmp_path, {"kit/solutions.py": "SOLVED", "subs/alice/assignment.ipynb": "{}"})
+    alice, secret = tmp_path / "subs" / "alice", tmp_path / "kit" / "solutions.py"
+    os.chown(alice, ALICE, ALICE)
+    os.chown(secret, os.geteuid() if owner == "grader" else owner, 0)
+    os.link(secret, alice / "helper.py")
+    [submission] = take_in(tmp_path / "subs").submissions
+    assert submission.py_files == ()
+
+
 def test_symbolic_links_stay_refused_inside_the_class_too(tmp_path):
     _make(tmp_path, {"alice/assignment.ipynb": "{}", "mallory/Blocks.py": ""})
     os.symlink(tmp_path / "alice" / "assignment.ipynb", tmp_path / "mallory" / "assignment.ipynb")
