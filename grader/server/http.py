@@ -67,7 +67,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refusal: tuple[int, str] | None = None
         self._head_bytes = 0
         self._head_started = False
-        self._timer = None
+        self._timer = self._drain_timer = None
         if len(self.connections) > limits().max_connections:
             self.refuse(503, "the server has too many open connections; try again in a moment.")
             return
@@ -75,6 +75,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc) -> None:
         self._cancel_timer()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
         super().connection_lost(exc)
 
     # -- deadlines -----------------------------------------------------------------------------
@@ -97,7 +100,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._timer = None
         self.transport.abort()  # the client does not read its response: drop it and its buffer
 
+    def _watch_drain(self) -> None:
+        """What was written must reach the client within the response time, whatever happens
+        next: a red team pipelined a few hundred requests on a tiny receive buffer and never
+        read; the kernel took all but a little of the answers, every response "completed"
+        (cancelling its deadline), and uvicorn's keep-alive close waited for the rest to
+        drain, for ever, holding a connection slot. Past the response time with bytes still
+        unsent, the connection is dropped."""
+        if self._drain_timer is None:
+            self._drain_timer = self.loop.call_later(
+                limits().request_seconds * RESPONSE_TIME_FACTOR, self._drain_checked)
+
+    def _drain_checked(self) -> None:
+        self._drain_timer = None
+        if self.transport.get_write_buffer_size() > 0:
+            self.transport.abort()
+
     def on_response_complete(self) -> None:
+        self._watch_drain()
         self._cancel_timer()
         super().on_response_complete()  # uvicorn's keep-alive timeout now covers the idle time
         if self.transport.is_closing():
@@ -191,3 +211,4 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                         b"connection: close\r\n", b"\r\n", body])
         self.transport.write(b"".join(content))
         self.transport.close()
+        self._watch_drain()

@@ -189,3 +189,40 @@ def test_memory_is_bounded_per_connection(start_server):
             connection.close()
     grown = peak_rss_bytes(server.process.pid) - before
     assert grown < 2 * len(held) * MAX_HEAD_BYTES + (16 << 20), f"grew {grown >> 20} MiB"
+
+
+# -- answers written but never read -------------------------------------------------------------
+class _Transport:
+    def __init__(self, unsent):
+        self.unsent, self.aborted = unsent, False
+
+    def get_write_buffer_size(self):
+        return self.unsent
+
+    def abort(self):
+        self.aborted = True
+
+
+@pytest.mark.parametrize("unsent, dropped", [(1, True), (64 << 10, True), (0, False)])
+def test_answers_still_unsent_at_the_response_deadline_drop_the_connection(monkeypatch, unsent,
+                                                                            dropped):
+    """A red team's hold: a tiny receive buffer and a few hundred pipelined requests never
+    read. The kernel took all but a little of the answers, every response "completed" and
+    cancelled its deadline, and the keep-alive close waited for the rest to drain for ever,
+    holding a connection slot (8 of them kept every other client out with 503s). Whatever
+    closes or completes, bytes still unsent at the response deadline drop the connection."""
+    import asyncio
+    import types
+
+    from grader.server import http
+    monkeypatch.setattr(http, "limits", lambda: types.SimpleNamespace(request_seconds=0.01))
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = types.SimpleNamespace(loop=loop, transport=_Transport(unsent), _drain_timer=None)
+        protocol._drain_checked = lambda: http.BoundedHttpToolsProtocol._drain_checked(protocol)
+        http.BoundedHttpToolsProtocol._watch_drain(protocol)
+        http.BoundedHttpToolsProtocol._watch_drain(protocol)   # watched once, not twice
+        loop.run_until_complete(asyncio.sleep(0.01 * http.RESPONSE_TIME_FACTOR + 0.1))
+    finally:
+        loop.close()
+    assert protocol.transport.aborted is dropped and protocol._drain_timer is None
