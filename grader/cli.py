@@ -42,7 +42,7 @@ SHOW_DEFAULT = " (default: %(default)s)"
 
 
 def cmd_progress(args) -> int:
-    print(progress_text(args.username))
+    print(progress_text(args.username, last_week=args.last_week))
     return 0
 
 
@@ -246,7 +246,7 @@ def _add_grade(sub) -> None:
                        help="parallel submissions, at least 1 (default: all cores)")
     grade.add_argument("--sandbox", choices=MODES, default=library["sandbox"],
                        help="bwrap isolates each submission; plain runs it with resource limits "
-                       "only (read the README first)" + SHOW_DEFAULT)
+                       "only (read docs/security.md first)" + SHOW_DEFAULT)
     grade.add_argument("--roster", default=library["roster_path"], metavar="CSV",
                        help="students.csv (default: SUBMISSIONS/students.csv if present)")
     grade.add_argument("--week", metavar="W[,W]",
@@ -306,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     progress = _command(sub, "progress", cmd_progress, "print a student's AutoMark progress table")
     progress.add_argument("username", help="whose progress to print")
+    progress.add_argument("--last-week", action="store_true",
+                          help="also list last week's functions (Blocks.py)")
     check = _command(sub, "check", cmd_check, "check every graded function defined in a file")
     check.add_argument("path", help="a .py module or an .ipynb notebook")
     check.add_argument("username", help="whose cases to draw (and record, with --record)")

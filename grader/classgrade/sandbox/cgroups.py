@@ -17,7 +17,7 @@ Both hierarchies are handled:
 
 Where neither can be written (an ordinary user without delegation, a container without a
 writable cgroup file system), :func:`find_hierarchy` returns None and the limit stays per
-process: the README says what that bounds.
+process: docs/security.md says what that bounds.
 """
 
 from __future__ import annotations

