@@ -226,3 +226,39 @@ def test_answers_still_unsent_at_the_response_deadline_drop_the_connection(monke
     finally:
         loop.close()
     assert protocol.transport.aborted is dropped and protocol._drain_timer is None
+
+
+def test_long_requests_are_answered_off_the_event_loop(tmp_path, monkeypatch):
+    """The longest accepted answer takes ~70 ms to decode and judge: on the event loop it
+    stalled every other client of the worker (check_sum's p99 3 ms -> ~200 ms under such a
+    load, make bench's server section). Long requests go to a thread of their own, with a
+    database connection of its own; short ones stay on the loop."""
+    import asyncio
+    import threading
+
+    from starlette.applications import Starlette
+
+    from grader.server import app as server_app
+    from grader.server.settings import ServerSettings
+    starlette = Starlette()
+    store = server_app.open_state(starlette, ServerSettings(data=str(tmp_path), roster=""))
+    seen, real = [], server_app.respond
+
+    def recording(service, raw_path):
+        seen.append((threading.current_thread().name, service is starlette.state.service))
+        return real(service, raw_path)
+    monkeypatch.setattr(server_app, "respond", recording)
+    application = server_app.AutoMarkApp(starlette)
+
+    async def both():
+        short = await application.answer(b"/check_sum/x")
+        long = await application.answer(b"/check_sum/" + b"0" * (server_app.HEAVY_PATH_BYTES + 1))
+        return short, long
+    try:
+        short, long = asyncio.run(both())
+    finally:
+        starlette.state.lane.close()
+        store.close()
+    assert short[0] == 200 and long[0] in (200, server_app.ERROR_STATUS)
+    assert seen[0] == ("MainThread", True)
+    assert seen[1][0].startswith("heavy") and seen[1][1] is False   # its own connection
