@@ -203,4 +203,4 @@ def task_from_dict(data: dict) -> TaskResult:
     """A ``TaskResult`` rebuilt from its ``to_dict()``."""
     cases = tuple(_build(CaseResult, case, mutated=tuple(case.get("mutated", ())))
                   for case in data.get("cases", ()))
-    return _build(TaskResult, data, cases=cases)
+    return _build(TaskResult, data, cases=cases, calls=tuple(data.get("calls", ())))

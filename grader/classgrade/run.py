@@ -301,7 +301,8 @@ def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | No
     handed_in, intake_notes = intake
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
                                 points=points, run=run)
-    exports.write_progress_tables(out_dir / "progress", students=students, results=results)
+    exports.write_progress_tables(out_dir / "progress", students=students, results=results,
+                                  task_names=list(points))
     exports.write_feedback(out_dir / "feedback", students=students, results=results, points=points,
                            run=run, intake_notes=intake_notes)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,

@@ -4,7 +4,8 @@
 local cases (called with keyword arguments) and on hidden "remote" cases
 (called with positional arguments in ``arg_keys`` order), prints AutoMark's
 messages with an explanation of any failure, and records the attempt.
-``get_progress(username)`` prints the progress table.
+``get_progress(username)`` prints the progress table of this week's functions
+(``get_progress(username, last_week=True)``: last week's too).
 
 With an AutoMark server configured (``Config.host``, as in the course's client,
 else ``$AUTOMARK_SERVER``, else the server the kit was built for), the hidden
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.client import messages, paths
+from grader.client import kit_files, messages, paths
 from grader.client.progress import NOT_ATTEMPTED, ProgressStore
 from grader.client.roster import Student, load_roster
 from grader.core import results, tasks
@@ -151,7 +152,7 @@ def run_check(username: str, function, arg_keys) -> tuple[tasks.Task, CheckResul
     task = tasks.find_task(name)
     if task is None:
         raise CheckRefused(tasks.unknown_task_message(name))
-    problem = _arg_keys_problem(task, arg_keys)
+    problem = _arg_keys_problem(task, arg_keys) or kit_files.from_the_kit(function, task.name)
     if problem:
         raise CheckRefused(problem)
     if url:  # the server records the attempt
@@ -172,38 +173,48 @@ def test_student_function(username, function, arg_keys):
         print(refusal)
         return None
     lines = messages.check_report(task.name, check)
-    if not check.passed and server_url() is None:
+    if not check.passed:
         lines += messages.dependency_note(task.name, _failing_callees(function, task.name, username))
     print("\n".join(lines))
     return None
 
 
-def _failing_callees(function, name: str, username: str) -> list[str]:
-    """Other graded functions ``function`` calls by name that do not pass their own check."""
+def _failing_callees(function, name: str, username: str) -> list[tuple[str, bool]]:
+    """``(name, not implemented)`` of the graded functions ``function`` calls that fail their
+    local cases now: each is checked again here, as it is at this moment (an earlier check
+    of it may be out of date), and nothing is recorded."""
     try:
         found = inspect.getclosurevars(function)
-        called = {name for name, value in {**found.globals, **found.nonlocals}.items()
-                  if callable(value)}
+        called = {other: value for other, value in {**found.globals, **found.nonlocals}.items()
+                  if callable(value) and other != name and tasks.find_task(other) is not None}
     except Exception:  # noqa: BLE001 - a student's callable may be any object
         return []
-    store = ProgressStore()
-    states, failing = store.states(username), store.failing_now(username)
-    return sorted(other for other in called & set(tasks.task_names())
-                  if other != name and (states.get(other) != "completed" or other in failing))
+    failing = []
+    for other in sorted(called):
+        local = check_function(tasks.get_task(other), called[other], username, hidden=False).local
+        if not local.passed:
+            failing.append((other, local.not_implemented))
+    return failing
 
 
 test_student_function.__test__ = False  # not a pytest test, despite its name
 
 
-def progress_rows(username: str) -> list[tuple[str, str]]:
-    """``(label, state)`` for every task, in the table's order.
+def shown_tasks(last_week: bool = False) -> list[tasks.Task]:
+    """The tasks of the progress table: this week's; last week's (Blocks.py) too when asked."""
+    this_week = max(task.week for task in tasks.TASKS)
+    return [task for task in tasks.ordered_for_progress() if last_week or task.week == this_week]
+
+
+def progress_rows(username: str, *, last_week: bool = False) -> list[tuple[str, str]]:
+    """``(label, state)`` for this week's tasks (and last week's), in the table's order.
 
     A task completed once whose last check failed shows ``completed*``.
     """
     store = ProgressStore()
     states, failing = store.states(username), store.failing_now(username)
     return [(task.label, messages.FAILING_NOW if task.name in failing
-             else states.get(task.name, NOT_ATTEMPTED)) for task in tasks.ordered_for_progress()]
+             else states.get(task.name, NOT_ATTEMPTED)) for task in shown_tasks(last_week)]
 
 
 _warned = set()
@@ -217,8 +228,8 @@ def _warn_placeholder(username) -> None:
         print(warning)
 
 
-def progress_text(username: str) -> str:
-    """The progress table as a string.
+def progress_text(username: str, *, last_week: bool = False) -> str:
+    """The progress table as a string: this week's functions, and last week's when asked.
 
     Raises:
         CheckRefused: the roster does not know ``username``.
@@ -232,16 +243,19 @@ def progress_text(username: str) -> str:
     if url:
         data = json.loads(_ask(url, "get_progress", username))
         rows = [(task.label, data["progress"].get(task.name, NOT_ATTEMPTED))
-                for task in tasks.ordered_for_progress()]
-        return messages.progress_table(username, Student(username, data["name"], data["mail"]), rows)
-    return messages.progress_table(username, student, progress_rows(username))
+                for task in shown_tasks(last_week)]
+        shown = Student(username, data["name"], data["mail"])
+    else:
+        rows, shown = progress_rows(username, last_week=last_week), student
+    return messages.progress_table(username, shown, rows)
 
 
-def get_progress(username):
-    """Print the user's progress table, as AutoMark did. Returns None."""
+def get_progress(username, last_week=False):
+    """Print the user's progress table, as AutoMark did: this week's functions, and last
+    week's (Blocks.py) with ``last_week=True``. Returns None."""
     _warn_placeholder(username)
     try:
-        print(progress_text(username))
+        print(progress_text(username, last_week=bool(last_week)))
     except CheckRefused as refusal:
         print(refusal)
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from grader.client.roster import Student
 from grader.core import tasks
+from grader.core.checking import STUB
 from grader.core.results import CheckResult, TaskResult
 
 TABLE_WIDTH = 45
@@ -47,8 +48,12 @@ def explain(result: TaskResult, *, indent: str = "", warn_mutation: bool = True)
     if result.error:
         lines = [result.error]
     elif result.not_implemented:
-        lines = [f"{result.task} is not implemented yet: replace the "
-                 "`raise NotImplementedError` line in its cell with your code."]
+        first = result.first_failure
+        if first is not None and first.message.startswith(STUB):
+            lines = [f"{result.task} is not implemented yet: {first.message}."]
+        else:
+            lines = [f"{result.task} is not implemented yet: replace the "
+                     "`raise NotImplementedError` line in its cell with your code."]
     else:
         scope = {"local": "local ", "remote": "remote "}.get(result.phase, "")
         lines = [f"{len(result.cases) - result.n_passed} of {len(result.cases)} {scope}cases failed."]
@@ -89,13 +94,29 @@ def check_report(name: str, check: CheckResult) -> list[str]:
     return lines
 
 
-def dependency_note(name: str, failing: list[str]) -> list[str]:
-    """Lines saying that ``name`` calls graded functions that do not pass yet (may be none)."""
-    if not failing:
-        return []
-    which = ", ".join(failing)
-    return [f"Note: {name} calls {which}, which does not pass its own check yet: "
-            f"fix {failing[0]} first, then check {name} again."]
+CHECKED_NOW = "its own local cases (checked just now)"
+GRADED_TOO = "its own cases (graded above)"
+
+
+def dependency_note(name: str, failing, *, checked: str = CHECKED_NOW) -> list[str]:
+    """Lines saying that ``name`` calls graded functions that fail their local cases now.
+
+    The same lines end a failed check in the notebook and a failed task in class
+    feedback (``checked=GRADED_TOO``: class grading has every function's verdict).
+
+    Args:
+        name: the function checked.
+        failing: ``(callee, not implemented)`` of each callee that fails its local cases
+            when checked again just now (may be empty).
+        checked: which of the callee's cases failed, and when.
+    """
+    lines = []
+    for callee, not_implemented in failing:
+        why = ("is not implemented yet: write" if not_implemented else
+               f"fails {checked}: fix")
+        lines.append(f"Note: {name} calls {callee}, which {why} {callee} first, "
+                     f"then check {name} again.")
+    return lines
 
 
 def _row(text: str) -> str:

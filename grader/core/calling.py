@@ -333,3 +333,10 @@ def task_timeout_message(task_seconds: float) -> str:
     """Why a function's remaining cases did not run."""
     return (f"did not finish its cases within {task_seconds:g} s (a loop that never ends, "
             "or work that grows too fast)")
+
+
+def not_submitted_message(name: str, file_name: str) -> str:
+    """Why a graded function from the kit's own ``file_name`` (Blocks.py) does not count:
+    the same words in the notebook's check and in class grading."""
+    return (f"{name} was not submitted: it comes from the kit's {file_name}, not from your "
+            f"notebook or files (hand in your own {file_name} to have it graded)")

@@ -65,6 +65,8 @@ class TaskResult:
             local and hidden cases together).
         cases: the case results in order (empty when the run could not start).
         error: why no case could run (bad arg_keys, crash), else empty.
+        calls: the other graded functions this one calls (class grading reads them from
+            the student's source, so its feedback can say "fix conv_matrix first").
     """
 
     task: str
@@ -73,6 +75,7 @@ class TaskResult:
     error: str = ""
     error_kind: str = ""
     mistake: str = ""
+    calls: tuple[str, ...] = ()
 
     @classmethod
     def crashed(cls, task: str, phase: str, message: str, kind: str = CRASHED) -> "TaskResult":
@@ -106,7 +109,7 @@ class TaskResult:
     def to_dict(self) -> dict:
         return {"task": self.task, "phase": self.phase, "passed": self.passed,
                 "n_passed": self.n_passed, "n_cases": len(self.cases), "error": self.error,
-                "error_kind": self.error_kind, "mistake": self.mistake,
+                "error_kind": self.error_kind, "mistake": self.mistake, "calls": list(self.calls),
                 "cases": [c.to_dict() for c in self.cases]}
 
     @property

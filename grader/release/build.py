@@ -9,13 +9,14 @@ notebook outputs is refused.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import zipfile
 from pathlib import Path
 
 from grader import notebooks as nb
-from grader.client import paths
+from grader.client import kit_files, paths
 from grader.core import vectors
 from grader.core.archive import read_cases
 from grader.core.mistakes import MISTAKES_FILE, write_mistakes
@@ -105,6 +106,8 @@ def build_student_kit(out_dir, *, zip_path=None, server=None) -> list[str]:
             write_vectors(out / "grader" / "vectors" / name, TASKS, phase=phase)
     if server is not None:
         (out / "grader" / "client" / "server_url.txt").write_text(server.rstrip("/") + "/\n")
+    (out / "grader" / "vectors" / kit_files.DIGESTS_FILE).write_text(  # the kit's own copies
+        json.dumps(kit_files.kit_digests(), indent=1) + "\n", encoding="utf-8")
     local = {name: cases for name, (cases, _) in vectors_from(out / "grader" / "vectors").items()}
     write_mistakes(out / "grader" / "vectors" / MISTAKES_FILE, TASKS, local, mistakes_for)
     shutil.copyfile(STUDENT_README, out / "README.md")

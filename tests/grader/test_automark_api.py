@@ -30,7 +30,7 @@ import automark as am
 import solutions
 from grader.client import automark_api, messages
 from grader.client.progress import ProgressStore
-from grader.core import cases, tasks
+from grader.core import cases, checking, tasks
 
 CONV = tasks.get_task("conv_matrix")
 N_LOCAL = len(cases.make_cases(CONV, "alice", "local"))
@@ -368,7 +368,7 @@ def test_table_lists_every_task_once_in_order_with_states(capsys):
     store.record("alice", "conv_matrix", local_passed=True, remote_passed=True)
     store.record("alice", "mse_forward", local_passed=False, remote_passed=False)
     store.record("alice", "dense_grad_W", local_passed=True, remote_passed=False)
-    am.get_progress("alice")
+    am.get_progress("alice", last_week=True)
     printed_lines = printed(capsys)
     rows = table_rows(printed_lines)
     labels = [row[2:26].rstrip() for row in rows]
@@ -388,7 +388,7 @@ def test_table_lists_every_task_once_in_order_with_states(capsys):
 
 def test_progress_rows_pair_labels_with_states():
     ProgressStore().record("alice", "box_blur", local_passed=True, remote_passed=True)
-    rows = automark_api.progress_rows("alice")
+    rows = automark_api.progress_rows("alice", last_week=True)
     assert rows[0] == ("[MAN] box_blur", "completed")
     assert rows[-1] == ("[OPT] mse_grad_input", "not attempted")
 
@@ -443,13 +443,76 @@ def test_a_function_that_calls_a_failing_graded_function_says_so(capsys):
     am.test_student_function("alice", conv_matrix, ["matrix", "kernel"])
     am.test_student_function("alice", box_blur, ["image", "box_size"])
     lines = printed(capsys)
-    assert ("Note: box_blur calls conv_matrix, which does not pass its own check yet: fix "
-            "conv_matrix first, then check box_blur again.") not in lines   # a symmetric box passes
+    assert not any(line.startswith("Note: box_blur calls") for line in lines)  # a symmetric box passes
     flipped = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
 
     def box_blur(image, box_size):  # noqa: F811 - a second, wrong blur that calls conv_matrix
         return conv_matrix(image, flipped)
 
     am.test_student_function("alice", box_blur, ["image", "box_size"])
-    assert printed(capsys)[-1] == ("Note: box_blur calls conv_matrix, which does not pass its own "
-                                   "check yet: fix conv_matrix first, then check box_blur again.")
+    assert printed(capsys)[-1] == ("Note: box_blur calls conv_matrix, which fails its own local "
+                                   "cases (checked just now): fix conv_matrix first, then check "
+                                   "box_blur again.")
+
+
+# ------------------------------------------------------- messages that say what is true now
+def test_a_correct_box_blur_that_calls_a_stub_conv_matrix_is_told_so(capsys, student_module):
+    module = student_module('''\
+        import numpy as np
+
+        def conv_matrix(matrix, kernel):
+            raise NotImplementedError("conv_matrix: replace this line with your code")
+
+        def box_blur(image, box_size):
+            return conv_matrix(image, np.ones((box_size, box_size)) / box_size ** 2)
+        ''')
+    am.test_student_function("alice", module.box_blur, ["image", "box_size"])
+    text = "\n".join(printed(capsys))
+    assert "box_blur is not implemented yet" not in text
+    assert ": calls conv_matrix, which is not implemented yet (raised NotImplementedError" in text
+    assert text.endswith("Note: box_blur calls conv_matrix, which is not implemented yet: write "
+                         "conv_matrix first, then check box_blur again.")
+    assert ProgressStore().states("alice") == {"box_blur": "attempted"}
+
+
+def test_a_conv_matrix_fixed_since_its_last_check_is_not_blamed(capsys, student_module):
+    flipped = student_module('''\
+        import solutions
+
+        def conv_matrix(matrix, kernel):
+            return solutions.conv_matrix(matrix, kernel[::-1, ::-1])
+        ''')
+    am.test_student_function("alice", flipped.conv_matrix, ["matrix", "kernel"])
+    assert ProgressStore().states("alice") == {"conv_matrix": "attempted"}  # the old check
+    fixed = student_module('''\
+        import numpy as np
+        import solutions
+
+        def conv_matrix(matrix, kernel):
+            return solutions.conv_matrix(matrix, kernel)
+
+        def box_blur(image, box_size):   # not normalised: a mistake of box_blur's own
+            return conv_matrix(image, np.ones((box_size, box_size)))
+        ''')
+    printed(capsys)
+    am.test_student_function("alice", fixed.box_blur, ["image", "box_size"])
+    text = "\n".join(printed(capsys))
+    assert "Recognised mistake: not normalised (sum instead of mean)" in text
+    assert "Note:" not in text and "fix conv_matrix" not in text
+
+
+def test_a_timeout_says_the_hidden_cases_did_not_run():
+    def relu_forward(x_input):
+        while True:
+            pass
+
+    check = checking.check_function(tasks.get_task("relu_forward"), relu_forward, "alice",
+                                    call_seconds=0.2, task_seconds=1)
+    lines = messages.check_report("relu_forward", check)
+    text = "\n".join(lines)
+    assert "0 of 0" not in text
+    assert "    The hidden cases did not run: a local case ran out of time (see above)." in lines
+    n_cases = len(cases.make_cases(check_task := tasks.get_task("relu_forward"), "alice", "local")) \
+        + len(cases.make_cases(check_task, "alice", "remote"))
+    assert lines[-1] == (f"{n_cases - 1} of {n_cases} cases did not run: the check stops at the "
+                         "first call that runs out of time (a local case).")

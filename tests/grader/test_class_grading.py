@@ -102,8 +102,9 @@ VERDICTS = [
     ("hal_one_function", "conv_matrix", "completed", None, ""),
     ("hal_one_function", "box_blur", "not attempted", results.NOT_IMPLEMENTED, ""),
     ("ivy_untouched", "flatten_forward", "not attempted", results.NOT_IMPLEMENTED, ""),
-    ("xx_monkeypatch", "conv_matrix", "attempted", results.MISMATCH, "got 0"),
-    ("xx_lying_objects", "conv_matrix", "attempted", results.MISMATCH, ""),
+    # zeros on every case, whatever it did to NumPy: the stub's placeholder, not attempted
+    ("xx_monkeypatch", "conv_matrix", "not attempted", results.NOT_IMPLEMENTED, "all zeros"),
+    ("xx_lying_objects", "conv_matrix", "not attempted", results.NOT_IMPLEMENTED, "all zeros"),
     ("xx_lying_objects", "box_blur", "attempted", results.WRONG_TYPE, "Liar"),
     ("xx_reads_files", "conv_matrix", "attempted", results.EXCEPTION, "could not find the solutions"),
     ("xx_reads_files", "box_blur", "attempted", results.EXCEPTION, "/etc/shadow"),

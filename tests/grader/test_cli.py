@@ -92,6 +92,9 @@ def test_progress_prints_the_table(isolated_progress):
     lines = run.stdout.splitlines()
     assert lines[1] == "| " + "alice".ljust(41) + " |"
     assert "| [MAN] conv_matrix        | completed      |" in lines
+    assert {len(line) for line in lines} == {45} and len(lines) == 4 + 5  # this week's only
+    run = grader("progress", "alice", "--last-week")
+    lines = run.stdout.splitlines()
     assert "| [OPT] mse_forward        | not attempted  |" in lines
     assert {len(line) for line in lines} == {45} and len(lines) == 4 + 18 + 1  # + last week's line
 

@@ -165,9 +165,27 @@ def test_a_genuine_copy_is_written_anew(tmp_path, executor_says):
     executor_says(b'"CellTimeoutError: cell 1"\n' + copy_of(submission).encode().replace(b"\n", b"\n  "))
     out = tmp_path / "executed" / "mallory.ipynb"
     assert execute.execute_notebook(submission, out, mode="bwrap") == \
-        "execution stopped: CellTimeoutError: cell 1"
+        "execution stopped before its first cell: CellTimeoutError: cell 1"
     assert out.read_text(encoding="utf-8") == copy_of(submission)
     assert not list(out.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("counts, want", [
+    ((1, 2, None), "execution stopped at cell 2 (for epoch in range(100):): CellTimeoutError"),
+    ((1, None, None), "execution stopped at cell 1 (import numpy as np): CellTimeoutError"),
+    ((1, 2, 3), "execution stopped at cell 3 (print(epoch)): CellTimeoutError"),
+])
+def test_the_note_says_at_which_cell_execution_stopped(tmp_path, executor_says, counts, want):
+    """The last code cell that started is where it stopped (cell numbers count every cell,
+    the markdown cell 0 too, as the feedback's "notebook cell N" does)."""
+    submission = submission_of(tmp_path, "\nimport numpy as np", "for epoch in range(100):\n"
+                               "    pass", "print(epoch)")
+    executed = nbformat.read(str(submission.notebook), as_version=4)
+    for cell, count in zip(executed.cells[1:], counts):
+        cell.execution_count = count
+    executor_says(b'"CellTimeoutError"\n' + nbformat.writes(executed).encode())
+    note = execute.execute_notebook(submission, tmp_path / "out.ipynb", mode="bwrap")
+    assert note == want
 
 
 # ------------------------------------------------------------------ in the sandbox

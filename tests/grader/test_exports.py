@@ -143,7 +143,8 @@ def test_grade_status(result, want_status, want_score):
 # -- progress tables and feedback -------------------------------------------------------------
 def test_progress_tables(tmp_path, class_results):
     written = exports.write_progress_tables(tmp_path / "progress", students=ROSTER,
-                                            results=class_results)
+                                            results=class_results,
+                                            task_names=list(tasks.task_names()))
     assert [path.name for path in written] == ["alice.txt", "bob.txt", "carol.txt", "dave.txt"]
     tables = {path.stem: path.read_text(encoding="utf-8") for path in written}
     for text in tables.values():
@@ -189,7 +190,8 @@ def test_bad_usernames_never_become_paths_and_stop_no_one(tmp_path, write, suffi
     students = [Student("../evil"), Student("bob smith"), Student("alice")]
     written = write(folder, students=students, results={}, points=POINTS)
     assert [path.name for path in written] == [f"alice{suffix}"]
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == [f"alice{suffix}", "files"]
+    beside = [f"alice{suffix}", "alice.html"] if suffix == ".md" else [f"alice{suffix}"]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == sorted(beside + ["files"])
 
 
 @pytest.mark.parametrize("task_result, want", [
@@ -237,7 +239,17 @@ def test_class_report_explains_each_cell_and_links_the_feedback(class_results):
     page = exports.class_report(exports.grades(students=ROSTER, results=class_results,
                                                points=POINTS), task_names=list(POINTS))
     bob = student_row(page, "bob")
-    assert '<a href="feedback/bob.md" title="feedback of bob">bob</a>' in bob
+    assert '<a href="feedback/bob.html" title="feedback of bob">bob</a>' in bob
+    # a click on a failed mark (no hover needed) leads to why, in the feedback's words
+    links = re.findall(r'<td class="fail"[^>]*><a href="#([^"]+)"', page)
+    assert "why-bob-conv_matrix" in links and len(links) == page.count('<td class="fail"')
+    for anchor in links:
+        assert page.count(f'id="{anchor}"') == 1
+    why = re.search(r'<div class="why" id="why-bob-conv_matrix"><h3>(.*?)</h3><pre>(.*?)</pre>',
+                    page, re.S)
+    assert why[1] == "bob: [MAN] conv_matrix"
+    assert html.unescape(why[2]).splitlines() == exports.explain(class_results["bob"].task(
+        "conv_matrix"))
     conv = re.search(r'<td class="fail" data-task="conv_matrix"[^>]*title="([^"]*)"', bob)[1]
     assert conv == ("conv_matrix failed:\n2 of 3 cases failed.\nFirst failure: values differ at "
                     f"[0, 1]\nRecognised mistake: {FLIP}")
@@ -268,7 +280,7 @@ def test_feedback_links_only_for_usernames_that_name_files():
     lines = exports.grades(students=[Student("alice"), Student("../evil")], results={},
                            points=POINTS)
     page = exports.class_report(lines, task_names=list(POINTS))
-    assert 'href="feedback/alice.md"' in page and "evil.md" not in page
+    assert 'href="feedback/alice.html"' in page and "evil.html" not in page
     assert "href=" not in exports.class_report(lines, task_names=list(POINTS), feedback=None)
 
 
@@ -322,3 +334,24 @@ def test_gradescope_json_file(tmp_path, make, want_score, want_in_output):
     assert (data["output_format"], data["test_output_format"]) == ("md", "md")
     assert all(set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
                for t in data["tests"])
+
+
+# -- Moodle's worksheet without participant ids (issue 19.8) -----------------------------------
+@pytest.mark.parametrize("moodle_ids, want_file, want_problem", [
+    ({}, False, "lms/moodle.csv not written: no student has a Moodle participant id (grade "
+                "Moodle's download with --lms moodle, or add a moodle_id column to students.csv)"),
+    ({"alice": "7001"}, True, "lms/moodle.csv: 2 submission(s) left out, no Moodle participant "
+                              "id: bob, carol"),
+    ({"alice": "7001", "bob": "7002", "carol": "7003"}, True, None),
+])
+def test_a_moodle_worksheet_without_ids_is_not_written_and_says_why(
+        tmp_path, class_results, moodle_ids, want_file, want_problem):
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    (folder / "moodle.csv").write_text("an earlier run's worksheet")  # never left behind stale
+    written = exports.write_lms_imports(folder, students=ROSTER, results=class_results,
+                                        points=POINTS, lms_ids={"moodle": moodle_ids})
+    assert ((folder / "moodle.csv") in written) is want_file
+    assert (folder / "moodle.csv").exists() is want_file
+    problems = exports.lms_problems(folder, results=class_results, lms_ids={"moodle": moodle_ids})
+    assert problems == ([want_problem.replace("lms/", f"{folder}/")] if want_problem else [])

@@ -94,9 +94,11 @@ def test_gradescope_output_shows_student_text_as_text():
 
 @pytest.mark.parametrize("text, want", [
     ("[x](javascript:alert(1))", r"\[x\](javascript:alert(1))"),
-    ("<img src=x onerror=alert(1)>", r"&lt;img src\=x onerror\=alert(1)&gt;"),
+    ("<img src=x onerror=alert(1)>", r"\<img src\=x onerror\=alert(1)\>"),
+    ("line 1 of <module>: conv_matrix(x_input)", r"line 1 of \<module\>: conv_matrix(x_input)"),
+    ("__init__ _x x_ a__b", r"\_\_init\_\_ \_x x\_ a__b"),
     ("see https://evil.example or www.evil.example", r"see https\://evil.example or www\.evil.example"),
-    ("a & b", "a &amp; b"),
+    ("a & b &amp;", r"a \& b \&amp;"),
     ("Eve\n# heading", r"Eve\\n\# heading"),
     ("*bold* _it_ `code` ~~s~~ | $x$", r"\*bold\* \_it\_ \`code\` \~\~s\~\~ \| \$x\$"),
     (CLEAR_SCREEN, r"\\x1b\[2J\\x1b\[H"),

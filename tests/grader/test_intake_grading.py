@@ -79,7 +79,7 @@ def test_the_finished_notebook_beats_the_newer_stub_and_both_are_named(plain):
     run, passed, out = plain
     assert passed["kim"] is True
     feedback = (out / "feedback" / "kim.md").read_text(encoding="utf-8")
-    assert "notebook graded: assignment\\_final.ipynb (1 of 1 functions passed)" in feedback
+    assert "notebook graded: assignment_final.ipynb (1 of 1 functions passed)" in feedback
     assert "assignment.ipynb (0 of 1 functions passed)" in feedback
     assert "notes.docx: not a notebook" in feedback
     report = (out / "report.html").read_text(encoding="utf-8")

@@ -1,13 +1,16 @@
 """report.html in a real headless browser (Debian's chromium through Selenium), offline.
 
 The page is opened from file://, with no network: its columns sort on a click, a failed
-cell's title says why, a username opens that student's feedback, the table fits a laptop's
-window, and the browser logs nothing (a script the page's own policy blocked would).
+mark says why on a click (and in its title, on hover), a username opens that student's
+feedback as a page, at a phone's width (390 px) and a laptop's (1280 px) nothing scrolls
+sideways but the students table in its own box, and the browser logs nothing (a script
+the page's own policy blocked would).
 Skipped, saying what is missing, where chromium or its driver is not installed
 (``.ci/run`` installs them when it can).
 """
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -140,12 +143,60 @@ def test_a_failed_cell_says_why_on_hover(page):
     assert cell.value_of_css_property("cursor") == "help"
 
 
-def test_a_username_opens_the_feedback(page, report):
+def test_a_username_opens_the_feedback_as_a_readable_page(page, report):
     from selenium.webdriver.common.by import By
     page.find_element(By.LINK_TEXT, "ben").click()
-    assert page.current_url == (report.parent / "feedback" / "ben.md").as_uri()
+    assert page.current_url == (report.parent / "feedback" / "ben.html").as_uri()
+    assert page.find_element(By.TAG_NAME, "h1").text == "Feedback for Ben (ben)"
+    headings = [h.text for h in page.find_elements(By.TAG_NAME, "h2")]
+    assert "[MAN] conv_matrix: failed (0 / 1 points)" in headings
     text = page.find_element(By.TAG_NAME, "body").text
-    assert text.startswith("# Feedback for Ben (ben)") and "## [MAN] conv_matrix: failed" in text
+    assert "Recognised mistake: " + FLIP in text and "\\" not in text and "&lt;" not in text
+    assert [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"] == []
+
+
+def test_a_click_on_a_failed_mark_shows_why(page):
+    """No hover needed (a phone has none): the mark links to the reason, on the page."""
+    from selenium.webdriver.common.by import By
+    cell = page.find_element(By.CSS_SELECTOR,
+                             '#students tr[data-username="ben"] td[data-task="box_blur"]')
+    cell.find_element(By.TAG_NAME, "a").click()
+    assert page.current_url.endswith("#why-ben-box_blur")
+    why = page.find_element(By.ID, "why-ben-box_blur")
+    assert why.text.startswith("ben: [MAN] box_blur\n1 of 2 cases failed.")
+    assert FLIP in why.text
+    top = page.execute_script("return arguments[0].getBoundingClientRect().top", why)
+    assert 0 <= top < page.execute_script("return window.innerHeight")  # scrolled into view
+
+
+def _emulate(driver, width, height):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_report_and_the_feedback_read_at_a_phones_and_a_laptops_width(browser, report, width,
+                                                                           tmp_path):
+    """The page never scrolls sideways; the students table scrolls in its own box when it
+    must (a phone), and fits as it is on a laptop. Screenshots: tmp_path (or $SCREENSHOTS)."""
+    import os
+    shots = Path(os.environ.get("SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    _emulate(browser, width, 844)
+    try:
+        for url in (report.as_uri(), (report.parent / "feedback" / "ben.html").as_uri()):
+            browser.get(url)
+            inner, scroll = browser.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]")
+            assert inner == width and scroll <= width, url
+            browser.save_screenshot(str(shots / f"{width}-{Path(url).stem}.png"))
+        browser.get(report.as_uri())
+        box = browser.execute_script("var b = document.querySelector('#students').parentNode;"
+                                     "return [b.className, b.clientWidth, b.scrollWidth]")
+        assert box[0] == "scroll" and box[1] <= width
+        assert (box[2] > box[1]) is (width == 390)  # scrolls in its box on a phone only
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_the_students_table_fits_the_window(page):

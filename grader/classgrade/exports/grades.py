@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.classgrade import failures
 from grader.client import paths
 from grader.client.roster import Student
 from grader.core.results import SubmissionResult
@@ -21,6 +22,7 @@ from grader.core.results import SubmissionResult
 GRADED = "graded"
 NO_SUBMISSION = "no submission"
 NOT_GRADABLE = "not gradable"
+NOT_GRADED = "not graded"  # the grader failed, not the student (:mod:`..failures`): no score
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class Grade:
         earned: ``(task name, points earned)`` for every task of ``points``, in its order.
         score, possible: points earned, points available.
         percent: ``score / possible * 100`` rounded to 1 decimal (0 when nothing is possible).
-        status: ``"graded"``, ``"no submission"`` or ``"not gradable: <error>"``.
+        status: ``"graded"``, ``"no submission"``, ``"not gradable: <error>"`` (the
+            submission's fault: it scores 0) or ``"not graded: <reason>"`` (the grader's
+            failure: no score is written anywhere, the next run grades it again).
     """
 
     student: Student
@@ -48,10 +52,16 @@ class Grade:
     def submitted(self) -> bool:
         return self.status != NO_SUBMISSION
 
+    @property
+    def scored(self) -> bool:
+        """A score to publish: submitted, and not left ungraded by a failure of the grader."""
+        return self.submitted and not self.status.startswith(NOT_GRADED)
+
 
 def points_for(task_list, *, mandatory: float = 1.0, optional: float = 0.5,
                overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Points of every task: its class weight times ``Task.points``, unless overridden.
+    """Points of every task: its class's weight, unless overridden (the course's points:
+    :func:`grader.classgrade.course.Course.points_for`).
 
     Args:
         task_list: ``Task`` declarations, e.g. ``grader.tasks.TASKS``.
@@ -74,8 +84,7 @@ def points_for(task_list, *, mandatory: float = 1.0, optional: float = 0.5,
     if unknown:
         raise ValueError(f"points overrides name unknown tasks: {', '.join(map(repr, unknown))}; "
                          f"known tasks: {', '.join(sorted(task.name for task in task_list))}")
-    return {task.name: float(overrides.get(
-                task.name, (mandatory if task.mandatory else optional) * task.points))
+    return {task.name: float(overrides.get(task.name, mandatory if task.mandatory else optional))
             for task in task_list}
 
 
@@ -113,6 +122,8 @@ def everyone(students, results: Mapping[str, SubmissionResult]) -> list[Student]
 
 
 def _status(result: SubmissionResult | None) -> str:
+    if failures.is_not_graded(result):
+        return f"{NOT_GRADED}: {one_line(failures.reason(result))}"
     if result is None or not result.content_hash:  # "" means nothing was submitted
         return NO_SUBMISSION
     return f"{NOT_GRADABLE}: {one_line(result.error)}" if result.error else GRADED

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from grader.classgrade.exports.feedback import explanation, task_label
+from grader.classgrade.exports.feedback import closing_line, explanation, task_label
 from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.exports.grades import grades, number
 from grader.classgrade.exports.markdown import code_block, inline
@@ -31,13 +31,14 @@ def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float],
         passed = task_result is not None and task_result.passed
         tests.append({"name": task_label(name), "score": earned, "max_score": float(points[name]),
                       "status": "passed" if passed else "failed",
-                      "output": "\n".join(explanation(task_result)), "visibility": "visible"})
+                      "output": "\n".join(explanation(task_result, result)),
+                      "visibility": "visible"})
     output = [f"Score: {number(grade.score)} / {number(grade.possible)} points "
               f"({grade.percent:.1f}%)", ""]
     if result.error:
         output += ["Your submission could not be graded:", "", *code_block([result.error]), ""]
     output += [f"- {inline(note)}" for note in result.notes] + ([""] if result.notes else [])
-    output += [f"- {line}" for line in run.describe()] if run is not None else []
+    output += [closing_line(run)]
     return {"score": grade.score, "output": "\n".join(output).strip() + "\n",
             "output_format": "md", "test_output_format": "md", "test_name_format": "text",
             "visibility": "after_due_date", "stdout_visibility": "hidden", "tests": tests}

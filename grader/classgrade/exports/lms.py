@@ -16,8 +16,9 @@ import, one grade per student (the total score) for one gradebook item:
                      Last modified (grade), Feedback comments``. Moodle finds a student by
                      ``Identifier`` alone (``Participant <id>``, the assignment's own id), so
                      only students whose participant id is known (from the download, or the
-                     roster's ``moodle_id``) get a row. UTF-8 with a byte order mark, as
-                     Moodle's worksheet.
+                     roster's ``moodle_id``) get a row; with no id known at all the file is
+                     not written (:func:`lms_problems` says why). UTF-8 with a byte order
+                     mark, as Moodle's worksheet.
     brightspace.csv  Brightspace's grade import (Grades > Import): ``OrgDefinedId, Username,
                      <item> Points Grade, End-of-Line Indicator`` (``#`` on every row).
                      Brightspace needs the OrgDefinedId or the Username; both are given when
@@ -29,8 +30,9 @@ changed``) and the worksheets it writes; D2L's "Importing grades" page and its
 ``Grades_Sample_Import_File.csv`` (OrgDefinedId, Username, ``<item> Points Grade``,
 ``End-of-Line Indicator``).
 
-A student with no submission gets an empty grade (an import leaves it as it is); everyone
-else gets their score, a not-gradable submission 0. Points are this run's: set the LMS item's
+A student with no submission, or whose submission the grader failed on (``not graded``),
+gets an empty grade (an import leaves it as it is); everyone else gets their score, a
+not-gradable submission 0. Points are this run's: set the LMS item's
 maximum to the run's total (or scale there). The LMS ids come from the roster columns
 (``canvas_id``, ``moodle_id``, ``brightspace_id``) and from the run's download (``--lms``),
 which wins: Moodle's participant ids change with every assignment.
@@ -59,7 +61,7 @@ NOT_SET = "-"
 
 
 def _grade(grade: Grade, text=number) -> str:
-    return text(grade.score) if grade.submitted else ""
+    return text(grade.score) if grade.scored else ""
 
 
 def canvas_rows(lines: list[Grade], ids: Mapping[str, str], item: str = ITEM) -> list[list[str]]:
@@ -92,6 +94,8 @@ def _summary(grade: Grade) -> str:
     """Our own words only (task names, numbers): the feedback file has the details."""
     if not grade.submitted:
         return ""
+    if not grade.scored:
+        return "Not graded yet (a failure of the grader, not of your work): no grade is given."
     if grade.result is None or grade.result.error:
         return f"Could not be graded: 0 / {number(grade.possible)} points; see your feedback file."
     passed = [name for name, earned in grade.earned if _passed(grade, name)]
@@ -135,10 +139,33 @@ def write_lms_imports(folder, *, students, results: Mapping[str, SubmissionResul
     """
     folder, lms_ids = Path(folder), lms_ids or {}
     lines = grades(students=students, results=results, points=points)
+    moodle = moodle_rows(lines, lms_ids.get("moodle", {}))
     files = {"canvas.csv": _csv(canvas_rows(lines, lms_ids.get("canvas", {}), item)),
-             "moodle.csv": _csv(moodle_rows(lines, lms_ids.get("moodle", {})), bom=True),
+             "moodle.csv": _csv(moodle, bom=True) if len(moodle) > 1 else None,
              "brightspace.csv": _csv(brightspace_rows(lines, lms_ids.get("brightspace", {}), item))}
-    return [write_atomically(folder / name, text) for name, text in files.items()]
+    if files["moodle.csv"] is None:  # header only: Moodle would match no one
+        (folder / "moodle.csv").unlink(missing_ok=True)
+    return [write_atomically(folder / name, text) for name, text in files.items() if text]
+
+
+def lms_problems(folder, *, results: Mapping[str, SubmissionResult],
+                 lms_ids: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+    """What keeps an LMS file from taking every submission's grade, one line each.
+
+    Moodle finds a student only by the participant id: without any, ``moodle.csv`` is not
+    written; without some, those students are left out of it.
+    """
+    known = (lms_ids or {}).get("moodle", {})
+    submitted = sorted(name for name, result in results.items() if result.content_hash)
+    missing = [name for name in submitted if name not in known]
+    path = Path(folder) / "moodle.csv"
+    if missing and len(missing) == len(submitted):
+        return [f"{path} not written: no student has a Moodle participant id (grade Moodle's "
+                "download with --lms moodle, or add a moodle_id column to students.csv)"]
+    if missing:
+        return [f"{path}: {len(missing)} submission(s) left out, no Moodle participant id: "
+                f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}"]
+    return []
 
 
 def known_ids(roster_students, submissions=(), lms: str | None = None) -> dict[str, dict[str, str]]:

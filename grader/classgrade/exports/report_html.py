@@ -4,8 +4,9 @@
 the page; ``exports.write_class_report`` writes it. It holds a summary, the pass
 rate per task and the score distribution (PNG plots embedded as base64, numbers
 on the bars), a table per task (recognised mistakes counted) and a sortable
-table of students (:mod:`.report_tables`: each linked to their feedback file,
-each failed cell saying why on hover), and the run's settings. Nothing is
+table of students in a box of its own that scrolls sideways on a phone
+(:mod:`.report_tables`: each linked to their feedback page, each failed mark a
+link to why it failed, also on hover), and the run's settings. Nothing is
 fetched from elsewhere: the page works offline, and its Content-Security-Policy
 allows only its own script (by hash), its own style and embedded images. Every
 string that comes from a student or a roster file is escaped with
@@ -29,15 +30,28 @@ from matplotlib.ticker import MaxNLocator
 
 from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.exports.grades import grades as grade_lines
-from grader.classgrade.exports.report_tables import SORT_SCRIPT, passed, students_table, tasks_table
+from grader.classgrade.exports.report_tables import (
+    SORT_SCRIPT,
+    failures_section,
+    handed_in_section,
+    passed,
+    students_table,
+    tasks_table,
+)
 from grader.core import tasks
 from grader.core.results import SubmissionResult
 
 _MANDATORY_COLOUR = "#2f6db5"
 _OPTIONAL_COLOUR = "#9bbbe0"
 _STYLE = """
-body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 80em; }
-table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
+html { -webkit-text-size-adjust: 100%; }
+body { font-family: sans-serif; margin: 1.5em; color: #222; max-width: 80em;
+       overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; max-width: 100%; margin-bottom: 1em; }
+.scroll table { margin-bottom: 0; }
+#students th:first-child, #students td:first-child { position: sticky; left: 0; z-index: 1;
+                                                     background: #fff; }
+table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; overflow-wrap: normal; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: left; }
 th button { font: inherit; font-weight: bold; border: 0; background: none; padding: 0;
             cursor: pointer; color: inherit; text-align: inherit; }
@@ -47,7 +61,13 @@ th.task { writing-mode: vertical-rl; transform: rotate(180deg); white-space: now
 td.who, td.status { max-width: 12em; overflow: hidden; text-overflow: ellipsis;
                     white-space: nowrap; }
 td.pass { color: #1a7f37; text-align: center; }
-td.fail { color: #c62828; text-align: center; cursor: help; background: #fdecea; }
+td.fail { color: #c62828; text-align: center; cursor: help; background: #fdecea; padding: 0; }
+td.fail a { color: inherit; text-decoration: none; display: block; padding: 0.2em 0.4em; }
+.why { border-left: 3px solid #c62828; padding-left: 0.6em; margin-bottom: 0.8em; }
+.why h3 { font-size: 0.95em; margin: 0.2em 0; }
+.why pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-size: 0.85em; }
+.why:target { background: #fff6d6; }
+@media (max-width: 40em) { body { margin: 0.6em; } }
 td.none { color: #888; text-align: center; }
 td.num { text-align: right; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
@@ -58,7 +78,7 @@ img { max-width: 100%; }
 
 
 def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None,
-                 feedback: str | None = "feedback") -> str:
+                 feedback: str | None = "feedback", handed_in=(), intake_notes=None) -> str:
     """The HTML page of a class.
 
     Args:
@@ -68,11 +88,15 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         run: the run's ``RunInfo``: date, grader version, sandbox, tasks, limits, points.
         feedback: the folder of ``<username>.md`` feedback files, relative to the page
             (None: no links).
+        handed_in: one line per file or LMS entry not graded as handed in (the run's
+            ignored lines), for the section "Files and entries not graded".
+        intake_notes: ``{username: notes}``; with the notebook each student was graded on
+            (when they handed in several), listed by student in the same section.
 
     Returns:
         The page, as one string with no external assets.
     """
-    submitted = [grade for grade in grades if grade.submitted]
+    submitted = [grade for grade in grades if grade.scored]  # not graded: no verdict to count
     counts = [sum(1 for grade in submitted if passed(grade, name)) for name in task_names]
     percents = [grade.percent for grade in submitted]
     pass_plot = _png(_pass_rate_figure(task_names, counts, len(submitted)))
@@ -92,13 +116,16 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         "<h2>Score distribution</h2>",
         _image(score_plot, "Histogram of the submissions' scores in percent"),
         "<h2>Tasks</h2>",
-        tasks_table(grades, task_names),
+        f'<div class="scroll">{tasks_table(grades, task_names)}</div>',
         "<h2>Students</h2>",
-        '<p class="hint">Click a heading to sort by it (again for the other way); hover over '
-        "a mark for what happened; a username opens the student's feedback.</p>",
+        '<p class="hint">Click a heading to sort by it (again for the other way); click a '
+        "&#10007; for why it failed (or hover over a mark); a username opens the student's "
+        "feedback. On a narrow screen the table scrolls sideways in its box.</p>",
         "<noscript><p class=\"hint\">Sorting needs JavaScript: the table is by username."
         "</p></noscript>",
         students_table(grades, task_names, feedback),
+        failures_section(grades, task_names),
+        handed_in_section(grades, handed_in, intake_notes or {}),
         _settings(run),
         f"<script>{SORT_SCRIPT}</script>",
         "</body>", "</html>", ""]
@@ -118,8 +145,11 @@ def _summary(grades, percents: list[float]) -> str:
     statuses = [grade.status for grade in grades]
     graded = statuses.count("graded")
     missing = statuses.count("no submission")
-    rows = [("Students", len(grades)), ("Submissions", len(percents)), ("Graded", graded),
+    failed = sum(1 for grade in grades if grade.submitted and not grade.scored)
+    rows = [("Students", len(grades)), ("Submissions", len(percents) + failed), ("Graded", graded),
             ("Not gradable", len(percents) - graded), ("No submission", missing)]
+    if failed:
+        rows.append(("Not graded (the grader failed; the next run grades them)", failed))
     if percents:
         rows += [("Mean percent (submissions)", f"{statistics.fmean(percents):.1f}"),
                  ("Median percent (submissions)", f"{statistics.median(percents):.1f}")]
@@ -189,7 +219,7 @@ def _image(png: bytes, alt: str) -> str:
 
 def write_class_report(path, *, students, results: Mapping[str, SubmissionResult],
                        points: Mapping[str, float], run=None,
-                       feedback: str | None = "feedback") -> Path:
+                       feedback: str | None = "feedback", handed_in=(), intake_notes=None) -> Path:
     """One self-contained HTML page: summary, plots, tasks, students, settings.
 
     Args:
@@ -199,5 +229,6 @@ def write_class_report(path, *, students, results: Mapping[str, SubmissionResult
         The path written (replaced whole: :func:`write_atomically`).
     """
     page = class_report(grade_lines(students=students, results=results, points=points),
-                        task_names=list(points), run=run, feedback=feedback)
+                        task_names=list(points), run=run, feedback=feedback,
+                        handed_in=handed_in, intake_notes=intake_notes)
     return write_atomically(path, page)

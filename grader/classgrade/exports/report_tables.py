@@ -18,6 +18,7 @@ from urllib.parse import quote
 from grader.classgrade.console import printable
 from grader.classgrade.exports.feedback import explain, task_label
 from grader.classgrade.exports.grades import NO_SUBMISSION, Grade, number, student_file
+from grader.classgrade.submissions import NOTEBOOK_NOTE
 
 MAX_TITLE = 600
 _MARKS = {True: ("pass", "&#10003;", 2), False: ("fail", "&#10007;", 0),
@@ -89,7 +90,7 @@ def mistake_counts(grades, name: str) -> str:
 
 def tasks_table(grades, task_names: list[str]) -> str:
     """Per task: passed, failed, not attempted, pass rate, and the recognised mistakes."""
-    submitted = [grade for grade in grades if grade.submitted]
+    submitted = [grade for grade in grades if grade.scored]
     head = ["task", "passed", "failed", "not attempted", "pass rate", "recognised mistakes"]
     lines = ['<table id="tasks" class="sortable">', "<thead><tr>" + "".join(
         f"<th><button type=\"button\">{html.escape(text)}</button></th>" for text in head)
@@ -122,23 +123,46 @@ def students_table(grades, task_names: list[str], feedback: str | None = "feedba
     head += "".join(f'<th class="task" title="{html.escape(task_label(name), quote=True)}">'
                     f'<button type="button">{html.escape(name)}</button></th>'
                     for name in task_names)
-    lines = ['<table id="students" class="sortable">', f"<thead><tr>{head}</tr></thead>",
+    lines = ['<div class="scroll" tabindex="0" role="region" aria-label="Students">',
+             '<table id="students" class="sortable">', f"<thead><tr>{head}</tr></thead>",
              "<tbody>"]
     for grade in grades:
         cells = _who(grade, feedback) + _score(grade)
         cells += [_task_cell(grade, name) for name in task_names]
         lines.append(f'<tr data-username="{html.escape(grade.student.username, quote=True)}">'
                      f"{''.join(cells)}</tr>")
-    return "\n".join(lines + ["</tbody>", "</table>"])
+    return "\n".join(lines + ["</tbody>", "</table>", "</div>"])
+
+
+def _why_id(grade: Grade, name: str) -> str:
+    """The id of the reason a mark failed (usernames and task names are safe in an id)."""
+    return html.escape(f"why-{quote(grade.student.username)}-{name}", quote=True)
+
+
+def failures_section(grades, task_names: list[str]) -> str:
+    """"Why each mark failed": per student, each failed task's explanation, the feedback's
+    words; each failed mark of the students table links to its own (a click, no hover)."""
+    parts = ['<h2 id="failures">Why each mark failed</h2>']
+    for grade in grades:
+        failed = [name for name in task_names
+                  if (grade.scored or not grade.submitted) and passed(grade, name) is False]
+        for name in failed:
+            lines = [printable(line) for line in explain(task_result(grade, name))]
+            parts.append(f'<div class="why" id="{_why_id(grade, name)}"><h3>'
+                         f"{html.escape(grade.student.username)}: {html.escape(task_label(name))}"
+                         f"</h3><pre>{html.escape(chr(10).join(lines))}</pre></div>")
+    if len(parts) == 1:
+        parts.append('<p class="hint">No mark failed.</p>')
+    return "\n".join(parts)
 
 
 def _who(grade: Grade, feedback: str | None) -> list[str]:
     student = grade.student
     username = html.escape(student.username)
-    link = (student_file(Path(feedback), student.username, ".md") if feedback is not None
+    link = (student_file(Path(feedback), student.username, ".html") if feedback is not None
             else None)
     if link is not None:
-        href = html.escape(f"{quote(feedback)}/{quote(student.username)}.md", quote=True)
+        href = html.escape(f"{quote(feedback)}/{quote(student.username)}.html", quote=True)
         username = f'<a href="{href}" title="feedback of {username}">{username}</a>'
     name = printable(student.name)
     return [f'<td class="who" data-sort="{html.escape(student.username.casefold(), quote=True)}">'
@@ -151,6 +175,9 @@ def _score(grade: Grade) -> list[str]:
     kind = grade.status.partition(":")[0]
     reason = grade.status.partition(": ")[2]
     title = f' title="{attribute(reason)}"' if reason else ""
+    if grade.submitted and not grade.scored:  # not graded: no number, not even 0
+        return ['<td class="num" data-sort="-1"></td>', '<td class="num" data-sort="-1"></td>',
+                f'<td class="status" data-sort="3"{title}>{html.escape(kind)}</td>']
     return [f'<td class="num" data-sort="{grade.score:g}">{number(grade.score)}</td>',
             f'<td class="num" data-sort="{grade.percent:.1f}">{grade.percent:.1f}</td>',
             f'<td class="status" data-sort="{_STATUS_ORDER.get(kind, 3)}"{title}>'
@@ -158,13 +185,45 @@ def _score(grade: Grade) -> list[str]:
 
 
 def _task_cell(grade: Grade, name: str) -> str:
-    verdict = passed(grade, name)
+    verdict = passed(grade, name) if grade.scored or not grade.submitted else None
     css, mark, key = _MARKS[verdict]
     if verdict is None:
-        title = f"{name}: no result" if grade.submitted else f"{name}: no submission"
+        title = (f"{name}: no submission" if not grade.submitted else f"{name}: no result"
+                 if grade.scored else f"{name}: not graded (the grader failed)")
     elif verdict:
         title = f"{name}: passed ({len(task_result(grade, name).cases)} cases)"
     else:
         title = "\n".join([f"{name} failed:"] + explain(task_result(grade, name)))
+    if verdict is False:
+        mark = f'<a href="#{_why_id(grade, name)}" aria-label="why {html.escape(name)} failed">{mark}</a>'
     return (f'<td class="{css}" data-task="{html.escape(name, quote=True)}" data-sort="{key}" '
             f'title="{attribute(title)}">{mark}</td>')
+
+
+def handed_in_section(grades, handed_in, intake_notes) -> str:
+    """"Files and entries not graded": every file or LMS entry not graded as handed in, and
+    for each student who handed in several notebooks, which one was graded.
+
+    Args:
+        grades: ``exports.Grade`` lines.
+        handed_in: the run's ignored lines (already one line each, names :func:`printable`).
+        intake_notes: ``{username: notes}``, what each student's feedback says about it.
+    """
+    chosen = [(grade.student.username, note[len(NOTEBOOK_NOTE):])
+              for grade in grades if grade.result is not None
+              for note in grade.result.notes if note.startswith(NOTEBOOK_NOTE)]
+    told = sorted(username for username, notes in intake_notes.items() if notes)
+    if not handed_in and not chosen:
+        return ('<h2 id="handed-in">Files and entries not graded</h2>\n<p class="hint">Every file '
+                "handed in was graded.</p>")
+    parts = ['<h2 id="handed-in">Files and entries not graded</h2>',
+             '<p class="hint">Each line is also in the feedback of the student it concerns'
+             + (f" ({html.escape(', '.join(told))})" if told else "") + ".</p>"]
+    if handed_in:
+        parts.append('<ul id="not-graded">' + "".join(
+            f"<li>{html.escape(printable(line))}</li>" for line in handed_in) + "</ul>")
+    if chosen:
+        parts += ["<h3>Several notebooks: the one graded</h3>", '<ul id="notebooks">' + "".join(
+            f"<li>{html.escape(username)}: {html.escape(printable(note))}</li>"
+            for username, note in chosen) + "</ul>"]
+    return "\n".join(parts)

@@ -28,7 +28,9 @@ def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResul
     """``gradebook.csv``: one row per student, a column of points earned per task.
 
     Columns: username, name, email, one per task of ``points`` (named by the task),
-    score, possible, percent, status. UTF-8, header row, ordered by username. With
+    score, possible, percent, status. UTF-8, header row, ordered by username. A
+    submission the grader failed on (status ``not graded: ...``) has empty points, score
+    and percent: never a 0 it did not earn. With
     ``run`` (a ``RunInfo``), its companion ``<name>.run.json`` says how it was graded.
     Both are replaced whole (:func:`write_atomically`).
 
@@ -41,9 +43,11 @@ def write_gradebook_csv(path, *, students, results: Mapping[str, SubmissionResul
                      "status"])
     for grade in grades(students=students, results=results, points=points):
         student = grade.student
+        shown = (grade.scored or not grade.submitted)
         writer.writerow([cell(student.username), cell(student.name), cell(student.email),
-                         *(number(value) for _, value in grade.earned), number(grade.score),
-                         number(grade.possible), f"{grade.percent:.1f}", cell(grade.status)])
+                         *(number(value) if shown else "" for _, value in grade.earned),
+                         number(grade.score) if shown else "", number(grade.possible),
+                         f"{grade.percent:.1f}" if shown else "", cell(grade.status)])
     path = write_atomically(path, text.getvalue())
     if run is not None:
         write_atomically(path.with_name(path.stem + ".run.json"),

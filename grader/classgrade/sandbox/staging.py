@@ -31,7 +31,7 @@ def test_student_function(username, function, arg_keys):
     return None
 
 
-def get_progress(username):
+def get_progress(username, last_week=False):
     return None
 '''
 
@@ -92,7 +92,8 @@ def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...
     """The student's .py files, the kit's modules they lack, the stand-in, the definitions.
 
     Returns:
-        The names of the kit's modules staged in place of the student's.
+        The names of the kit's modules staged in place of the student's, or handed in
+        unchanged (byte for byte the kit's: the notebook's check says the same).
     """
     for path in submission.py_files:
         data = read_regular_file(path, limit=1 << 20)
@@ -103,6 +104,8 @@ def write_code(submission, chunks: list[dict], code_dir: Path) -> tuple[str, ...
         if not (code_dir / name).exists():
             shutil.copyfile(paths.KIT_ROOT / name, code_dir / name)
             staged.append(name)
+        elif (code_dir / name).read_bytes() == (paths.KIT_ROOT / name).read_bytes():
+            staged.append(name)  # the kit's copy handed back unchanged: not the student's work
     (code_dir / "automark.py").write_text(AUTOMARK_STAND_IN, encoding="utf-8")
     (code_dir / "submission_code.json").write_text(json.dumps(chunks), encoding="utf-8")
     return tuple(staged)

@@ -109,8 +109,7 @@ def submitted_problem(function, name, code_dir, kit_files):
     folder, file_name = os.path.split(os.path.abspath(origin)) if origin else ("", "")
     if (folder == os.path.abspath(code_dir) and file_name in kit_files) or \
             (origin and kit_code.is_kit_file(origin)):
-        return (f"{name} was not submitted: it comes from the kit's {file_name}, not from your "
-                f"notebook or files (hand in your own {file_name} to have it graded)")
+        return calling.not_submitted_message(name, file_name)
     return ""
 
 
