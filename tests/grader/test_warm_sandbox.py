@@ -337,3 +337,27 @@ def test_plain_mode_grades_through_the_same_warm_path(tmp_path, monkeypatch):
                               mode="plain", scratch=tmp_path)
     assert result.task("flatten_forward").passed and result.error == ""
     assert result.sandbox == "plain"
+
+
+@root_only
+def test_a_sandbox_that_dies_during_a_submission_gives_no_verdict(tmp_path):
+    """The zygote ended mid-submission (not the student's doing: it is root inside, out of the
+    code's reach): the grader failed, so the submission is not graded (no 0), and the next
+    one gets a new sandbox."""
+    from grader.classgrade.sandbox.runner import SandboxFailed
+    grade(tmp_path, submission(tmp_path, "ann", CORRECT))
+    sandbox = warm._local.sandbox
+    slow = """
+    def flatten_forward(x_input):
+        time.sleep(0.5)
+        return x_input.reshape(x_input.shape[0], -1)
+    """
+    killer = threading.Timer(1.0, lambda: os.killpg(sandbox.process.pid, 9))
+    killer.start()
+    try:
+        with pytest.raises(SandboxFailed, match="the sandbox ended"):
+            grade(tmp_path, submission(tmp_path, "bob", slow))
+    finally:
+        killer.cancel()
+    assert grade(tmp_path, submission(tmp_path, "cat", CORRECT)).task("flatten_forward").passed
+    assert warm._local.sandbox is not sandbox

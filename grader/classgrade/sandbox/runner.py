@@ -148,6 +148,8 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
                   scratch="/tmp" if mode == "bwrap" else f"{inside}/scratch")
             error = sandbox.grade(folder, demux, limits.submission_seconds)
             break
+        except warm.SandboxBroke as broke:
+            raise SandboxFailed(str(broke)) from None
         except warm.SandboxGone as gone:
             error = str(gone)
             if _attempt == 2:

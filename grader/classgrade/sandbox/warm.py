@@ -51,6 +51,12 @@ class SandboxGone(RuntimeError):
     """The sandbox ended between two submissions: the next one was never given to it."""
 
 
+class SandboxBroke(RuntimeError):
+    """The sandbox itself failed during a submission (the zygote ended, or the submission's
+    supervisor, root inside and out of the student's reach, did not end cleanly): the
+    grader's failure, not the student's, so no verdict."""
+
+
 class WarmSandbox:
     """A running ``zygote.py`` and the spool it grades from.
 
@@ -138,6 +144,7 @@ class WarmSandbox:
         Raises:
             SandboxGone: the sandbox had ended before it took the submission (it is
                 closed; the submission can be given to a new one).
+            SandboxBroke: the sandbox failed during the submission (it is closed).
         """
         try:
             self.process.stdin.write(f"{folder.name}\n".encode("ascii"))
@@ -147,13 +154,15 @@ class WarmSandbox:
         error = self._receive(demux, time.monotonic() + seconds, seconds)
         if error and demux.held == 0 and self.process.poll() is not None:
             raise SandboxGone(self.close(error))  # it ended before the submission began
+        if error and self.process.poll() is not None:
+            raise SandboxBroke(self.close(error))  # it ended during the submission
         if error:
             return self.close(error)
         self.served += 1
         ended = demux.finished
         if ended.get("ended") != "exit" or ended.get("code") not in CLEAN_ENDS:
-            return self.close(f"the sandbox's supervisor ended with {ended.get('signal') or ended}: "
-                              f"{self._tail()}")
+            raise SandboxBroke(self.close(f"the sandbox's supervisor ended with "
+                                          f"{ended.get('signal') or ended}: {self._tail()}"))
         if not ended.get("fresh") or self.uid is None:
             self.close()  # nothing guarantees the next submission a clean start
         return ""
