@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import types
 from json.decoder import scanstring
 from pathlib import Path
@@ -151,6 +152,19 @@ def _check_cells(notebook) -> None:
                             f"{MAX_CODE_CHARS:,} a notebook may have")
 
 
+# CPython 3.11 keeps the syntax-tree converter's recursion count in the interpreter, not the
+# thread: two threads converting at once (a Dask worker grading two submissions, when a
+# finalizer lets the other thread run mid-conversion) failed with "SystemError: AST
+# constructor recursion depth mismatch", and the submission was not graded. One at a time.
+AST_LOCK = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """``ast.parse(source)``, one thread at a time (:data:`AST_LOCK`)."""
+    with AST_LOCK:
+        return ast.parse(source)
+
+
 @functools.lru_cache(maxsize=256)
 def parse_cell(source: str) -> tuple[ast.Module | None, str]:
     """A cell's syntax tree (magics commented out), or None and why not (one line).
@@ -163,7 +177,7 @@ def parse_cell(source: str) -> tuple[ast.Module | None, str]:
         return None, (f"the cell has {len(source):,} characters, more than the "
                       f"{MAX_CELL_CHARS:,} a cell may have")
     try:
-        return ast.parse(python_source(source)), ""
+        return parse_python(python_source(source)), ""
     except SyntaxError as error:
         return None, f"SyntaxError: {error.msg} (line {error.lineno})"
     except (RecursionError, MemoryError, ValueError):
