@@ -39,9 +39,9 @@ def copy_class(destination: Path, copies: int) -> Path:
 
 def run(settings: Settings) -> list[Row]:
     from grader.classgrade import distributed
+    from grader.classgrade.class_folder import discover
     from grader.classgrade.run import _grade_one, default_task_names
     from grader.classgrade.sandbox.limits import Limits
-    from grader.classgrade.submissions import discover
 
     try:
         import distributed as _  # noqa: F401 - the optional extra, requirements-dask.txt

@@ -1,4 +1,4 @@
-"""AutoMark-compatible grader for the CNN assignment.
+"""AutoMark-compatible grader: imports point down, cli > server, release > classgrade > client > core.
 
 The folders show who runs what:
 
@@ -20,7 +20,9 @@ The folders show who runs what:
         messages        AutoMark's printed lines; THE explanation of a failed task
         progress, roster, paths   progress files, the class roster, where files live
     classgrade/   one class run (instructors): ``python -m grader grade``
-        submissions     finding a class's submissions (lms_downloads: Canvas, Moodle, Brightspace)
+        class_folder    a class's folder taken in: the kit's layout, or an LMS download
+                        (lms_downloads, lms_layouts: Canvas, Moodle, Brightspace)
+        submissions, intake   what a submission is; one student's files, copied privately
         submission      one submission: sandbox run, judged here, named mistakes
         mistakes        known wrong variants
         run, runinfo    a whole class: parallel, resumable; the settings it records
@@ -28,11 +30,17 @@ The folders show who runs what:
         console         the progress bar and the class table
         gradebook       the SQLite store of record (gradebook_schema: its SQL)
         exports/        CSV, feedback, progress tables, report.html, Gradescope JSON, LMS imports
-        sandbox/        modes (bubblewrap or plain), staging, runner, the worker (inside)
+        sandbox/        the trusted side: modes (bubblewrap or plain), staging, warm, runner
+            inside/     what runs in the sandbox: the zygote, the supervisor, each
+                        function's child, the executor (copied into its bin/)
     server/       the AutoMark-compatible server (``python -m grader serve``)
     release/      the student kit (``make release``): build, leak check, vectors, README
     cli           ``python -m grader``
     references    the bridge to solutions/ (instructor kit only)
     notebooks     reading notebooks, bounded; loading a student's definitions
     magics        IPython magics commented out, in one linear pass
+    docstrings    a settings class's ``Attributes:``, the help of the CLI's flags
+
+Each package's ``__init__.py`` says in its first line what it may import;
+tests/grader/test_layout.py holds it to that, tests/test_import_graph.py to no circle.
 """

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
-import re
 import sys
 import typing
 from pathlib import Path
@@ -33,6 +31,7 @@ from grader.client.automark_api import CheckRefused, progress_text
 from grader.client.progress import ProgressStore
 from grader.core import tasks
 from grader.core.checking import check_function
+from grader.docstrings import attribute_docs
 from grader.notebooks import NotebookError, load_namespace, load_notebook, solve
 
 DEFAULT_NOTEBOOK = paths.KIT_ROOT / "assignment.ipynb"
@@ -197,22 +196,6 @@ def cmd_release(args) -> int:
     print(f"Wrote the student kit to {args.out}" + (f" and {args.zip}" if args.zip else "")
           + "; the leak check found nothing.")
     return 0
-
-
-def attribute_docs(cls) -> dict[str, str]:
-    """``{name: description}`` from the ``Attributes:`` section of a Google-style docstring."""
-    docs: dict[str, str] = {}
-    section = inspect.cleandoc(cls.__doc__ or "").partition("Attributes:\n")[2]
-    name = None
-    for line in section.splitlines():
-        entry = re.match(r"    (\w+): (.*)", line)
-        if entry:
-            name, docs[entry[1]] = entry[1], entry[2]
-        elif name and line.startswith("        "):
-            docs[name] += " " + line.strip()
-        elif line.strip():
-            break
-    return docs
 
 
 def _add_limits(parser) -> None:

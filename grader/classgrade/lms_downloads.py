@@ -33,6 +33,7 @@ from grader.classgrade.lms_layouts import (
     Entry,
     inner_folder,
 )
+from grader.classgrade.submissions import Intake, from_copy
 from grader.client.roster import LMS_COLUMNS, Student
 
 
@@ -53,7 +54,6 @@ def read_download(folder, *, lms: str, roster):
             names its downloads.
         FileNotFoundError: ``folder`` is not a folder.
     """
-    from grader.classgrade.submissions import Intake, from_copy
     if lms not in LMSES:
         raise ValueError(f"unknown LMS {lms!r}: choose among {', '.join(LMSES)}")
     if not roster:

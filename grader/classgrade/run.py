@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from grader.classgrade import exports
+from grader.classgrade.class_folder import take_in
 from grader.classgrade.console import ProgressBar, class_table  # noqa: F401 (re-exported)
 from grader.classgrade.course import Course, changed_points, load_course
 from grader.classgrade.distributed import grade_in_pool, grade_on_cluster, open_cluster
@@ -32,7 +33,7 @@ from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import PLAIN_WARNING, choose_sandbox
 from grader.classgrade.sandbox.processes import die_with_parent
 from grader.classgrade.submission import grade_submission
-from grader.classgrade.submissions import Submission, take_in
+from grader.classgrade.submissions import Submission
 from grader.client.roster import Student, load_roster, read_roster, valid_username
 from grader.core.results import SubmissionResult
 from grader.core.tasks import TASKS

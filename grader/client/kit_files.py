@@ -2,7 +2,7 @@
 
 Class grading stages the kit's ``Blocks.py`` when a student handed in none (or
 handed it back unchanged), and a graded function that comes from it is "not
-submitted" (``grader/classgrade/sandbox/task_child.py``). The notebook's check
+submitted" (``grader/classgrade/sandbox/inside/task_child.py``). The notebook's check
 applies the same rule, with the same words: a function whose code lives in a
 file byte for byte the kit's own copy of that module is not checked, and
 nothing is recorded. The kit's copies are known by their SHA-256: the student

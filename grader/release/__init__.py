@@ -1,4 +1,4 @@
-"""``make release``: the student kit without solutions.
+"""``make release``, the student kit without solutions: imports core, client, notebooks, references.
 
     build         the kit's folder and zip: stub notebook, core/ and client/, data, vectors
     leaks         the leak check every build runs

@@ -1,4 +1,4 @@
-"""An AutoMark-compatible server: ``python -m grader serve``.
+"""AutoMark-compatible server (``grader serve``): imports core, client, docstrings, the gradebook's SQL.
 
 One module per job::
 

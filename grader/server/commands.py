@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from grader.docstrings import attribute_docs  # every settings docstring is read the same way
 from grader.server.settings import ServerSettings
 
 SHOW_DEFAULT = " (default: %(default)s)"
@@ -25,7 +26,6 @@ TOKEN_ON_COMMAND_LINE = ("Warning: --admin-token is visible to every user of thi
 
 def setting_docs() -> dict[str, str]:
     """``{field: description}`` from the ``Attributes:`` section of ``ServerSettings``."""
-    from grader.cli import attribute_docs  # the CLI reads every settings docstring the same way
     return attribute_docs(ServerSettings)
 
 

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 
 from grader.classgrade import archives
+from grader.classgrade.class_folder import take_in
 from grader.classgrade.lms_downloads import read_download
-from grader.classgrade.submissions import take_in
 from grader.client.roster import Student
 
 

@@ -24,6 +24,7 @@ from grader.classgrade.sandbox.limits import Limits
 from grader.client import paths
 from grader.client.progress import ProgressStore
 from grader.core.tasks import TASKS
+from grader.docstrings import attribute_docs
 
 ROOT = paths.KIT_ROOT
 WRONG_BLUR = '''\
@@ -254,7 +255,7 @@ def test_every_limit_is_a_grade_flag(grade_call, field):
 
 
 def test_limit_help_comes_from_the_limits_docstring():
-    docs = cli.attribute_docs(Limits)
+    docs = attribute_docs(Limits)
     assert set(docs) == {field.name for field in fields(Limits)}
     assert docs["max_processes"] == ("processes the submission may have at once (effective when "
                                      "the sandbox can run it as an unprivileged user).")

@@ -11,10 +11,10 @@ import re
 import pytest
 
 from grader.classgrade import exports
+from grader.classgrade.class_folder import discover
 from grader.classgrade.console import ProgressBar, class_table, printable
 from grader.classgrade.exports.markdown import code_block, inline
 from grader.classgrade.run import ClassRun
-from grader.classgrade.submissions import discover
 from grader.client.roster import Student
 from grader.core import results
 from grader.core.results import CaseResult, SubmissionResult, TaskResult

@@ -13,9 +13,9 @@ import shutil
 import pytest
 
 from grader.classgrade import exports
+from grader.classgrade.class_folder import discover
 from grader.classgrade.exports import lms
 from grader.classgrade.lms_downloads import name_keys, read_download
-from grader.classgrade.submissions import discover
 from grader.client import paths
 from grader.client.roster import Student
 from grader.core import results

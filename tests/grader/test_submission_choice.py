@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from grader.classgrade import submission as grading
-from grader.classgrade.submissions import NOTEBOOK_NOTE, take_in
+from grader.classgrade.class_folder import take_in
+from grader.classgrade.submissions import NOTEBOOK_NOTE
 from grader.core import results
 from grader.core.results import CaseResult, SubmissionResult, TaskResult
 

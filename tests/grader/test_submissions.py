@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from grader.classgrade.class_folder import discover, take_in
 from grader.classgrade.hard_links import NameIndex
 from grader.classgrade.submissions import (
     MAX_NOTEBOOKS,
     MAX_PY_FILES,
     Submission,
-    discover,
     read_regular_file,
-    take_in,
 )
 
 

@@ -1,4 +1,7 @@
-"""What class grading writes from the gradebook: CSV, feedback, progress tables, HTML, Gradescope, LMS.
+"""What grading writes from the gradebook: imports core, client, classgrade's records; never the run.
+
+CSV, feedback, progress tables, HTML, Gradescope, LMS; classgrade's records are its console's
+``printable``, failures, submission and submissions (what a result and a submission are).
 
     grades        one line per student (:class:`Grade`) and the points of every task
     table         gradebook.csv

@@ -6,7 +6,7 @@ on a machine with a writable memory controller, each warm sandbox gets a folder 
 in the memory hierarchy (:func:`make_sandbox_cgroup`), bound into the sandbox; inside, the
 zygote makes one child cgroup per submission with the submission's limit, puts the
 submission's init in it before anything runs, checks it is empty after (the kernel's word
-that nothing of the submission lives) and removes it (``isolation.py``).
+that nothing of the submission lives) and removes it (``inside/isolation.py``).
 
 Both hierarchies are handled:
 

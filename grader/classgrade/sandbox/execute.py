@@ -3,7 +3,7 @@
 The kernel (the student's code) runs with the limits of grading, as the
 submission's own uid when graded as root, and everything of that uid is killed
 afterwards. The executed copy comes back on the executor's stdout, a pipe the
-kernel cannot reach (see ``execute_worker.py``), never through a file the
+kernel cannot reach (see ``inside/execute_worker.py``), never through a file the
 student's code could write. It is read bounded, must be a notebook with exactly
 the submitted cells, and is written out anew from what was parsed.
 """
@@ -20,12 +20,12 @@ from pathlib import Path
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.processes import kill_uid, sandbox_uid
 from grader.classgrade.sandbox.runner import launch
-from grader.classgrade.sandbox.staging import write_bin, write_code
+from grader.classgrade.sandbox.staging import INSIDE, write_bin, write_code
 from grader.classgrade.submissions import read_regular_file
 from grader.client import paths
 from grader.notebooks import NotebookError, parse_notebook
 
-EXECUTE_WORKER = Path(__file__).with_name("execute_worker.py")
+EXECUTE_WORKER = INSIDE / "execute_worker.py"
 DATA_FOLDERS = ("images", "data/mnist-sample")
 MAX_EXECUTED_BYTES = 32 << 20   # what the executor may send back: a line, then the notebook
 MAX_STOPPED_BYTES = 4096        # the line saying what stopped the execution

@@ -4,7 +4,7 @@ Graded as root, the student's code runs as an unprivileged uid of its own, one
 per grading thread, so that the process limit holds per submission, no two
 submissions graded at once can touch each other's processes, and everything
 left running by that uid can be killed: here (:func:`kill_uid`, which waits
-until they are gone) and inside the sandbox (``uid_processes.py``).
+until they are gone) and inside the sandbox (``inside/uid_processes.py``).
 """
 
 from __future__ import annotations

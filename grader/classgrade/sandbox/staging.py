@@ -1,7 +1,7 @@
 """Lay out the folders a sandboxed run sees, all read-only to the student's code.
 
-    BIN/zygote.py, worker.py, calling.py, wire.py, archive.py   the sandbox's programs and the kit's
-                                        own call path (once per sandbox)
+    BIN/zygote.py, worker.py, calling.py, wire.py, archive.py   the sandbox's programs (inside/)
+                                        and the kit's own call path (once per sandbox)
     RUN/code/submission_code.json       definitions taken from the notebook, per cell
     RUN/code/*.py                       the student's files; the kit's Blocks.py,
                                         gradient_check.py and dataset_utils.py where
@@ -22,6 +22,7 @@ from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import read_regular_file
 from grader.client import paths
 from grader.core import archive, calling, wire
+from grader.notebooks import parse_python
 
 STUDENT_MODULES = ("Blocks.py", "gradient_check.py", "dataset_utils.py")
 AUTOMARK_STAND_IN = '''"""Stand-in for automark while grading: the check cells do nothing here."""
@@ -59,7 +60,8 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
     (io_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
-WORKER = Path(__file__).with_name("worker.py")
+INSIDE = Path(__file__).with_name("inside")  # the programs that run in the sandbox
+WORKER = INSIDE / "worker.py"
 SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py", "isolation.py",
                    "seccomp_filter.py")  # what worker.py and zygote.py import
 
@@ -70,7 +72,7 @@ def write_bin(bin_dir: Path, script: Path) -> None:
     it runs (the kit's own calling.py, wire.py and archive.py), matplotlib's font list, and the
     kit's student modules in ``kit/`` for the zygote to import once."""
     bin_dir.mkdir()
-    helpers = [WORKER.with_name(name) for name in SANDBOX_HELPERS]
+    helpers = [INSIDE / name for name in SANDBOX_HELPERS]
     for source in dict.fromkeys((script, WORKER, *helpers, Path(calling.__file__),
                                  Path(wire.__file__), Path(archive.__file__), *font_cache())):
         shutil.copyfile(source, bin_dir / source.name)
@@ -152,7 +154,7 @@ def preload_names() -> list[str]:
     names = ["numpy", "matplotlib", "matplotlib.pyplot"]
     own = {Path(name).stem for name in STUDENT_MODULES}
     for name in STUDENT_MODULES:
-        tree = ast.parse((paths.KIT_ROOT / name).read_text(encoding="utf-8"))
+        tree = parse_python((paths.KIT_ROOT / name).read_text(encoding="utf-8"))
         for node in tree.body:
             found = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []

@@ -33,10 +33,10 @@ from pathlib import Path
 from grader.classgrade.sandbox import cgroups
 from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env
 from grader.classgrade.sandbox.processes import die_with_parent, kill_uid, pump
-from grader.classgrade.sandbox.staging import preload_names, write_bin
+from grader.classgrade.sandbox.staging import INSIDE, preload_names, write_bin
 from grader.core import wire
 
-ZYGOTE = Path(__file__).with_name("zygote.py")
+ZYGOTE = INSIDE / "zygote.py"
 SPOOL_INSIDE = "/sandbox/spool"
 FRESH_TMP = "/sandbox/fresh"  # isolation.STAGE: where each submission's /tmp is built
 CGROUP_INSIDE = "/sandbox/cgroup"  # zygote.CGROUP_INSIDE: the sandbox's memory cgroup

@@ -1,6 +1,6 @@
 """Compare a class: take in its submissions, fingerprint them, write ``similarity/pairs.csv``.
 
-The submissions are taken in as ``grade`` takes them (:func:`~grader.classgrade.submissions.
+The submissions are taken in as ``grade`` takes them (:func:`~grader.classgrade.class_folder.
 take_in`: the same layouts, the same LMS downloads); earlier classes come from their
 submission folders or from archives (:mod:`~grader.classgrade.similarity.archive`).
 """
@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.classgrade.class_folder import take_in
 from grader.classgrade.exports.files import write_atomically
 from grader.classgrade.similarity import archive
 from grader.classgrade.similarity.boilerplate import KitCode, kit_code
 from grader.classgrade.similarity.collect import from_submission
 from grader.classgrade.similarity.compare import THRESHOLD, Pair, Student, own_code, score_pairs
-from grader.classgrade.submissions import take_in
 
 HEADER = ("function", "student_a", "student_b", "similarity", "flagged")
 
