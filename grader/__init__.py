@@ -40,6 +40,7 @@ The folders show who runs what:
     notebooks     reading notebooks, bounded; loading a student's definitions
     magics        IPython magics commented out, in one linear pass
     docstrings    a settings class's ``Attributes:``, the help of the CLI's flags
+    task_cells    a task's notebook cells from its declaration (``new-task-cells``)
 
 Each package's ``__init__.py`` says in its first line what it may import;
 tests/grader/test_layout.py holds it to that, tests/test_import_graph.py to no circle.

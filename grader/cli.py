@@ -12,6 +12,7 @@
     python -m grader server add-users FILE [--data DIR]
     python -m grader cluster-certs --out DIR [--days N] [--scheduler HOST]
     python -m grader similarity [SUBMISSIONS] [--out grading] [--archive PATH] [--save-archive F]
+    python -m grader new-task-cells NAME [--write] [--notebook assignment.ipynb]
 
 Every flag of ``grade`` takes its default from the library (``grade_class``, the course
 file's points, the fields of ``Limits``), so the two cannot disagree.
@@ -320,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_cluster_certs(sub, _command)
     from grader.classgrade.similarity.command import add_command as add_similarity
     add_similarity(sub, _command)
+    from grader.task_cells import add_command as add_new_task_cells
+    add_new_task_cells(sub, _command)
     return parser
 
 

@@ -24,8 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 import solutions  # noqa: E402
 from grader import notebooks as nb  # noqa: E402
+from grader.core.tasks import TASKS  # noqa: E402
 
-WEEK3 = ("conv_matrix", "box_blur", "maxpool_forward", "flatten_forward", "flatten_grad_input")
+
+def notebook_tasks() -> tuple[str, ...]:
+    """This week's tasks, whose stubs are in the notebook: the correct example fills them all."""
+    return tuple(task.name for task in TASKS if task.week == 3)
 
 FLIPPED_KERNEL = '''
 def conv_matrix(matrix, kernel):
@@ -192,8 +196,12 @@ for epoch in range(10 ** 9):
 def filled(notebook, replacements: dict[str, str], extra_cells=()):
     """The notebook with some stubs replaced; other stubs stay as they are."""
     notebook = nb.solve(notebook, {})
+    stubs = nb.stub_cells(notebook)
     for name, source in replacements.items():
-        index = nb.stub_cells(notebook)[name]
+        if name not in stubs:
+            raise ValueError(f"assignment.ipynb has no stub for {name!r}: add its cells "
+                             f"(python -m grader new-task-cells {name})")
+        index = stubs[name]
         cell = notebook.cells[index]
         cell.source = nb.replace_function(cell.source, name, source.strip("\n"))
     for number, source in enumerate(extra_cells):
@@ -224,7 +232,7 @@ def split_snippet(snippet: str) -> dict[str, str]:
 def build(out: Path) -> list[str]:
     """Write every example submission into ``out``; returns the usernames."""
     stub = nb.load_notebook(ROOT / "assignment.ipynb")
-    correct = references(*WEEK3)
+    correct = references(*notebook_tasks())
 
     def correct_but(snippet: str) -> dict[str, str]:
         """The references, except for the functions the snippet defines."""

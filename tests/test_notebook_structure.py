@@ -9,6 +9,7 @@ from notebook_support import read
 import Blocks
 import solutions
 from grader import notebooks as nb
+from grader import task_cells
 from grader.core.tasks import TASKS
 
 WEEK3 = {task.name: task for task in TASKS if task.week == 3}
@@ -23,9 +24,13 @@ def test_notebook_is_valid_nbformat4_without_outputs():
             assert cell.outputs == [] and cell.execution_count is None
 
 
-def test_every_graded_cell_has_a_task_and_every_week3_task_a_cell():
-    stubs = nb.stub_cells(read())
-    assert set(stubs) == set(WEEK3)
+def test_the_notebook_is_in_step_with_the_declared_tasks():
+    """A declared task without its stub or check cell, or a stray stub, is named with the
+    cell to add (``python -m grader new-task-cells NAME`` prints it)."""
+    problems = task_cells.out_of_step(read())
+    assert not problems, "assignment.ipynb is out of step with grader/core/tasks.py:\n\n" + \
+        "\n\n".join(problems)
+    assert set(nb.stub_cells(read())) == set(WEEK3)
 
 
 def test_every_check_cell_names_a_task_with_its_arg_keys_and_follows_its_stub():

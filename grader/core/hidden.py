@@ -201,9 +201,3 @@ def flatten_grad_input(rng):
     x_input = _batch(rng)
     return {"x_input": x_input, "grad_output": _values(rng, x_input.shape[0], x_input[0].size)}
 
-
-HIDDEN = {name: globals()[name] for name in (
-    "dense_forward", "dense_grad_input", "dense_grad_W", "dense_grad_b", "relu_forward",
-    "relu_grad_input", "hinge_forward", "hinge_grad_input", "l2_regularizer", "conv_matrix",
-    "box_blur", "maxpool_forward", "flatten_forward", "flatten_grad_input", "dropout_forward",
-    "dropout_grad_input", "mse_forward", "mse_grad_input")}

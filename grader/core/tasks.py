@@ -5,8 +5,10 @@ arguments in ``arg_keys`` order, how to draw random inputs, and how much it
 counts. Its reference implementation comes from ``solutions/`` through
 :mod:`grader.references`, looked up only when an expected output has to be
 computed: the student kit built by ``make release`` has neither and checks
-against precomputed test vectors instead. The notebook checks, class grading
-and the release's test vectors all read ``TASKS``.
+against precomputed test vectors instead. Everything else reads ``TASKS``: the
+notebook checks and the notebook's cells (:mod:`grader.task_cells`), class grading,
+the server, the release's test vectors and known mistakes, the examples, the
+progress table, the exports. To add a task, follow docs/adding-a-task.md.
 
 Where the math allows a second answer, a task also says how to build it from
 a case and its expected output (plain NumPy, so the student kit can do it
@@ -126,10 +128,28 @@ def relu_grad_at_zero(case_inputs: dict, expected):
     return _where(_equal(x_input, 0.0), grad_output, _asarray(expected, dtype=np.float64))
 
 
+def _no_edges(rng) -> list:
+    return []
+
+
 def _task(name, args, **kwargs) -> Task:
-    return Task(name=name, arg_names=tuple(args.split()),
-                make_inputs=getattr(inputs, name), edge_inputs=inputs.EDGES.get(name, lambda rng: []),
-                hidden_inputs=hidden.HIDDEN[name], **kwargs)
+    """A task whose generators are found by its name, unless given in ``kwargs``.
+
+    ``make_inputs`` is the function ``name`` of :mod:`grader.core.inputs` (required),
+    ``edge_inputs`` is ``inputs.EDGES[name]`` (else none) and ``hidden_inputs`` the
+    function ``name`` of :mod:`grader.core.hidden` (else ``make_inputs``).
+
+    Raises:
+        LookupError: when ``grader/core/inputs.py`` has no generator for ``name``.
+    """
+    found = {"make_inputs": getattr(inputs, name, None),
+             "edge_inputs": inputs.EDGES.get(name, _no_edges),
+             "hidden_inputs": getattr(hidden, name, None)}
+    found.update(kwargs)
+    if not callable(found["make_inputs"]):
+        raise LookupError(f"task {name!r} has no input generator: add `def {name}(rng)` "
+                          f"returning one random case to grader/core/inputs.py")
+    return Task(name=name, arg_names=tuple(args.split()), **found)
 
 
 TASKS: tuple[Task, ...] = (

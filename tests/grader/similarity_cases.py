@@ -17,6 +17,7 @@ import nbformat
 
 from grader import notebooks as nb
 from grader.client import paths
+from grader.core.tasks import task_names
 
 # ------------------------------------------------------------------- conv_matrix
 CONV = {
@@ -385,7 +386,7 @@ _NAMES = ["grid", "filt", "acc", "tmp", "buf", "val", "span", "arr", "cur", "nxt
 def rename(source: str) -> str:
     """Every variable, parameter and helper renamed; the graded function keeps its name."""
     tree = ast.parse(source)
-    graded = {"conv_matrix", "box_blur", "maxpool_forward", "flatten_forward", "flatten_grad_input"}
+    graded = set(task_names())
     names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)} | {a.arg for a in ast.walk(tree)
                                                          if isinstance(a, ast.arg)}
@@ -510,8 +511,7 @@ def _split(source: str) -> tuple[dict, list[str]]:
     graded, helpers = {}, []
     for node in tree.body:
         text = "\n".join(lines[node.lineno - 1:node.end_lineno])
-        if node.name in ("conv_matrix", "box_blur", "maxpool_forward", "flatten_forward",
-                         "flatten_grad_input"):
+        if node.name in task_names():
             graded[node.name] = text
         else:
             helpers.append(text)

@@ -9,6 +9,8 @@ import solutions
 from grader.core import calling, tasks
 
 SEEDS = (0, 1, 2, 7, 12345)
+# AutoMark's functions as issue 2 specifies them: an oracle for those declarations, not the
+# list of tasks (the tests over every task read tasks.TASKS, so a new task is checked too).
 MANDATORY = {
     "dense_forward", "dense_grad_input", "dense_grad_W", "dense_grad_b", "relu_forward",
     "relu_grad_input", "hinge_forward", "hinge_grad_input", "l2_regularizer", "conv_matrix",
@@ -55,12 +57,13 @@ def _assert_output_kind(task, output):
 
 
 def test_declares_the_issues_functions_once():
-    assert sorted(TASK_IDS) == sorted(ISSUE_ARGS)
+    assert set(ISSUE_ARGS) <= set(TASK_IDS)
     assert len(set(TASK_IDS)) == len(TASK_IDS) == len(tasks.task_names())
 
 
-@pytest.mark.parametrize("task", tasks.TASKS, ids=TASK_IDS)
-def test_declaration_matches_the_issue(task):
+@pytest.mark.parametrize("name", sorted(ISSUE_ARGS))
+def test_declaration_matches_the_issue(name):
+    task = tasks.get_task(name)
     assert task.arg_names == ISSUE_ARGS[task.name]
     assert task.mandatory == (task.name in MANDATORY)
     assert task.output == ("scalar" if task.name in SCALARS else "array")
