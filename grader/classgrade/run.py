@@ -249,14 +249,17 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         book.finish_run(run_id)
         lms_ids = exports.known_ids(roster.values(), submissions, lms)
         notes += exports.lms_problems(out_dir / "lms", results=results, lms_ids=lms_ids)
-        write_exports(out_dir, students=students, results=results, points=points, run=info,
-                      lms_ids=lms_ids, item=course.assignment,
-                      intake=(tuple(ignored), intake_notes))
+        similarity = None
         try:  # similar code between students (OUT/similarity/); never fails the grading
             from grader.classgrade.similarity.run import compare_class, write_pairs
-            write_pairs(out_dir, compare_class(submissions))
-        except Exception as error:  # noqa: BLE001 - the grades are written already
+            compared = compare_class(submissions)
+            write_pairs(out_dir, compared)
+            similarity = compared  # the report links to its pages: only once they are written
+        except Exception as error:  # noqa: BLE001 - the grades are written all the same
             print(f"similarity/pairs.csv not written: {type(error).__name__}: {error}", file=log)
+        write_exports(out_dir, students=students, results=results, points=points, run=info,
+                      lms_ids=lms_ids, item=course.assignment,
+                      intake=(tuple(ignored), intake_notes), similarity=similarity)
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
                     ignored=tuple(ignored), sandbox=chosen.describe(),
                     seconds=time.perf_counter() - start, results=results,
@@ -290,15 +293,19 @@ def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
 
 
 def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None,
-                  lms_ids=None, intake=((), {}), item: str = exports.lms.ITEM) -> None:
+                  lms_ids=None, intake=((), {}), item: str = exports.lms.ITEM,
+                  similarity=None) -> None:
     """Every export, rewritten from the gradebook's results, each saying how it was graded.
 
     ``lms_ids`` (``{lms: {username: id}}``, :func:`exports.known_ids`) fill in the LMS grade
     imports' id columns, ``item`` names their gradebook item. ``intake``
     (``(lines, {username: notes})``, this run's
     :class:`~grader.classgrade.submissions.Intake`) names every file and entry not graded as
-    handed in, in the report and in each student's feedback.
+    handed in, in the report and in each student's feedback. ``similarity`` (a
+    :class:`~grader.classgrade.similarity.run.SimilarityRun`) adds the report's section on
+    similar code.
     """
+    from grader.classgrade.similarity.report import similarity_section
     handed_in, intake_notes = intake
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
                                 points=points, run=run)
@@ -308,7 +315,8 @@ def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | No
                            run=run, intake_notes=intake_notes)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,
                                points=points, run=run, handed_in=handed_in,
-                               intake_notes=intake_notes)
+                               intake_notes=intake_notes,
+                               similarity_html=similarity_section(similarity))
     exports.write_lms_imports(out_dir / "lms", students=students, results=results, points=points,
                               lms_ids=lms_ids, item=item)
     for username, result in results.items():

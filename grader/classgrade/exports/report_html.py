@@ -78,7 +78,8 @@ img { max-width: 100%; }
 
 
 def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None,
-                 feedback: str | None = "feedback", handed_in=(), intake_notes=None) -> str:
+                 feedback: str | None = "feedback", handed_in=(), intake_notes=None,
+                 similarity_html: str = "") -> str:
     """The HTML page of a class.
 
     Args:
@@ -92,6 +93,9 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
             ignored lines), for the section "Files and entries not graded".
         intake_notes: ``{username: notes}``; with the notebook each student was graded on
             (when they handed in several), listed by student in the same section.
+        similarity_html: the section "Similar code", as
+            :func:`grader.classgrade.similarity.report.similarity_section` renders it (escaped
+            there; exports never import the comparison), or "" for none.
 
     Returns:
         The page, as one string with no external assets.
@@ -126,6 +130,7 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         students_table(grades, task_names, feedback),
         failures_section(grades, task_names),
         handed_in_section(grades, handed_in, intake_notes or {}),
+        similarity_html,
         _settings(run),
         f"<script>{SORT_SCRIPT}</script>",
         "</body>", "</html>", ""]
@@ -219,7 +224,8 @@ def _image(png: bytes, alt: str) -> str:
 
 def write_class_report(path, *, students, results: Mapping[str, SubmissionResult],
                        points: Mapping[str, float], run=None,
-                       feedback: str | None = "feedback", handed_in=(), intake_notes=None) -> Path:
+                       feedback: str | None = "feedback", handed_in=(), intake_notes=None,
+                       similarity_html: str = "") -> Path:
     """One self-contained HTML page: summary, plots, tasks, students, settings.
 
     Args:
@@ -230,5 +236,6 @@ def write_class_report(path, *, students, results: Mapping[str, SubmissionResult
     """
     page = class_report(grade_lines(students=students, results=results, points=points),
                         task_names=list(points), run=run, feedback=feedback,
-                        handed_in=handed_in, intake_notes=intake_notes)
+                        handed_in=handed_in, intake_notes=intake_notes,
+                        similarity_html=similarity_html)
     return write_atomically(path, page)

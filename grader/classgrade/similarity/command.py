@@ -29,7 +29,8 @@ def cmd_similarity(args) -> int:
     print(f"\nCompared {len(run.students)} submission(s){archived} in {run.seconds:.1f} s: "
           f"{len(flagged)} pair(s) at or above similarity {run.threshold:g} (similar code, "
           f"to be read by a person; not a verdict).")
-    print(f"Pairs: {Path(args.out) / 'similarity' / 'pairs.csv'}"
+    pages = f", a page per flagged pair: {Path(args.out) / 'similarity'}/<function>/" if flagged else ""
+    print(f"Pairs: {Path(args.out) / 'similarity' / 'pairs.csv'}{pages}"
           + (f", archive: {args.save_archive}" if args.save_archive else ""))
     return 0
 
@@ -52,7 +53,8 @@ def add_command(sub, command) -> None:
                         default=str(paths.KIT_ROOT / "examples" / "submissions"),
                         help="the same layouts as grade" + SHOW_DEFAULT)
     parser.add_argument("--out", default=str(paths.KIT_ROOT / "grading"), metavar="FOLDER",
-                        help="writes FOLDER/similarity/pairs.csv" + SHOW_DEFAULT)
+                        help="writes FOLDER/similarity/pairs.csv and a page per flagged pair"
+                        + SHOW_DEFAULT)
     parser.add_argument("--lms", choices=LMSES, default=library["lms"],
                         help="SUBMISSIONS is this LMS's unzipped download, as for grade "
                         "(default: none)")

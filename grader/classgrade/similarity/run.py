@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.classgrade.class_folder import take_in
@@ -19,6 +19,7 @@ from grader.classgrade.similarity import archive
 from grader.classgrade.similarity.boilerplate import KitCode, kit_code
 from grader.classgrade.similarity.collect import from_submission
 from grader.classgrade.similarity.compare import THRESHOLD, Pair, Student, own_code, score_pairs
+from grader.classgrade.similarity.evidence import write_pages
 
 HEADER = ("function", "student_a", "student_b", "similarity", "flagged")
 
@@ -34,6 +35,8 @@ class SimilarityRun:
         problems: one line per file that could not be read.
         seconds: how long it took.
         threshold: the similarity from which a pair is flagged.
+        compared: everyone compared (the class and the archived students) as
+            :func:`~grader.classgrade.similarity.compare.own_code` left them, for the pages.
     """
 
     pairs: tuple[Pair, ...]
@@ -42,6 +45,7 @@ class SimilarityRun:
     problems: tuple[str, ...]
     seconds: float
     threshold: float
+    compared: tuple[Student, ...] = ()
 
     @property
     def flagged(self) -> tuple[Pair, ...]:
@@ -69,9 +73,10 @@ def compare_class(submissions, *, archived=(), kit: KitCode | None = None, task_
         students.append(student)
         problems += lines
     archived = list(archived)
-    pairs = score_pairs(own_code(students + archived), threshold=threshold)
+    compared = own_code(students + archived)
+    pairs = score_pairs(compared, threshold=threshold)
     return SimilarityRun(tuple(pairs), tuple(students), len(archived), tuple(problems),
-                         time.perf_counter() - start, threshold)
+                         time.perf_counter() - start, threshold, tuple(compared))
 
 
 def archived_folder(folder, label: str, *, kit: KitCode, task_names=None) -> tuple[list, list]:
@@ -112,10 +117,13 @@ def pairs_csv(pairs) -> str:
 
 
 def write_pairs(out_dir, run: SimilarityRun) -> Path:
-    """Write ``out_dir/similarity/pairs.csv`` (whole or not at all); its path."""
+    """Write ``out_dir/similarity/pairs.csv`` (whole or not at all) and a page per flagged
+    pair (:mod:`~grader.classgrade.similarity.evidence`); the CSV's path."""
     folder = Path(out_dir) / "similarity"
     folder.mkdir(parents=True, exist_ok=True)
-    return write_atomically(folder / "pairs.csv", pairs_csv(run.pairs))
+    path = write_atomically(folder / "pairs.csv", pairs_csv(run.pairs))
+    write_pages(folder, run.pairs, run.compared, threshold=run.threshold)
+    return path
 
 
 def similarity_report(*, submissions_dir, out_dir, lms: str | None = None, roster_path=None,
@@ -149,8 +157,7 @@ def similarity_report(*, submissions_dir, out_dir, lms: str | None = None, roste
     archived, problems = load_archives(archives, kit=kit, task_names=task_names)
     run = compare_class(intake.submissions, archived=archived, kit=kit, task_names=task_names,
                         threshold=threshold)
-    run = SimilarityRun(run.pairs, run.students, run.n_archived, tuple(problems) + run.problems,
-                        run.seconds, run.threshold)
+    run = replace(run, problems=tuple(problems) + run.problems)
     write_pairs(out_dir, run)
     if save_archive:
         archive.save_archive(save_archive, run.students, label or time.strftime("%Y"))
