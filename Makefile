@@ -64,6 +64,8 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
 		|| echo "PyTorch is not installable here: its rows are skipped"
+	npm install --silent --prefix $(VENV)/dolos @dodona/dolos-lib@3.5.1 >/dev/null 2>&1 \
+		|| echo "Dolos is not installable here (npm, node 18+): its similarity scores are skipped"
 	$(PY) -m bench
 
 serve: $(STAMP)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import checks, conv_matrix, dask_grading, grading, layers, machine, report, server, training
+from bench import similarity as similarity_section
 from bench.rows import Row
 from bench.settings import Settings
 
@@ -19,6 +20,7 @@ SECTIONS = {
     "grading": grading.run,
     "server": server.run,
     "dask": dask_grading.run,
+    "similarity": similarity_section.run,
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 

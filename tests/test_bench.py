@@ -195,3 +195,83 @@ def test_grading_gives_the_class_its_cpu_row_and_the_mixed_row(monkeypatch):
     rows = grading.run(None)
     assert [r.name for r in rows][::2] == ["class", "mixed"]
     assert rows[1].ours_seconds == 0.12 and rows[1].met is False   # target 0.10 past the first
+
+
+@pytest.mark.parametrize("copies, others, want", [
+    ([0.9, 0.8], [0.1, 0.2], 1.0),
+    ([0.1], [0.9], 0.0),
+    ([0.5], [0.5], 0.5),
+    ([0.9, 0.3], [0.5, 0.1], 0.75),
+    ([], [0.1], None),
+    ([0.9], [], None),
+])
+def test_roc_auc(copies, others, want):
+    from bench.similarity_labels import roc_auc
+    assert roc_auc(copies, others) == want
+
+
+def test_judge_counts_flags_at_the_tools_threshold_and_missing_pairs_score_0():
+    from bench.similarity_labels import Labelled, judge
+    pairs = [Labelled("f", frozenset(("a", "b")), True, "renamed"),
+             Labelled("f", frozenset(("a", "c")), True, "renamed"),
+             Labelled("f", frozenset(("b", "c")), False, ""),
+             Labelled("f", frozenset(("c", "d")), False, "")]
+    scores = {("f", frozenset(("a", "b"))): 0.9, ("f", frozenset(("b", "c"))): 0.8}
+    judged = judge(pairs, scores, lambda s: s >= 0.75)
+    assert (judged.precision, judged.recall, judged.false_flags) == (0.5, 0.5, 0.5)
+    assert judged.auc == 2.5 / 4 and (judged.copies, judged.others) == (2, 2)  # 0 vs 0: a tie
+    assert judged.text() == "AUC 0.625 P 0.50 R 0.50 FF 50.0%"
+
+
+def test_the_labels_cover_both_flatten_functions_and_name_each_copiers_disguise():
+    from bench.similarity_labels import cases, labelled_pairs
+    students, disguises = cases().labelled_class()
+    pairs = labelled_pairs(students, disguises, ["conv_matrix", "flatten_grad_input"])
+    grad = [p for p in pairs if p.function == "flatten_grad_input"]
+    assert grad and not any(p.copy for p in grad)   # short code only: nobody copied it
+    copies = {p.pair: p.disguise for p in pairs if p.copy}
+    assert copies[frozenset(("c04_while", "s03_four_loops"))] == "while"
+    assert all(p.disguise for p in pairs if p.copy)
+
+
+def test_similarity_section_is_registered_and_its_rows_are_well_formed(monkeypatch, tmp_path):
+    pytest.importorskip("copydetect")
+    import io
+
+    from bench import similarity, similarity_dolos
+    from bench.settings import Settings
+    assert runner.SECTIONS["similarity"] is similarity.run
+    monkeypatch.setattr(similarity, "QUICK_SCALE", 1)
+    monkeypatch.setattr(similarity_dolos, "LIBRARY", tmp_path / "no-dolos.js")
+    settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
+    rows = similarity.run(settings)
+    assert [s.name for s in settings.skipped] == ["dolos"]
+    assert settings.skipped[0].reason.startswith("not run: @dodona/dolos-lib is not installed")
+    for row in rows:
+        data = row.to_dict()
+        assert ROW_KEYS <= set(data) and data["section"] == "similarity"
+        assert row.ours_seconds > 0 and row.ratio > 0, row.name
+    everything = next(row.extra for row in rows if row.name.startswith("all functions"))
+    assert everything["kit_copies"] == everything["copydetect_copies"] > 10
+    for tool in ("kit", "copydetect"):
+        assert 0 <= everything[f"{tool}_auc"] <= 1 and 0 <= everything[f"{tool}_recall"] <= 1
+    assert everything["kit_auc"] > everything["copydetect_auc"]   # issue 21: ahead on AUC
+    timed = rows[-1]
+    assert timed.extra["submissions"] == 24 and timed.met is not None
+    assert {row.name.split(" (")[0] for row in rows} >= {"disguise while", "disguise renamed"}
+
+
+@pytest.mark.skipif(__import__("bench.similarity_dolos").similarity_dolos.unavailable() is not None,
+                    reason="Dolos is optional: npm install --prefix .venv/dolos @dodona/dolos-lib")
+def test_dolos_scores_the_labelled_pairs_of_each_function(tmp_path):
+    import io
+
+    from bench import similarity, similarity_dolos
+    from bench.settings import Settings
+    students, _ = similarity.write_labelled(tmp_path / "labelled")
+    settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
+    scores, flagged = similarity_dolos.scores(tmp_path / "labelled", students, ["conv_matrix"],
+                                              settings)
+    assert settings.skipped == [] and {f for f, _ in scores} == {"conv_matrix"}
+    assert all(0 <= s <= 1 for s in scores.values()) and flagged(similarity_dolos.FLAG)
+    assert scores[("conv_matrix", frozenset(("c02_comments", "s02_manual_padding")))] > 0.9
