@@ -39,6 +39,7 @@ The folders show who runs what:
     references    the bridge to solutions/ (instructor kit only)
     notebooks     reading notebooks, bounded; loading a student's definitions
     magics        IPython magics commented out, in one linear pass
+    syntax        ast.parse safe from any thread (CPython 3.11 shares its converter's state)
     docstrings    a settings class's ``Attributes:``, the help of the CLI's flags
     task_cells    a task's notebook cells from its declaration (``new-task-cells``)
 

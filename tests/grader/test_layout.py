@@ -70,7 +70,7 @@ RULES = {  # package folder: its rule, as its __init__.py's first line says it
     "classgrade": Rule(("grader.core", "grader.client", "grader.notebooks", C)),
     "classgrade/exports": Rule(("grader.core", "grader.client", f"{C}.exports", f"{C}.console",
                                 f"{C}.failures", f"{C}.submission", f"{C}.submissions")),
-    "classgrade/sandbox": Rule(("grader.core", "grader.client", "grader.notebooks",
+    "classgrade/sandbox": Rule(("grader.core", "grader.client", "grader.notebooks", "grader.syntax",
                                 f"{C}.submissions", *TRUSTED)),
     "classgrade/sandbox/inside": Rule((), tuple(sorted(SIBLINGS)), {
         "execute_worker.py": ("nbclient", "nbformat", "jupyter_client")}),  # the kernel's

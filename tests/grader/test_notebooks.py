@@ -267,7 +267,7 @@ def test_a_conversion_another_thread_got_in_the_way_of_is_tried_again(monkeypatc
     parsing source) can make ours fail with a SystemError that says nothing of the code."""
     import ast
 
-    from grader import notebooks
+    from grader import syntax
     real, calls = ast.parse, []
 
     def flaky(source, *args, **kwargs):
@@ -277,8 +277,8 @@ def test_a_conversion_another_thread_got_in_the_way_of_is_tried_again(monkeypatc
         return real(source, *args, **kwargs)
     monkeypatch.setattr(ast, "parse", flaky)
     if parsed:
-        assert isinstance(notebooks.parse_python("x = 1"), ast.Module)
+        assert isinstance(syntax.parse_python("x = 1"), ast.Module)
     else:
         with pytest.raises(SystemError, match="recursion depth mismatch"):
-            notebooks.parse_python("x = 1")
-    assert len(calls) == min(failures + 1, notebooks.AST_TRIES)
+            syntax.parse_python("x = 1")
+    assert len(calls) == min(failures + 1, syntax.AST_TRIES)

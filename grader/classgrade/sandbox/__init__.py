@@ -1,4 +1,4 @@
-"""Running graded code, the trusted side: imports core, client, notebooks, submissions; never inside/.
+"""Running graded code, the trusted side: imports core, client, notebooks, syntax, submissions; never inside/.
 
     modes         bubblewrap or plain: the command that starts a sandbox
     staging       the folders a run sees (bin/ holds inside/'s programs and core's call path)

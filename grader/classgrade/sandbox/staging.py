@@ -22,7 +22,7 @@ from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import read_regular_file
 from grader.client import paths
 from grader.core import archive, calling, wire
-from grader.notebooks import parse_python
+from grader.syntax import parse_python
 
 STUDENT_MODULES = ("Blocks.py", "gradient_check.py", "dataset_utils.py")
 AUTOMARK_STAND_IN = '''"""Stand-in for automark while grading: the check cells do nothing here."""
