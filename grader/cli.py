@@ -7,6 +7,7 @@
         [--week 2|3] [--tasks a,b] [--course course.toml] [--points TASK=N[,TASK=N]]
         [--call-seconds S] [--memory-mb MB] ...
     python -m grader release [--out dist/student] [--zip dist/student.zip] [--server URL]
+    python -m grader gradescope [--out dist/autograder.zip] [--course course.toml]
     python -m grader serve [--host H] [--port P] [--roster FILE] [--data DIR]
         [--rate-limit-seconds N] [--admin-token T] [--workers N]
     python -m grader server add-users FILE [--data DIR]
@@ -199,6 +200,13 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    from grader.release.gradescope_package import build_gradescope_package
+    path = build_gradescope_package(args.out, course=args.course)
+    print(f"Wrote the Gradescope autograder package {path}")
+    return 0
+
+
 def _add_limits(parser) -> None:
     """One flag per field of ``Limits``: its type, its default, its docstring."""
     from grader.classgrade.sandbox.limits import Limits
@@ -315,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="build the kit for this AutoMark server (python -m grader serve): its "
                          "checks ask the server for the hidden cases and it ships no remote vectors "
                          "(default: none, the checks run offline)")
+    gradescope = _command(sub, "gradescope", cmd_gradescope,
+                          "build the Gradescope autograder package (setup.sh, run_autograder)")
+    gradescope.add_argument("--out", default=str(paths.KIT_ROOT / "dist" / "autograder.zip"),
+                            help="the zip to upload to Gradescope" + SHOW_DEFAULT)
+    gradescope.add_argument("--course", default=str(paths.KIT_ROOT / "course.toml"),
+                            metavar="TOML", help="the course file the package grades with "
+                            "(points, packages)" + SHOW_DEFAULT)
     from grader.server.commands import add_commands
     add_commands(sub, _command)
     from grader.classgrade.cluster_certs import add_command as add_cluster_certs

@@ -4,6 +4,8 @@
     leaks         the leak check every build runs
     vectors       the test vectors written from the references
     student_readme.md   the kit's README
+    gradescope_package  the Gradescope autograder zip: setup.sh, run_autograder and the grading
+                        kit (its run_autograder runs grader.classgrade.gradescope_run)
 """
 
 from grader.release.build import build_student_kit, write_zip

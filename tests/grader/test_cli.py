@@ -390,7 +390,7 @@ def test_every_command_is_documented():
     parser = cli.build_parser()
     commands = _subparsers(parser)
     assert set(commands) == {"progress", "check", "solve", "grade", "release", "serve", "server",
-                             "cluster-certs", "similarity", "new-task-cells"}
+                             "cluster-certs", "similarity", "new-task-cells", "gradescope"}
     assert all(f"python -m grader {name}" in doc for name in commands)
     choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert all(action.help for action in choices._choices_actions)
