@@ -18,7 +18,9 @@ for every seventh student and function), ``check_answer``; then
    function (untimed; an input is judged once), then answers them back to back:
    ``check_answer`` per second, the throughput target.
 
-Then :mod:`bench.server_hostile` measures ``check_sum`` while another client
+Then :mod:`bench.server_students` runs the course client's loop (a new connection
+per request) and reports the server's own CPU per request at the start and the end
+of a long run, and :mod:`bench.server_hostile` measures ``check_sum`` while another client
 sends the longest request the server accepts, in a loop.
 
 Afterwards the database must hold exactly one attempt per judged request and one
@@ -307,6 +309,6 @@ def run(settings: Settings) -> list[Row]:
         uvloop.install()
     except ImportError:
         settings.say("  uvloop is missing: the load generator uses asyncio's own loop")
-    from bench import server_hostile
+    from bench import server_hostile, server_students
     rows = [row for count in workers for row in measure(settings, n, count, TASKS)]
-    return rows + server_hostile.run(settings)
+    return rows + server_students.run(settings) + server_hostile.run(settings)

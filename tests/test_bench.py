@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,20 @@ def test_dolos_scores_the_labelled_pairs_of_each_function(tmp_path):
     assert settings.skipped == [] and {f for f, _ in scores} == {"conv_matrix"}
     assert all(0 <= s <= 1 for s in scores.values()) and flagged(similarity_dolos.FLAG)
     assert scores[("conv_matrix", frozenset(("c02_comments", "s02_manual_padding")))] > 0.9
+
+
+def test_the_server_cpu_meter_counts_a_process_group_and_nothing_else():
+    """The student-like rows divide this by requests: it must see a worker's CPU, not ours."""
+    from bench.server_students import tree_cpu_seconds
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    child = subprocess.Popen([sys.executable, "-c", burn + "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while tree_cpu_seconds(child.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counted = tree_cpu_seconds(child.pid)
+    finally:
+        child.communicate(b"")
+    assert 0.3 <= counted < 5.0
+    assert tree_cpu_seconds(child.pid) == 0.0        # the group is gone: nothing is counted

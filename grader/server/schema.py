@@ -1,8 +1,9 @@
 """The server database's SQL: the schema of each version and the progress upsert.
 
-Version 1 is the first; a later version adds ``MIGRATIONS[2]`` (the SQL that
-brings a version-1 file to version 2) and raises
-:data:`grader.server.store.SCHEMA_VERSION`, so every file is migrated in place.
+Version 1 is the first; version 2 adds the index of unanswered inputs. A later
+version adds ``MIGRATIONS[n]`` (the SQL that brings a version n - 1 file to
+version n) and raises :data:`grader.server.store.SCHEMA_VERSION`, so every file
+is migrated in place when the store opens it.
 """
 
 from __future__ import annotations
@@ -52,7 +53,17 @@ CREATE TABLE windows (
     until    REAL NOT NULL
 );
 """
-MIGRATIONS = {1: SCHEMA_V1}  # version -> the SQL that brings version - 1 to it
+# Version 2: the unanswered inputs of a (user, function), found without reading the inputs
+# already answered. ``outstanding`` ran twice per new input and, with only the primary key,
+# read every input ever issued to that user for that function (their JSON included, since
+# ``answered`` sits after it): 6 us at 10 issued, 2.7 ms at 4,695. The partial index holds
+# only the rows with ``answered = 0`` (at most one per user and function in practice), so the
+# cost no longer grows with a student's history.
+SCHEMA_V2 = """
+CREATE INDEX IF NOT EXISTS issued_outstanding ON issued(username, function, issued_at)
+    WHERE answered = 0;
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2}  # version -> the SQL that brings version - 1 to it
 
 RAISE_PROGRESS = """
 INSERT INTO progress (username, function, state, first_at, completed_at)

@@ -12,7 +12,8 @@ commits. A trigger refuses any downgrade of a completed function.
 Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 
     users     username PK, name, email, added_at
-    issued    (username, function, ipd) PK, seed, input (the JSON sent), issued_at, answered
+    issued    (username, function, ipd) PK, seed, input (the JSON sent), issued_at, answered;
+              index issued_outstanding (username, function, issued_at) WHERE answered = 0 (v2)
     attempts  id PK, username, function, ipd, at, success, verdict
     progress  (username, function) PK, state ('attempted' | 'completed'), first_at, completed_at
     windows   username PK, until (Unix time the rate-limit window closes)
@@ -31,7 +32,7 @@ from grader.classgrade.gradebook_schema import Transaction  # the gradebook's: o
 from grader.client.roster import Student
 from grader.server.schema import MIGRATIONS, RAISE_PROGRESS, statements
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x414D5356  # "AMSV": an AutoMark server database
 BUSY_TIMEOUT = 30.0
 ATTEMPTED, COMPLETED = "attempted", "completed"
