@@ -9,9 +9,15 @@ a missing file.
 
 import importlib.util
 import itertools
+import os
+import shutil
 import textwrap
 
 import pytest
+
+from grader.classgrade import run as classrun
+from grader.classgrade.sandbox.limits import Limits
+from grader.client import paths
 
 _module_numbers = itertools.count()
 
@@ -52,3 +58,23 @@ def alice_registered(write_roster):
         alice,Alice Liddell,alice@example.org
         bob,,
         """)
+
+
+EXAMPLES = paths.KIT_ROOT / "examples" / "submissions"
+FAST = Limits(call_seconds=2, task_seconds=5, load_seconds=10, submission_seconds=120)
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    """Two example students, one right and one with the kernel flipped, in ``tmp_path/subs``."""
+    folder = tmp_path / "subs"
+    for name in ("ada_correct", "ben_flipped_kernel"):
+        shutil.copytree(EXAMPLES / name, folder / name)
+    return folder
+
+
+def grade_conv(folder, out, **kwargs):
+    """``grade_class`` on conv_matrix alone, two jobs, the FAST limits, quietly."""
+    options = dict(submissions_dir=folder, out_dir=out, jobs=2, limits=FAST,
+                   task_names=["conv_matrix"], log=open(os.devnull, "w"))
+    return classrun.grade_class(**{**options, **kwargs})

@@ -6,12 +6,11 @@ sandbox that does not start, a damaged stream from its supervisor, an exception 
 leave a submission "not graded"."""
 
 import csv
-import os
-import shutil
 import sqlite3
 import sys
 
 import pytest
+from grader_fixtures import EXAMPLES, FAST, class_folder, grade_conv  # noqa: F401
 
 from grader.classgrade import failures
 from grader.classgrade import run as classrun
@@ -19,26 +18,12 @@ from grader.classgrade.failures import GradingFailed, is_not_graded, not_graded
 from grader.classgrade.sandbox import runner, warm
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submissions import Submission
-from grader.client import paths
 from grader.core.results import CaseResult, SubmissionResult, TaskResult
 
-EXAMPLES = paths.KIT_ROOT / "examples" / "submissions"
-FAST = Limits(call_seconds=2, task_seconds=5, load_seconds=10, submission_seconds=120)
 BWRAP_SAYS = "bwrap: setting up uid map: Permission denied"
 
 
-@pytest.fixture
-def class_folder(tmp_path):
-    folder = tmp_path / "subs"
-    for name in ("ada_correct", "ben_flipped_kernel"):
-        shutil.copytree(EXAMPLES / name, folder / name)
-    return folder
-
-
-def grade(folder, out, **kwargs):
-    options = dict(submissions_dir=folder, out_dir=out, jobs=2, limits=FAST,
-                   task_names=["conv_matrix"], log=open(os.devnull, "w"))
-    return classrun.grade_class(**{**options, **kwargs})
+grade = grade_conv
 
 
 def rows(path):

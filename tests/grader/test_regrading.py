@@ -2,35 +2,18 @@
 and every output says how it was graded."""
 
 import json
-import os
-import shutil
 import sqlite3
 
 import pytest
+from grader_fixtures import EXAMPLES, FAST, class_folder, grade_conv  # noqa: F401
 
 from grader.classgrade import exports
-from grader.classgrade.run import grade_class
 from grader.classgrade.sandbox.limits import Limits
-from grader.client import paths
-
-EXAMPLES = paths.KIT_ROOT / "examples" / "submissions"
-FAST = Limits(call_seconds=2, task_seconds=5, load_seconds=10, submission_seconds=120)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
-@pytest.fixture
-def class_folder(tmp_path):
-    folder = tmp_path / "subs"
-    for name in ("ada_correct", "ben_flipped_kernel"):
-        shutil.copytree(EXAMPLES / name, folder / name)
-    return folder
-
-
-def grade(folder, out, **kwargs):
-    options = dict(submissions_dir=folder, out_dir=out, jobs=2, limits=FAST,
-                   task_names=["conv_matrix"], log=open(os.devnull, "w"))
-    return grade_class(**{**options, **kwargs})
+grade = grade_conv
 
 
 def result_rows(out):
