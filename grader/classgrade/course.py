@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.client import paths
@@ -55,6 +55,15 @@ class Course:
     points: Mapping[str, float] = field(default_factory=dict)
     packages: tuple[str, ...] = ()
     source: str = ""
+
+    def limits_for(self, limits=None):
+        """``limits`` (default ``Limits()``) with the course's packages, unless they name their
+        own (``--packages`` for one run)."""
+        from grader.classgrade.sandbox.limits import Limits
+        limits = limits or Limits()
+        if self.packages and not limits.packages:
+            limits = replace(limits, packages=",".join(self.packages))
+        return limits
 
     def points_for(self, task_list, *, mandatory: float | None = None,
                    optional: float | None = None,

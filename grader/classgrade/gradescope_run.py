@@ -29,7 +29,6 @@ from grader.classgrade.exports.gradescope import write_gradescope_json
 from grader.classgrade.intake import new_staging, take_files
 from grader.classgrade.run import default_task_names
 from grader.classgrade.runinfo import RunInfo
-from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.sandbox.modes import SandboxUnavailable, bwrap_works, choose_sandbox
 from grader.classgrade.submission import grade_submission
 from grader.classgrade.submissions import from_copy
@@ -108,7 +107,7 @@ def run_autograder(root: Path, *, mode: str | None = None) -> Path:
     mode = mode or sandbox_mode()
     tasks = [task for task in TASKS if task.name in default_task_names()]
     course = load_course()
-    limits = Limits(packages=",".join(course.packages)) if course.packages else Limits()
+    limits = course.limits_for()
     limits.check_budget(len(tasks))
     points = course.points_for(tasks)
     username = student_username(root)

@@ -181,11 +181,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
     task_names = tuple(task_names or default_task_names())
-    limits = limits or Limits()
-    limits.check_budget(len(task_names))
     course = course if isinstance(course, Course) else load_course(course)
-    if course.packages and not limits.packages:  # the course's, unless this run names its own
-        limits = replace(limits, packages=",".join(course.packages))
+    limits = course.limits_for(limits)
+    limits.check_budget(len(task_names))
     grading_environment(limits.packages)  # a package not installed: one line, nothing graded
     points = points or course.points_for([t for t in TASKS if t.name in task_names])
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,

@@ -103,17 +103,22 @@ def _clean(text, limit=600) -> str:
     return text[:limit]
 
 
-def _raw_task(name: str, stream: bytes, n_cases: int, ending: dict | None,
-              damage: str = "") -> RawTask:
+def _raw_task(name: str, stream: bytes, n_cases: int, ending: dict | None, damage: str = "", *,
+              environment=None) -> RawTask:
+    """The task's outcomes as decoded; with ``environment``, a message naming a module graded
+    code lacks says so (:func:`~.environment.explain`)."""
     decoded = wire.decode_outcomes(stream, n_cases=n_cases, max_values=MAX_ANSWER_VALUES)
     outcomes = []
     while len(outcomes) in decoded.outcomes:  # consecutive from case 0; a gap ends the list
-        outcomes.append(decoded.outcomes[len(outcomes)])
+        outcome = decoded.outcomes[len(outcomes)]
+        message = explain(outcome.message, environment) if environment else outcome.message
+        outcomes.append(outcome if message == outcome.message else replace(outcome, message=message))
     ended, signal_name = "not_run", ""
     if isinstance(ending, dict):
         ended = ending.get("ended", "not_run")
         signal_name = ending.get("signal") or "" if ended == "signal" else ""
-    notes = tuple(message for status, message in decoded.problems if status == wire.LOAD_ERROR)
+    notes = tuple(explain(message, environment) if environment else message
+                  for status, message in decoded.problems if status == wire.LOAD_ERROR)
     problem = next((p for p in decoded.problems if p[0] != wire.LOAD_ERROR), None)
     return RawTask(name=name, outcomes=tuple(outcomes), problem=problem, ended=ended,
                    signal=signal_name, damage=decoded.damage or damage, load_notes=notes)
@@ -160,17 +165,15 @@ def run_in_sandbox(submission, chunks: list, cases_by_task: dict, limits: Limits
     if demux.damage and demux.held <= demux.max_bytes:
         raise SandboxFailed(f"the sandbox's supervisor sent a damaged stream: {demux.damage}")
     damage = f"the submission {demux.damage}" if demux.damage else ""
-    load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0))
-    tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
-                                  demux.endings.get(number), damage)
-             for number, (task, (cases, _)) in enumerate(cases_by_task.items(), start=1)}
     environment = grading_environment(limits.packages)
-    tasks = {name: replace(raw, outcomes=tuple(replace(o, message=explain(o.message, environment))
-                                               for o in raw.outcomes))
-             for name, raw in tasks.items()}
+    load = _raw_task("__load__", bytes(demux.streams.get(0, b"")), 0, demux.endings.get(0),
+                     environment=environment)
+    tasks = {task.name: _raw_task(task.name, bytes(demux.streams.get(number, b"")), len(cases),
+                                  demux.endings.get(number), damage, environment=environment)
+             for number, (task, (cases, _)) in enumerate(cases_by_task.items(), start=1)}
     return SandboxRun(tasks=tasks, mode=mode, seconds=time.perf_counter() - start,
                       error=error or damage, load_error=_load_problem(load, limits),
-                      load_notes=tuple(explain(note, environment) for note in load.load_notes))
+                      load_notes=load.load_notes)
 
 
 def launch(workdir: Path, mode: str, script: str, seconds: float, receive=None, *,

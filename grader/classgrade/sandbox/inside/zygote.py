@@ -113,16 +113,14 @@ def grade_one(folder, settings, number, own_pid_ns):
         try:
             if own_pid_ns is not None:
                 os.close(own_pid_ns)   # the zygote's namespace is not the submission's to hold
-            failed = isolation.enter_fresh_world(
-                cgroup, settings.get("fresh_tmp_mb", 0), settings.get("keep", ()),
-                hide=[CGROUP_INSIDE] if settings.get("cgroup") == CGROUP_INSIDE else []) \
-                if own_namespace else "no PID namespace"
-            fresh = not failed
-            if own_namespace and failed:   # its /proc would not be its own: never run so
-                raise RuntimeError(f"the submission's namespaces could not be made: {failed}")
+            if own_namespace:
+                failed = isolation.enter_fresh_world(
+                    cgroup, settings.get("fresh_tmp_mb", 0), settings.get("keep", ()),
+                    hide=[CGROUP_INSIDE] if settings.get("cgroup") == CGROUP_INSIDE else [])
+                if failed:   # its /proc would not be its own: never run so
+                    raise RuntimeError(f"the submission's namespaces could not be made: {failed}")
             worker.run_submission(os.path.join(folder, "code"), os.path.join(folder, "io"))
-            code = FRESH if fresh and (cgroup is not None or not settings.get("cgroup")) \
-                else NOT_FRESH
+            code = FRESH if own_namespace else NOT_FRESH
         except BaseException:  # noqa: BLE001
             traceback.print_exc()
         finally:
@@ -134,7 +132,8 @@ def grade_one(folder, settings, number, own_pid_ns):
     if isinstance(run_as, int) and run_as > 0:
         left = not uid_processes.kill_all_of(run_as)
     uid_processes.reap()
-    emptied = cgroup is None or cgroup.remove()
+    # a sandbox with a cgroup folder proves the submission gone by removing its cgroup
+    emptied = cgroup.remove() if cgroup is not None else not settings.get("cgroup")
     ended = worker.ending(status)
     return {**ended, "fresh": ended.get("code") == FRESH and emptied and not left}
 
