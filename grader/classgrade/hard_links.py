@@ -81,10 +81,23 @@ class NameIndex:
         return cls(root, _sorted(names), complete=complete)
 
     def all_inside(self, info: os.stat_result) -> bool:
-        """Whether every name of the file ``info`` describes (an ``fstat``) lies under ``root``."""
+        """Whether every name of the file ``info`` describes (an ``fstat``) lies under ``root``.
+
+        The names the walk recorded are looked at again now: a name renamed from one folder to
+        another while the walk ran was recorded twice (a red team counted a root-only secret's
+        one inside name as two, and had it graded), so only the names that still are this file
+        count.
+        """
         if info.st_nlink <= 1:
             return True
-        return len(self.names.get((info.st_dev, info.st_ino), ())) == info.st_nlink
+        still = 0
+        for name in self.names.get((info.st_dev, info.st_ino), ()):
+            try:
+                now = os.lstat(name)
+            except OSError:
+                continue
+            still += (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino)
+        return still == info.st_nlink
 
     def students_own(self, info: os.stat_result, path: Path) -> bool:
         """Whether the file ``info`` describes (an ``fstat``), read at ``path``, belongs to the

@@ -126,10 +126,14 @@ def take_files(files, target: Path, *, index: NameIndex | None, label: str) -> T
                          "are graded)")
             continue
         data, info = read
-        if info.st_nlink > 1:
-            others = ", ".join(printable(str(other)) for other in index.other_names(info, path))
-            notes.append(f"{shown}: one file with {others} (hard links inside the submissions "
-                         "folder); graded for each student whose folder holds it")
+        others = index.other_names(info, path) if info.st_nlink > 1 else ()
+        if others:
+            notes.append(f"{shown}: one file with {', '.join(printable(str(o)) for o in others)} "
+                         "(hard links inside the submissions folder); graded for each student "
+                         "whose folder holds it")
+        elif info.st_nlink > 1:   # the student's own file, linked from outside (students_own)
+            notes.append(f"{shown}: your file has another name outside the submissions folder; "
+                         "graded as yours")
         if suffix == ".zip":
             archived += [(*member, info.st_mtime_ns) for member in _unpacked(shown, data, notes)]
         elif Path(name).name != name or (target / name).exists():

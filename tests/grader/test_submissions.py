@@ -319,6 +319,8 @@ def test_a_link_to_a_students_own_file_never_costs_the_student_it(tmp_path, wher
     intake = take_in(tmp_path / "subs")
     chosen = {s.username: s for s in intake.submissions}
     assert chosen["alice"].notebook.read_text() == '{"mine": "alice"}'
+    assert any("has another name outside the submissions folder; graded as yours" in note
+               for note in intake.notes["alice"]), intake.notes["alice"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to students' uids needs root")
@@ -341,3 +343,16 @@ def test_symbolic_links_stay_refused_inside_the_class_too(tmp_path):
     intake = take_in(tmp_path)
     assert intake.submissions[1].notebook is None
     assert intake.notes["mallory"][0].startswith("assignment.ipynb: a symbolic link, not used")
+
+
+def test_a_name_renamed_during_the_walk_is_not_counted_twice(tmp_path):
+    """A red team's race: while the walk ran, the inside name of a root-only secret was renamed
+    into a folder not yet walked, so it was recorded twice and the count matched st_nlink (2:
+    one inside, one outside). The recorded names are looked at again when the file is read."""
+    _make(tmp_path, {"kit/secret.ipynb": "{}", "subs/eve/d/keep.txt": ""})
+    eve = tmp_path / "subs" / "eve"
+    os.link(tmp_path / "kit" / "secret.ipynb", eve / "a2.ipynb")
+    info = os.stat(eve / "a2.ipynb")
+    raced = NameIndex(tmp_path / "subs", {(info.st_dev, info.st_ino): (eve / "a2.ipynb",
+                                                                       eve / "d" / "a2.ipynb")})
+    assert not raced.all_inside(info)
