@@ -1,6 +1,6 @@
 """The server database's SQL: the schema of each version and the progress upsert.
 
-Version 1 is the first; version 2 adds the index of unanswered inputs. A later
+Version 1 is the first; version 2 adds the index of unanswered inputs; version 3 the local checks' outcomes. A later
 version adds ``MIGRATIONS[n]`` (the SQL that brings a version n - 1 file to
 version n) and raises :data:`grader.server.store.SCHEMA_VERSION`, so every file
 is migrated in place when the store opens it.
@@ -63,7 +63,21 @@ SCHEMA_V2 = """
 CREATE INDEX IF NOT EXISTS issued_outstanding ON issued(username, function, issued_at)
     WHERE answered = 0;
 """
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2}  # version -> the SQL that brings version - 1 to it
+# Version 3: the outcome of each local check a student ran with the kit's client (never the
+# code or the answers): whether it passed and the recognised mistake's name, if any. Written
+# only through the kit's own endpoint, which AutoMark's clients never call.
+SCHEMA_V3 = """
+CREATE TABLE local_checks (
+    id       INTEGER PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(username),
+    function TEXT NOT NULL,
+    at       REAL NOT NULL,
+    passed   INTEGER NOT NULL,
+    mistake  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX local_checks_by_user ON local_checks(username, function, at);
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}  # version -> the SQL that brings version - 1 to it
 
 RAISE_PROGRESS = """
 INSERT INTO progress (username, function, state, first_at, completed_at)

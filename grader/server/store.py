@@ -17,6 +17,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
     attempts  id PK, username, function, ipd, at, success, verdict
     progress  (username, function) PK, state ('attempted' | 'completed'), first_at, completed_at
     windows   username PK, until (Unix time the rate-limit window closes)
+    local_checks id PK, username, function, at, passed, mistake ('' or the mistake's name) (v3)
 
 Times are Unix seconds (``time.time()``).
 """
@@ -32,7 +33,7 @@ from grader.classgrade.gradebook_schema import Transaction  # the gradebook's: o
 from grader.client.roster import Student
 from grader.server.schema import MIGRATIONS, RAISE_PROGRESS, statements
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x414D5356  # "AMSV": an AutoMark server database
 BUSY_TIMEOUT = 30.0
 ATTEMPTED, COMPLETED = "attempted", "completed"
@@ -244,7 +245,7 @@ class ServerStore:
 
     def count(self, table: str) -> int:
         """Rows of one table (for the load test's accounting)."""
-        if table not in ("users", "issued", "attempts", "progress", "windows"):
+        if table not in ("users", "issued", "attempts", "progress", "windows", "local_checks"):
             raise ValueError(f"no table {table!r} in the server database")
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
