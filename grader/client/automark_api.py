@@ -11,14 +11,19 @@ With an AutoMark server configured (``Config.host``, as in the course's client,
 else ``$AUTOMARK_SERVER``, else the server the kit was built for), the hidden
 case comes from the server: ``get_test_input``, a positional call,
 ``check_answer``, once the local cases pass; the server records the attempt and
-``get_progress`` prints the server's table. Without one, everything stays offline.
+``get_progress`` prints the server's table. When the server's rate limit refuses
+(AutoMark's ``your timeout expires in N sec.``) or the server does not answer, the
+local result is still shown and the hidden check waits; inside a known window the
+server is not asked at all. Without a server, everything stays offline.
 """
 
 from __future__ import annotations
 
+import http.client
 import inspect
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.client import kit_files, messages, paths
+from grader.client.local_record import record_local_check
 from grader.client.progress import NOT_ATTEMPTED, ProgressStore
 from grader.client.roster import Student, load_roster
 from grader.core import results, tasks
@@ -54,6 +60,21 @@ def server_url() -> str | None:
 
 class CheckRefused(Exception):
     """The check could not start; the message says why, in one line."""
+
+
+class RateLimited(CheckRefused):
+    """The server refused while this student's window is open (AutoMark's exact words)."""
+
+    def __init__(self, text: str, seconds: int):
+        super().__init__(text)
+        self.seconds = seconds
+
+
+class ServerUnreachable(CheckRefused):
+    """No answer from the server: connection refused, timeout, DNS, or a proxy's 5xx."""
+
+
+_window_closes: dict[tuple[str, str], float] = {}  # (server, username): time.monotonic()
 
 
 def _registered(username: str):
@@ -92,12 +113,16 @@ def _ask(url: str, *segments) -> bytes:
     except urllib.error.HTTPError as error:  # AutoMark refuses with status 300 and JSON
         try:
             text = json.loads(error.read())["error"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OSError):
             text = f"the AutoMark server at {url} answered HTTP {error.code}"
-        raise CheckRefused(text) from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise CheckRefused(f"cannot reach the AutoMark server at {url}: {reason}") from None
+        if error.code >= 500:  # a proxy's 502/504, a busy or failing server
+            raise ServerUnreachable(text) from None
+        seconds = messages.timeout_seconds(text)
+        raise (CheckRefused(text) if seconds is None else RateLimited(text, seconds)) from None
+    except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+        reason = getattr(error, "reason", None) or error
+        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: "
+                                f"{str(reason) or type(reason).__name__}") from None
 
 
 def _local_phase(task: tasks.Task, function, username: str) -> TaskResult:
@@ -125,11 +150,33 @@ def _remote_phase(task: tasks.Task, function, username: str, url: str) -> TaskRe
 
 def _check_with_server(task: tasks.Task, function, username: str, url: str) -> CheckResult:
     local = _local_phase(task, function, username)
+    record_local_check(url, username, local)  # for the staff page; never fails, at most 2 s
     if not local.passed:
         return CheckResult(local, TaskResult.crashed(
             task.name, "remote", "not sent to the server: the local cases must pass first",
             kind=results.NOT_IMPLEMENTED if local.not_implemented else ""))
-    return CheckResult(local, _remote_phase(task, function, username, url))
+    return CheckResult(local, _remote_or_wait(task, function, username, url))
+
+
+def _remote_or_wait(task: tasks.Task, function, username: str, url: str) -> TaskResult:
+    """The remote phase, or why it waits (the local result stands and is shown): the rate
+    limit's window, remembered so that a check inside it asks the server nothing, or a
+    server out of reach (nothing is recorded anywhere until it answers)."""
+    key = (url, username)
+    left = _window_closes.get(key, 0.0) - time.monotonic()
+    try:
+        if left > 0:
+            return TaskResult.crashed(task.name, "remote", messages.next_hidden_check(left),
+                                      kind=messages.WAITING)
+        return _remote_phase(task, function, username, url)
+    except RateLimited as limit:  # the server's seconds are rounded up: never too early
+        _window_closes[key] = time.monotonic() + limit.seconds
+        return TaskResult.crashed(task.name, "remote", messages.next_hidden_check(limit.seconds),
+                                  kind=messages.WAITING)
+    except ServerUnreachable as error:
+        return TaskResult.crashed(task.name, "remote",
+                                  messages.hidden_check_waits_for_server(str(error)),
+                                  kind=messages.WAITING)
 
 
 def run_check(username: str, function, arg_keys) -> tuple[tasks.Task, CheckResult]:

@@ -1,9 +1,12 @@
 """AutoMark's printed messages and progress table, and our failure details.
 
-Every message is deterministic: no times, no memory addresses.
+Every message is a function of its arguments: no clock, no memory addresses.
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from grader.client.roster import Student
 from grader.core import tasks
@@ -18,6 +21,28 @@ RUNNING_LOCAL = "Running local tests..."
 RUNNING_REMOTE = "Running remote test..."
 REMOTE_PASSED = "Test was successful. Congratulations!"
 REMOTE_FAILED = "Test failed. Please review your code."
+WAITING = "waiting"  # a remote phase's error_kind: the hidden check could not run now
+# AutoMark's refusal while a student's window is open (the original server's words and ours)
+_TIMEOUT_WORDS = re.compile(r"your timeout expires in (\d{1,9}) sec\.")
+
+
+def timeout_seconds(text: str) -> int | None:
+    """The seconds left in AutoMark's ``your timeout expires in 29 sec.``; None for other texts."""
+    found = _TIMEOUT_WORDS.fullmatch(text)
+    return int(found.group(1)) if found else None
+
+
+def next_hidden_check(seconds_left: float) -> str:
+    """Why the hidden check did not run: the server's rate limit, for ``seconds_left`` more."""
+    return (f"Your next hidden check is possible in {max(1, math.ceil(seconds_left))} s (the "
+            "server's rate limit); the local checks ran now, above: run this check again then.")
+
+
+def hidden_check_waits_for_server(reason: str) -> str:
+    """Why the hidden check did not run: the server did not answer (``reason`` says how)."""
+    return (f"The hidden check waits for the server: {reason.rstrip('.')}. The local checks ran now, above. "
+            "Nothing is recorded until the server answers (it keeps your progress): run this "
+            "check again when it is back.")
 
 
 def local_verdict(name: str, passed: bool) -> str:
@@ -81,8 +106,11 @@ def check_report(name: str, check: CheckResult) -> list[str]:
     lines = [RUNNING_LOCAL, local_verdict(name, check.local.passed)]
     lines += explain(check.local, indent="    ", warn_mutation=False)
     lines.append(RUNNING_REMOTE)
-    lines.append(REMOTE_PASSED if check.passed else REMOTE_FAILED)
-    if not check.local.not_implemented:
+    if check.remote.error_kind == WAITING:
+        lines.append(check.remote.error)
+    else:
+        lines.append(REMOTE_PASSED if check.passed else REMOTE_FAILED)
+    if not check.local.not_implemented and check.remote.error_kind != WAITING:
         lines += explain(check.remote, indent="    ", warn_mutation=False)
         if check.remote.passed and not check.local.passed:
             lines.append("    The hidden cases passed, but a function is completed only when "

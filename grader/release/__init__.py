@@ -3,7 +3,7 @@
     build         the kit's folder and zip: stub notebook, core/ and client/, data, vectors
     leaks         the leak check every build runs
     vectors       the test vectors written from the references
-    student_readme.md   the kit's README
+    readme        the kit's README from student_readme.md: offline, or for a server
     gradescope_package  the Gradescope autograder zip: setup.sh, run_autograder and the grading
                         kit (its run_autograder runs grader.classgrade.gradescope_run)
 """

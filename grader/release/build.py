@@ -23,6 +23,7 @@ from grader.core.mistakes import MISTAKES_FILE, write_mistakes
 from grader.core.tasks import TASKS
 from grader.references import mistakes_for
 from grader.release.leaks import find_leaks
+from grader.release.readme import student_readme
 from grader.release.vectors import write_vectors
 
 ROOT = paths.KIT_ROOT
@@ -35,7 +36,6 @@ STUDENT_REQUIREMENTS = ("numpy", "matplotlib", "notebook", "ipykernel")
 # the kit runs the same on both.
 SUPPORTED_PYTHONS = "3.10 to 3.13"
 PY310_PINS = {"numpy": "2.2.6", "matplotlib": "3.10.9", "ipykernel": "7.3.0"}
-STUDENT_README = Path(__file__).with_name("student_readme.md")
 
 
 def _requirements() -> str:
@@ -110,7 +110,8 @@ def build_student_kit(out_dir, *, zip_path=None, server=None) -> list[str]:
         json.dumps(kit_files.kit_digests(), indent=1) + "\n", encoding="utf-8")
     local = {name: cases for name, (cases, _) in vectors_from(out / "grader" / "vectors").items()}
     write_mistakes(out / "grader" / "vectors" / MISTAKES_FILE, TASKS, local, mistakes_for)
-    shutil.copyfile(STUDENT_README, out / "README.md")
+    (out / "README.md").write_text(student_readme(server and server.rstrip("/") + "/"),
+                                   encoding="utf-8")
     (out / "requirements.txt").write_text(_requirements())
     leaks = find_leaks(out)
     if leaks:

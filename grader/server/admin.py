@@ -1,4 +1,5 @@
-"""The staff pages: the class live (``GET /``) and its CSV export (``/admin/progress.csv``).
+"""The staff pages: the class live (``GET /``) and its CSV exports (``/admin/progress.csv``,
+``/admin/stuck.csv``: who is stuck on what, :mod:`grader.server.stuck`).
 
 Both need the admin token, as ``Authorization: Bearer <token>`` or ``?token=<token>``
 (compared in constant time); a server started without a token refuses them
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from grader.core.tasks import ordered_for_progress
+from grader.server import local_checks, stuck
 from grader.server.store import ServerStore
 
 REFRESH_SECONDS = 30
@@ -93,7 +95,9 @@ async def page(request: Request) -> Response:
         return refused
     view = class_view(request.app.state.store)
     html = _templates.get_template("admin.html").render(
-        view=view, refresh=REFRESH_SECONDS, token=request.query_params.get("token", ""),
+        view=view, stuck=stuck.stuck_view(request.app.state.store), when=stuck.when,
+        refused_records=local_checks.refused["rate"], refresh=REFRESH_SECONDS,
+        token=request.query_params.get("token", ""),
         now=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
@@ -123,3 +127,13 @@ async def progress_csv(request: Request) -> Response:
     return Response(progress_csv_text(class_view(request.app.state.store)), media_type="text/csv",
                     headers={**PAGE_HEADERS,
                              "Content-Disposition": 'attachment; filename="progress.csv"'})
+
+
+async def stuck_csv(request: Request) -> Response:
+    """Who is stuck on what as CSV: one row per student, one column per function."""
+    refused = refusal(request)
+    if refused is not None:
+        return refused
+    return Response(stuck.stuck_csv_text(stuck.stuck_view(request.app.state.store), _cell),
+                    media_type="text/csv",
+                    headers={**PAGE_HEADERS, "Content-Disposition": 'attachment; filename="stuck.csv"'})

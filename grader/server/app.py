@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from grader.core.tasks import TASKS
-from grader.server import admin, cases, users
+from grader.server import admin, cases, local_checks, users
 from grader.server.limits import MAX_PARAM_BYTES
 from grader.server.service import AutoMarkService, ProtocolError
 from grader.server.settings import ServerSettings
@@ -52,7 +52,9 @@ ENDPOINTS = {  # name: (its parameters, the method of AutoMarkService)
     "check_answer": (("username", "function", "ipd", "answer"), "check_answer"),
     "get_progress": (("username",), "get_progress"),
 }
-ENDPOINT_BYTES = {name.encode("ascii") for name in ENDPOINTS}
+ROUTES = {**ENDPOINTS,  # and the kit's own, which AutoMark's clients never call
+          local_checks.NAME: (local_checks.PARAMS, local_checks.record_local_check)}
+ENDPOINT_BYTES = {name.encode("ascii") for name in ROUTES}
 MAX_SEGMENTS = 1 + max(len(params) for params, _ in ENDPOINTS.values())
 log = logging.getLogger("grader.server")
 
@@ -80,7 +82,7 @@ def path_arguments(raw_path: bytes) -> tuple[str, list]:
                             f"{MAX_SEGMENTS}: " + ", ".join(usage(n) for n in ENDPOINTS) + ".")
     name, *segments = path.split(b"/")
     name = name.decode("ascii")  # one of ENDPOINT_BYTES (AutoMarkApp checked)
-    params, _ = ENDPOINTS[name]
+    params, _ = ROUTES[name]
     if len(segments) != len(params):
         raise ProtocolError(f"expected {usage(name)}, got {len(segments)} parameter(s) instead "
                             f"of {len(params)}.")
@@ -100,7 +102,7 @@ def path_arguments(raw_path: bytes) -> tuple[str, list]:
 
 
 def usage(name: str) -> str:
-    params, _ = ENDPOINTS[name]
+    params, _ = ROUTES[name]
     return f"GET /{name}/" + "/".join(f"<{p}>" for p in params)
 
 
@@ -108,7 +110,8 @@ def respond(service: AutoMarkService, raw_path: bytes) -> tuple[int, bytes, byte
     """``(status, body, content type)`` of ``/<endpoint>/<param>/...`` (a known endpoint)."""
     try:
         name, args = path_arguments(raw_path)
-        result = getattr(service, ENDPOINTS[name][1])(*args)
+        method = ROUTES[name][1]
+        result = method(service, *args) if callable(method) else getattr(service, method)(*args)
     except ProtocolError as refusal:
         return ERROR_STATUS, json.dumps({"error": str(refusal)}).encode(), JSON
     if isinstance(result, bytes):
@@ -245,6 +248,7 @@ def create_app(settings: ServerSettings | None = None) -> AutoMarkApp:
             store.close()
 
     routes = [Route("/", admin.page, methods=["GET"]),
-              Route("/admin/progress.csv", admin.progress_csv, methods=["GET"])]
+              Route("/admin/progress.csv", admin.progress_csv, methods=["GET"]),
+              Route("/admin/stuck.csv", admin.stuck_csv, methods=["GET"])]
     return AutoMarkApp(Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: not_found, 405: not_found, Exception: internal_error}))
