@@ -169,9 +169,9 @@ def cmd_grade(args) -> int:
             submissions_dir=args.submissions, out_dir=args.out, jobs=args.jobs,
             sandbox=args.sandbox, roster_path=args.roster, task_names=task_names, limits=limits,
             points=_points(args, task_names), course=args.course, execute=args.execute,
-            force=args.force,
-            only=_only(args.only), dask=args.dask, dask_certs=args.dask_certs,
-            dask_insecure=args.dask_insecure, lms=args.lms)
+            force=args.force, only=_only(args.only), dask=args.dask, dask_certs=args.dask_certs,
+            dask_insecure=args.dask_insecure, lms=args.lms, deadline=args.deadline,
+            late_policy=args.late_policy, lms_timezone=args.lms_timezone)
     except GradingFailed as error:  # the setup, not the class: nothing was written
         print(f"Error: {error}", file=sys.stderr)
         return 1
@@ -223,7 +223,7 @@ def _add_limits(parser) -> None:
 def _add_grade(sub) -> None:
     from grader.classgrade.course import COURSE_FILE
     from grader.classgrade.exports.grades import points_for
-    from grader.classgrade.lms_downloads import LMSES
+    from grader.classgrade.lms_downloads import add_flags as add_download_flags
     from grader.classgrade.run import grade_class
     from grader.classgrade.sandbox.modes import MODES
     library, weights = grade_class.__kwdefaults__, points_for.__kwdefaults__
@@ -277,11 +277,7 @@ def _add_grade(sub) -> None:
     grade.add_argument("--execute", action="store_true", default=library["execute"],
                        help="also execute each whole notebook (nbclient, per-cell timeout) "
                        "for feedback")
-    grade.add_argument("--lms", choices=LMSES, default=library["lms"],
-                       help="SUBMISSIONS is this LMS's unzipped 'download all submissions', "
-                       "matched to usernames through the roster's canvas_id, moodle_id or name "
-                       "columns (default: none, <username> folders or files; the grade imports "
-                       "for all three are written to OUT/lms/ either way)")
+    add_download_flags(grade, library)
     _add_limits(grade)
 
 

@@ -12,6 +12,12 @@ that every run and every export of a run agrees with it::
     [points.tasks]                  # a task's own points, instead of its weight
     conv_matrix = 2
 
+    deadline = "2026-12-11T23:59+01:00"       # optional: late hand-ins of an LMS download
+    late_policy = "penalty:10%/day,max 50%"   # count | ignore | penalty:N%/day[,max M%]
+    lms_timezone = "Europe/Amsterdam"         # the download's times (default: the deadline's)
+
+(top-level keys, before ``[points]``).
+
 Points only weigh verdicts: the file is not part of the grader's version nor of the settings
 that decide re-grading, so changing it rewrites the exports and runs no student code again.
 ``grade --points TASK=N[,TASK=N]`` (``make grade POINTS=...``) overrides it for one run, and
@@ -31,7 +37,9 @@ from grader.core import tasks
 COURSE_FILE = paths.KIT_ROOT / "course.toml"
 ASSIGNMENT = "CNN assignment"
 MANDATORY, OPTIONAL = 1.0, 0.5
-_KEYS = {"": {"assignment", "points", "packages"}, "points": {"mandatory", "optional", "tasks"}}
+_KEYS = {"": {"assignment", "points", "packages", "deadline", "late_policy", "lms_timezone"},
+         "points": {"mandatory", "optional", "tasks"}}
+_DEADLINE_KEYS = ("deadline", "late_policy", "lms_timezone")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,10 @@ class Course:
         packages: installed packages graded code may import besides the student kit's
             (NumPy, matplotlib); ``--packages`` replaces them for one run. Unlike points,
             they change verdicts: a change grades the class again.
+        deadline, late_policy, lms_timezone: the hand-in deadline (ISO 8601 with its UTC
+            offset), what late work is worth, the zone of an LMS download's times ("" for
+            none; ``grade --deadline ...`` replaces each for one run:
+            :mod:`grader.classgrade.late_handins`).
         source: the file read ("" for the defaults).
     """
 
@@ -54,6 +66,9 @@ class Course:
     optional: float = OPTIONAL
     points: Mapping[str, float] = field(default_factory=dict)
     packages: tuple[str, ...] = ()
+    deadline: str = ""
+    late_policy: str = ""
+    lms_timezone: str = ""
     source: str = ""
 
     def limits_for(self, limits=None):
@@ -143,7 +158,23 @@ def _course(path: Path, data: dict) -> Course:
     return Course(assignment=assignment.strip(), mandatory=float(points.get("mandatory", MANDATORY)),
                   optional=float(points.get("optional", OPTIONAL)),
                   points={name: float(value) for name, value in own.items()},
-                  packages=tuple(packages), source=str(path))
+                  packages=tuple(packages), **_deadline_settings(path, data), source=str(path))
+
+
+def _deadline_settings(path: Path, data: dict) -> dict[str, str]:
+    """The file's deadline keys, each checked (:class:`~.late_handins.Deadlines`)."""
+    from grader.classgrade.late_handins import Deadlines
+    found = {key: data.get(key, "") for key in _DEADLINE_KEYS}
+    for key, value in found.items():
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: {key} must be a string, e.g. deadline = "
+                             f'"2026-12-11T23:59+01:00", got {value!r}')
+    try:  # a policy or zone alone is fine: the deadline may come with each run (--deadline)
+        Deadlines.read(found["deadline"] or "2000-01-01T00:00Z", found["late_policy"],
+                       found["lms_timezone"])
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return {key: value.strip() for key, value in found.items()}
 
 
 def changed_points(previous: Mapping[str, float], now: Mapping[str, float]) -> list[str]:

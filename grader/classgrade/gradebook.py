@@ -22,6 +22,9 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
     results     (submission_id -> submissions, position) PK, task, passed, state,
                 n_passed, n_cases, error, mistake, first_failure, details
                 (JSON of TaskResult.to_dict())
+    handins     (run_id -> runs, username) PK, content_hash, handed_in (UTC, "" unknown),
+                deadline (the student's own), days_late, factor, words: a run with a
+                deadline (runs.deadlines, JSON) records each submission's lateness (v3)
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ from typing import Iterable
 from grader.classgrade.gradebook_schema import (
     INSERT_RESULT,
     LATEST,
+    MIGRATIONS,
     RUNS,
     SCHEMA,
-    V2_COLUMNS,
     Transaction,
     check_file,
     result_row,
@@ -49,7 +52,7 @@ from grader.classgrade.runinfo import RunInfo
 from grader.client.roster import Student, valid_username
 from grader.core.results import SubmissionResult, TaskResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT = 30.0
 
 class Gradebook:
@@ -108,8 +111,9 @@ class Gradebook:
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute(RUNS)
-                for statement in V2_COLUMNS:  # version 1 -> 2, or a new file
-                    self._db.execute(statement)
+                for step, statements in MIGRATIONS.items():  # from the file's version on
+                    for statement in statements if version < step else ():
+                        self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- context manager -------------------------------------------------------------------
@@ -163,9 +167,10 @@ class Gradebook:
         with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO runs (started_at, grader_version, sandbox, settings_key, tasks, "
-                "limits, points) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "limits, points, deadlines) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.started_at, run.grader_version, run.sandbox, run.settings_key,
-                 json.dumps(list(run.tasks)), json.dumps(run.limits), json.dumps(run.points)))
+                 json.dumps(list(run.tasks)), json.dumps(run.limits), json.dumps(run.points),
+                 json.dumps(run.deadlines)))
         return cursor.lastrowid
 
     def finish_run(self, run_id: int, finished_at: str | None = None) -> None:
@@ -178,7 +183,24 @@ class Gradebook:
         """Every run, oldest first, as dicts (JSON columns decoded)."""
         rows = self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()
         return [{**dict(row), "tasks": json.loads(row["tasks"]), "limits": json.loads(row["limits"]),
-                 "points": json.loads(row["points"])} for row in rows]
+                 "points": json.loads(row["points"]), "deadlines": json.loads(row["deadlines"])}
+                for row in rows]
+
+    def record_handins(self, run_id: int, late, content_hashes) -> None:
+        """Record each submission's ``Lateness`` (``{username: Lateness}``) under ``run_id``."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO handins (run_id, username, content_hash, handed_in, "
+                "deadline, days_late, factor, words) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, username, content_hashes.get(username, ""), entry.handed_in,
+                  entry.deadline, entry.days, entry.factor, entry.words)
+                 for username, entry in sorted(late.items())])
+
+    def handins(self, run_id: int) -> dict[str, dict]:
+        """``{username: row}`` of the hand-ins a run recorded."""
+        rows = self._db.execute("SELECT * FROM handins WHERE run_id = ? ORDER BY username",
+                                (run_id,))
+        return {row["username"]: dict(row) for row in rows}
 
     def save(self, result: SubmissionResult, *, grader_version: str,
              graded_at: datetime | None = None, settings_key: str = "",

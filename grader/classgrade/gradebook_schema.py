@@ -61,6 +61,20 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 V2_COLUMNS = ("ALTER TABLE submissions ADD COLUMN settings_key TEXT NOT NULL DEFAULT ''",
                "ALTER TABLE submissions ADD COLUMN run_id INTEGER REFERENCES runs(id)")
+# version 3: a run's deadline settings, and each run's hand-in times and lateness
+V3_CHANGES = ("ALTER TABLE runs ADD COLUMN deadlines TEXT NOT NULL DEFAULT '{}'",
+              """CREATE TABLE IF NOT EXISTS handins (
+    run_id       INTEGER NOT NULL REFERENCES runs(id),
+    username     TEXT NOT NULL REFERENCES students(username),
+    content_hash TEXT NOT NULL,
+    handed_in    TEXT NOT NULL DEFAULT '',
+    deadline     TEXT NOT NULL DEFAULT '',
+    days_late    INTEGER NOT NULL DEFAULT 0,
+    factor       REAL NOT NULL DEFAULT 1,
+    words        TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, username)
+)""")
+MIGRATIONS = {2: V2_COLUMNS, 3: V3_CHANGES}  # version: the statements that reach it
 
 LEAVE_IT = ("the grader leaves it as it is: move it away (or restore the gradebook from a backup), "
             "or grade into another output folder")
@@ -68,13 +82,14 @@ LEAVE_IT = ("the grader leaves it as it is: move it away (or restore the gradebo
 
 @functools.lru_cache(maxsize=None)
 def shape(version: int) -> dict[str, frozenset[str]]:
-    """``{table: column names}`` of a gradebook of schema ``version`` (1 or 2), from our own DDL."""
+    """``{table: column names}`` of a gradebook of schema ``version`` (1 to 3), from our own DDL."""
     db = sqlite3.connect(":memory:")
     try:
         db.executescript(SCHEMA)
         if version >= 2:
             db.execute(RUNS)
-            for statement in V2_COLUMNS:
+        for step, statements in MIGRATIONS.items():
+            for statement in statements if version >= step else ():
                 db.execute(statement)
         return _tables(db)
     finally:

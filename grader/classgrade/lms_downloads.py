@@ -11,6 +11,10 @@ report and that student's feedback. An entry that matches no one, or two, is lis
 ignored, saying which column to fill in; so is an entry whose name cannot be read (a date
 that is no date), while every other entry is graded.
 
+Each submission keeps what the download says about when it was handed in (a time, or
+Canvas's late mark: :mod:`grader.classgrade.lms_times`), for a run with a deadline
+(:mod:`grader.classgrade.late_handins`).
+
 The files are then copied, under their own names, into a fresh folder of the standard
 layout (``<username>/assignment.ipynb``, ``Blocks.py``), so the notebook imports the
 student's ``Blocks``, with every check :mod:`grader.classgrade.intake` makes (links outside
@@ -69,7 +73,8 @@ def read_download(folder, *, lms: str, roster):
     submissions = []
     for username, entry in sorted(found.items()):
         taken = take_files(entry.files, staging / username, index=index, label=f"{username}: ")
-        submission, extra = from_copy(username, taken.folder, lms_id=entry.lms_id)
+        submission, extra = from_copy(username, taken.folder, lms_id=entry.lms_id,
+                                     handed_in=entry.when, marked_late=entry.late)
         submissions.append(submission)
         ignored += list(taken.lines) + [f"{username}: {line}" for line in extra]
         if taken.notes or extra:
@@ -167,3 +172,25 @@ def _unmatched(entry: Entry, named: set[str], by_name: dict, column: str) -> str
         why = f"no roster row has {'its id or ' if entry.lms_id else ''}the name {entry.name!r}"
     return (f"{shown}: {printable(why)}; ignored (fill in the roster's {column} column"
             f"{'' if entry.lms_id else ' or name'})")
+
+
+def add_flags(parser, library: dict) -> None:
+    """``grade``'s flags for an LMS download: which LMS, and the deadline its times meet
+    (defaults from ``grade_class``'s keywords, ``library``)."""
+    parser.add_argument("--lms", choices=LMSES, default=library["lms"],
+                        help="SUBMISSIONS is this LMS's unzipped 'download all submissions', "
+                        "matched to usernames through the roster's canvas_id, moodle_id or name "
+                        "columns (default: none, <username> folders or files; the grade imports "
+                        "for all three are written to OUT/lms/ either way)")
+    parser.add_argument("--deadline", default=library["deadline"], metavar="ISO",
+                        help="hand-in deadline with its UTC offset, e.g. 2026-12-11T23:59+01:00, "
+                        "for an --lms download; the roster's extension column moves a student's "
+                        "own; late work is graded, its score weighed by --late-policy (default: "
+                        "the course's, else none)")
+    parser.add_argument("--late-policy", default=library["late_policy"], metavar="POLICY",
+                        help="count, ignore (late work earns 0) or penalty:10%%/day[,max 50%%] "
+                        "(default: the course's, else ignore)")
+    parser.add_argument("--lms-timezone", default=library["lms_timezone"], metavar="ZONE",
+                        help="time zone of the download's dates (Brightspace's folder names, "
+                        "Moodle's grading worksheet), e.g. Europe/Amsterdam or +01:00 (default: "
+                        "the course's, else the deadline's UTC offset)")

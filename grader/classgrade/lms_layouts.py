@@ -18,6 +18,8 @@ assignsubmission_<plugin>_``, the id being the one its grading worksheet writes 
                  <Full Name>_<participant id>_assignsubmission_file_<file>; the participant
                  id is the assignment's own (``Participant 123`` in its grading worksheet);
                  ``_assignsubmission_onlinetext_`` entries hold online text and are not graded
+                 and a CSV beside them that is the assignment's grading worksheet gives each
+                 participant's hand-in time (:mod:`.lms_times`)
     brightspace  folders     <n>-<n> - <Name> - <Mon D, YYYY HMM AM>/<file> beside an
                  index.html, or (older downloads) flat files <n>-<n> - <Name> - <date> - <file>;
                  the two numbers identify the submission, not the student; each attempt is a
@@ -37,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.classgrade.console import printable
+from grader.classgrade.lms_times import is_worksheet, read_worksheet
 from grader.client.roster import LMS_COLUMNS
 
 LMSES = tuple(LMS_COLUMNS)
@@ -45,7 +48,8 @@ LAYOUTS = {
     "moodle": "Moodle folders named <Full Name>_<participant id>_assignsubmission_file_",
     "brightspace": "Brightspace folders named <n>-<n> - <Name> - <date>",
 }
-_CANVAS = re.compile(r"(?P<name>[^_]*)(?:_late)?_(?P<id>\d+)_(?:\d+_)?(?P<file>.+)", re.I)
+_CANVAS = re.compile(r"(?P<name>[^_]*)(?P<late>_late)?_(?P<id>\d+)_(?:\d+_)?(?P<file>.+)",
+                     re.I)
 _MOODLE = re.compile(r"(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
 _BRIGHTSPACE = re.compile(r"\d+-\d+ - (?P<name>.+?) - (?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} "
                           r"\d{3,4} [AP]M)(?: - (?P<file>.+))?")
@@ -61,7 +65,11 @@ class Entry:
         lms_id: the Canvas user id or the Moodle participant id ("" for Brightspace).
         name: as the LMS wrote it: ``smithbob``, ``Bob Smith``, ``Smith, Bob``.
         files: ``(file name as the student named it, path)``.
-        when: Brightspace's submission time, ISO 8601 ("" elsewhere): the latest is graded.
+        when: the hand-in time, ISO 8601 without a zone, in the LMS's time zone
+            (:mod:`.lms_times`): Brightspace's folder name, Moodle's grading worksheet; ""
+            when the download does not say (Canvas). Of Brightspace's attempts, the latest
+            is graded.
+        late: Canvas's ``_LATE_`` in a file's name: handed in after the student's due date.
     """
 
     label: str
@@ -69,7 +77,7 @@ class Entry:
     name: str
     files: tuple[tuple[str, Path], ...]
     when: str = ""
-
+    late: bool = False
 
 
 def looks_like(folder) -> str | None:
@@ -142,6 +150,7 @@ def read_canvas(folder: Path) -> tuple[list[Entry], list[str]]:
             return [f"{printable(path.name)}: not named as Canvas names a submission's files, "
                     "ignored"]
         entry = by_id.get(named["id"]) or Entry(path.name, named["id"], named["name"], ())
+        entry = replace(entry, late=entry.late or bool(named["late"]))
         own = _AGAIN.sub("", named["file"])
         own = named["file"] if own in dict(entry.files) else own
         by_id[named["id"]] = replace(entry, files=entry.files + ((own, path),))
@@ -151,10 +160,16 @@ def read_canvas(folder: Path) -> tuple[list[Entry], list[str]]:
 
 
 def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
-    """Moodle's folders (or flat files), one :class:`Entry` per participant id."""
+    """Moodle's folders (or flat files), one :class:`Entry` per participant id, each with its
+    hand-in time when Moodle's grading worksheet (a CSV) lies in ``folder``."""
     by_id: dict[str, Entry] = {}
+    times: dict[str, str] = {}
 
     def read_one(path: Path) -> list[str]:
+        if is_worksheet(path):
+            found, lines = read_worksheet(path)
+            times.update(found)
+            return lines
         named = _MOODLE.fullmatch(path.name)
         is_folder = path.is_dir() and not path.is_symlink()
         if named is None or bool(named["file"]) == is_folder:
@@ -166,7 +181,7 @@ def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
         by_id[named["id"]] = replace(entry, files=entry.files + files)
         return []
     ignored = _each(folder, read_one)
-    return list(by_id.values()), ignored
+    return [replace(entry, when=times.get(entry.lms_id, "")) for entry in by_id.values()], ignored
 
 
 def read_brightspace(folder: Path) -> tuple[list[Entry], list[str]]:

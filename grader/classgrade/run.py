@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from grader.classgrade import exports
+from grader.classgrade import exports, late_handins
 from grader.classgrade.class_folder import take_in
 from grader.classgrade.console import ProgressBar, class_table  # noqa: F401 (re-exported)
 from grader.classgrade.course import Course, changed_points, load_course
@@ -118,7 +118,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
                 roster_path=None, task_names=None, limits: Limits | None = None,
                 points: dict | None = None, course=None, execute: bool = False, force: bool = False,
                 only=None, lms: str | None = None, dask: str | None = None,
-                dask_certs=None, dask_insecure: bool = False, log=None) -> ClassRun:
+                dask_certs=None, dask_insecure: bool = False, log=None,
+                deadline: str | None = None, late_policy: str | None = None,
+                lms_timezone: str | None = None) -> ClassRun:
     """Grade every submission in ``submissions_dir`` into ``out_dir``.
 
     A task already graded for the same content under the same settings (grader
@@ -160,6 +162,10 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         dask_insecure: accept a ``tcp://`` scheduler on another machine (unencrypted, no
             credentials: whoever reaches it can change grades).
         log: where progress and warnings go (default: ``sys.stderr`` at the time of the call).
+        deadline, late_policy, lms_timezone: the hand-in deadline (ISO 8601 with its offset),
+            what late work is worth (``count``, ``ignore``, ``penalty:10%/day,max 50%``) and
+            the zone of the download's times (default: the course's, :mod:`.late_handins`);
+            with ``lms`` only. Late work is graded, its score multiplied by the policy.
 
     Returns:
         A :class:`ClassRun`.
@@ -177,17 +183,20 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     out_dir = Path(out_dir)
     submissions, ignored, intake_notes = _check_arguments(submissions_dir, out_dir, jobs,
                                                           roster_path, only, lms)
+    course = course if isinstance(course, Course) else load_course(course)
+    deadlines = late_handins.for_run(course, deadline=deadline, late_policy=late_policy,
+                                     lms_timezone=lms_timezone, lms=lms)
     chosen = choose_sandbox(sandbox)
     if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
     task_names = tuple(task_names or default_task_names())
-    course = course if isinstance(course, Course) else load_course(course)
     limits = course.limits_for(limits)
     limits.check_budget(len(task_names))
     grading_environment(limits.packages)  # a package not installed: one line, nothing graded
     points = points or course.points_for([t for t in TASKS if t.name in task_names])
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
-                       limits=limits.for_worker(), points=points)
+                       limits=limits.for_worker(), points=points,
+                       deadlines=deadlines.to_dict() if deadlines else None)
     roster_path = Path(roster_path) if roster_path else Path(submissions_dir) / "students.csv"
     roster = read_roster(roster_path)
     ignored += roster.problems if roster else ()
@@ -244,6 +253,13 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             results.setdefault(result.username, result)
         students, stale = _exportable(book.students(), book.path)
         ignored += stale
+        late = None
+        if deadlines is not None:  # graded all the same; the exports weigh the score
+            late, late_notes, late_lines = late_handins.lateness(submissions, roster, deadlines, lms)
+            book.record_handins(run_id, late, digests)
+            notes += late_lines
+            for username, lines in late_notes.items():
+                intake_notes[username] = intake_notes.get(username, ()) + lines
         book.finish_run(run_id)
         lms_ids = exports.known_ids(roster.values(), submissions, lms)
         notes += exports.lms_problems(out_dir / "lms", results=results, lms_ids=lms_ids)
@@ -257,7 +273,7 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
             print(f"similarity/pairs.csv not written: {type(error).__name__}: {error}", file=log)
         write_exports(out_dir, students=students, results=results, points=points, run=info,
                       lms_ids=lms_ids, item=course.assignment,
-                      intake=(tuple(ignored), intake_notes), similarity=similarity)
+                      intake=(tuple(ignored), intake_notes), similarity=similarity, late=late)
     return ClassRun(graded=tuple(sorted(graded)), skipped_unchanged=tuple(unchanged),
                     ignored=tuple(ignored), sandbox=chosen.describe(),
                     seconds=time.perf_counter() - start, results=results,
@@ -292,7 +308,7 @@ def _exportable(students, book_path: Path) -> tuple[list[Student], list[str]]:
 
 def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | None = None,
                   lms_ids=None, intake=((), {}), item: str = exports.lms.ITEM,
-                  similarity=None) -> None:
+                  similarity=None, late=None) -> None:
     """Every export, rewritten from the gradebook's results, each saying how it was graded.
 
     ``lms_ids`` (``{lms: {username: id}}``, :func:`exports.known_ids`) fill in the LMS grade
@@ -301,25 +317,31 @@ def write_exports(out_dir: Path, *, students, results, points, run: RunInfo | No
     :class:`~grader.classgrade.submissions.Intake`) names every file and entry not graded as
     handed in, in the report and in each student's feedback. ``similarity`` (a
     :class:`~grader.classgrade.similarity.run.SimilarityRun`) adds the report's section on
-    similar code.
+    similar code. ``late`` (``{username: Lateness}``, a run with a deadline) scales each
+    late student's points by the policy's factor in every export, and says why.
     """
     from grader.classgrade.similarity.report import similarity_section
     handed_in, intake_notes = intake
+    worth = late_handins.worth(late, points) if late else None
     exports.write_gradebook_csv(out_dir / "gradebook.csv", students=students, results=results,
-                                points=points, run=run)
+                                points=points, run=run, worth=worth, late=late)
     exports.write_progress_tables(out_dir / "progress", students=students, results=results,
                                   task_names=list(points))
     exports.write_feedback(out_dir / "feedback", students=students, results=results, points=points,
-                           run=run, intake_notes=intake_notes)
+                           run=run, intake_notes=intake_notes, worth=worth, late=late)
     exports.write_class_report(out_dir / "report.html", students=students, results=results,
                                points=points, run=run, handed_in=handed_in,
                                intake_notes=intake_notes,
-                               similarity_html=similarity_section(similarity))
+                               similarity_html=similarity_section(similarity), worth=worth,
+                               late=late)
     exports.write_lms_imports(out_dir / "lms", students=students, results=results, points=points,
-                              lms_ids=lms_ids, item=item)
+                              lms_ids=lms_ids, item=item, worth=worth, late=late)
     for username, result in results.items():
         if is_not_graded(result):  # Gradescope's file needs a score: none is written
             (out_dir / "gradescope" / username / "results.json").unlink(missing_ok=True)
             continue
         exports.write_gradescope_json(out_dir / "gradescope" / username / "results.json",
-                                      result=result, points=points, run=run)
+                                      result=result, points=points, run=run,
+                                      worth=(worth or {}).get(username),
+                                      late_words=late[username].words if late and username in late
+                                      else "")

@@ -36,6 +36,8 @@ class RunInfo:
         tasks: the graded tasks, in order.
         limits: the sandbox limits, ``{name: value}``.
         points: ``{task: points}``.
+        deadlines: the deadline settings (``deadline``, ``late_policy``, ``lms_timezone``),
+            ``{}`` for a run without a deadline. Like points, they only weigh verdicts.
     """
 
     started_at: str
@@ -45,19 +47,22 @@ class RunInfo:
     tasks: tuple[str, ...]
     limits: dict = field(default_factory=dict)
     points: dict = field(default_factory=dict)
+    deadlines: dict = field(default_factory=dict)
 
     @classmethod
-    def now(cls, *, sandbox_mode: str, sandbox: str, tasks, limits: dict, points: dict) -> "RunInfo":
+    def now(cls, *, sandbox_mode: str, sandbox: str, tasks, limits: dict, points: dict,
+            deadlines: dict | None = None) -> "RunInfo":
         """A run starting now, graded by this kit's grader."""
         return cls(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    grader_version=grader_version(), sandbox_mode=sandbox_mode, sandbox=sandbox,
-                   tasks=tuple(tasks), limits=dict(limits), points=dict(points))
+                   tasks=tuple(tasks), limits=dict(limits), points=dict(points),
+                   deadlines=dict(deadlines or {}))
 
     @property
     def settings_key(self) -> str:
         """What a task's verdict depends on besides the code: grader, sandbox mode, limits.
 
-        Points only weigh verdicts (every export is recomputed from them) and
+        Points and deadlines only weigh verdicts (every export is recomputed from them) and
         tasks are stored one by one, so neither is part of the key.
         """
         key = json.dumps({"grader": self.grader_version, "sandbox": self.sandbox_mode,
@@ -71,7 +76,11 @@ class RunInfo:
         return [f"Graded on {self.started_at} by grader {self.grader_version}",
                 f"Sandbox: {self.sandbox}",
                 f"Tasks: {', '.join(self.tasks)}",
-                f"Limits: {limits}"]
+                f"Limits: {limits}"] + ([
+                    f"Deadline: {self.deadlines.get('deadline')}, late policy "
+                    f"{self.deadlines.get('late_policy')}, download times read in "
+                    f"{self.deadlines.get('lms_timezone') or 'the UTC offset of the deadline'}"]
+                    if self.deadlines else [])
 
     def to_dict(self) -> dict:
         """JSON-ready, with the settings key."""

@@ -41,6 +41,9 @@ class Submission:
         other_notebooks: the student's other notebooks, each also graded (the best is kept).
         lms_id: the student's id in the LMS download it came from (the Canvas user id, the
             Moodle participant id), else "".
+        handed_in: when the LMS download says it was handed in, ISO 8601 without a zone, in
+            the LMS's time zone (:mod:`grader.classgrade.lms_times`), else "".
+        marked_late: Canvas's download marks it late (``_LATE_`` in its files' names).
     """
 
     username: str
@@ -48,6 +51,8 @@ class Submission:
     py_files: tuple[Path, ...] = ()
     other_notebooks: tuple[Path, ...] = ()
     lms_id: str = ""
+    handed_in: str = ""
+    marked_late: bool = False
 
     def content_hash(self) -> str:
         """SHA-256 over the notebooks and the .py files: names and every byte, whatever the size.
@@ -138,7 +143,8 @@ class Intake:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def from_copy(username: str, folder: Path, *, lms_id: str = "") -> tuple[Submission, list[str]]:
+def from_copy(username: str, folder: Path, *, lms_id: str = "", handed_in: str = "",
+              marked_late: bool = False) -> tuple[Submission, list[str]]:
     """The submission in ``folder`` (a private copy, :func:`~grader.classgrade.intake.take_files`),
     and a note for each notebook or .py file beyond the bounds.
 
@@ -157,5 +163,6 @@ def from_copy(username: str, folder: Path, *, lms_id: str = "") -> tuple[Submiss
         notes.append(f"{len(py_files)} .py files, only the first {MAX_PY_FILES} by name are used")
     graded = notebooks[:MAX_NOTEBOOKS]
     submission = Submission(username, graded[0] if graded else None,
-                            tuple(py_files[:MAX_PY_FILES]), tuple(graded[1:]), lms_id=lms_id)
+                            tuple(py_files[:MAX_PY_FILES]), tuple(graded[1:]), lms_id=lms_id,
+                            handed_in=handed_in, marked_late=marked_late)
     return submission, notes

@@ -6,7 +6,9 @@ reading its submission downloads and writing its grade import (class grading,
 file names and the ``ID`` column of its gradebook), ``moodle_id`` (the
 participant id of the Moodle assignment: ``Participant 123`` in its grading
 worksheet, the number in its download folders) and ``brightspace_id`` (the
-OrgDefinedId). A column per LMS, so one roster can serve a course taught on two.
+OrgDefinedId). A column per LMS, so one roster can serve a course taught on two. An
+optional ``extension`` column gives a student more time (``3d``, ``2``, or a deadline of their
+own with its offset, ``2026-12-20T12:00+01:00``: :func:`grader.core.deadlines.own_deadline`).
 
 LMS exports are messy: a row whose username cannot be one (``bob smith``), that
 repeats an earlier row, or that repeats another row's LMS id is left out and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.client import paths
+from grader.core.deadlines import check_extension
 
 LMS_COLUMNS = {"canvas": "canvas_id", "moodle": "moodle_id", "brightspace": "brightspace_id"}
 
@@ -31,6 +34,7 @@ class Student:
     Attributes:
         username, name, email: the student.
         canvas_id, moodle_id, brightspace_id: their ids in each LMS ("" when unknown).
+        extension: more time than the course's deadline ("" for none; see the module).
     """
 
     username: str
@@ -39,6 +43,7 @@ class Student:
     canvas_id: str = ""
     moodle_id: str = ""
     brightspace_id: str = ""
+    extension: str = ""
 
     def lms_id(self, lms: str) -> str:
         """The student's id in ``lms`` (``"canvas"``, ``"moodle"``, ``"brightspace"``), or ""."""
@@ -51,8 +56,8 @@ class Roster:
 
     Attributes:
         students: by username, in the file's order.
-        problems: one line per row left out, naming the file, the row (as a
-            spreadsheet numbers it: the header is row 1) and why.
+        problems: one line per row left out (or extension cell not kept), naming the file,
+            the row (as a spreadsheet numbers it: the header is row 1) and why.
     """
 
     students: dict[str, Student]
@@ -85,6 +90,9 @@ def read_roster(path: Path | None = None) -> Roster | None:
             if problem:
                 problems.append(f"{path}, row {row_number}: {problem}; that row is left out")
             elif username:
+                cells["extension"], problem = _extension(row.get("extension"))
+                if problem:  # the student stays on the roster, with the course's deadline
+                    problems.append(f"{path}, row {row_number}: {problem}")
                 first_rows[username] = row_number
                 students[username] = Student(username, **cells)
                 lms_ids.update({(column, cells[column]): username for column in LMS_COLUMNS.values()
@@ -94,6 +102,14 @@ def read_roster(path: Path | None = None) -> Roster | None:
 
 def _text(cell) -> str:
     return cell.strip() if isinstance(cell, str) else ""
+
+
+def _extension(cell) -> tuple[str, str]:
+    """``(extension, problem)``: the cell when valid, else "" and why it was not kept."""
+    try:
+        return check_extension(_text(cell)), ""
+    except ValueError as error:
+        return "", f"{error}; the course's deadline applies until the cell is fixed"
 
 
 def _lms_id_problem(username: str, cells: dict, lms_ids: dict[tuple[str, str], str],

@@ -1,4 +1,4 @@
-"""AutoMark-compatible server (``grader serve``): imports core, client, docstrings, the gradebook's SQL.
+"""AutoMark server (``grader serve``): imports core, client, docstrings, classgrade's SQL, exports, course.
 
 One module per job::
 
@@ -12,7 +12,11 @@ One module per job::
     answers.py   reading a student's answer and judging it with the kit's strict rule
     store.py     the SQLite store of record (schema.py: its SQL)
     users.py     students.csv into the users table
+    deadlines.py each student's own deadline and which attempts were late (read, never stored)
+    export.py    ``server export``: the grades as of each deadline, through class grading's exports
+    local_checks.py  the kit's own endpoint: a local check's outcome, for the staff
     admin.py     the staff pages (templates/admin.html) and their CSV
+    stuck.py     who is stuck on what (the staff page's view and stuck.csv)
     run.py, commands.py   uvicorn and the command line
 
 It never runs student code, never unpickles what it receives, and never sends

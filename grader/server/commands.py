@@ -1,4 +1,4 @@
-"""``python -m grader serve`` and ``python -m grader server add-users``: flags over the library.
+"""``python -m grader serve``, ``server add-users`` and ``server export``: flags over the library.
 
 Every default comes from :class:`~grader.server.settings.ServerSettings` (and its
 help text from that class's docstring), so the CLI and the library cannot disagree.
@@ -17,7 +17,7 @@ FLAGS = {  # setting: (type, metavar)
     "host": (str, "H"), "port": (int, "P"), "roster": (str, "FILE"), "data": (str, "DIR"),
     "rate_limit_seconds": (float, "N"), "admin_token": (str, "T"),
     "admin_token_file": (str, "PATH"), "workers": (int, "N"), "request_seconds": (float, "S"),
-    "max_connections": (int, "N"),
+    "max_connections": (int, "N"), "deadline": (str, "ISO"), "late_policy": (str, "POLICY"),
 }
 TOKEN_ON_COMMAND_LINE = ("Warning: --admin-token is visible to every user of this machine "
                          "(ps, /proc/<pid>/cmdline); set $AUTOMARK_ADMIN_TOKEN or use "
@@ -48,6 +48,32 @@ def cmd_add_users(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from grader.classgrade.course import load_course
+    from grader.client.roster import read_roster
+    from grader.core.deadlines import LatePolicy, parse_deadline, parse_late_policy
+    from grader.server.export import export_grades
+    roster = read_roster(args.roster) if args.roster else None
+    if args.roster and roster is None:
+        raise ValueError(f"{args.roster}: no such roster file")
+    tasks = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
+    course = load_course(args.course)   # its deadline and policy, as grade reads them
+    deadline = args.deadline or course.deadline
+    policy = args.late_policy or course.late_policy or str(LatePolicy())
+    done = export_grades(args.data, args.out,
+                         deadline=parse_deadline(deadline) if deadline else None,
+                         policy=parse_late_policy(policy), course=course,
+                         task_names=tasks, roster=roster.students if roster else None)
+    for line in [*(roster.problems if roster else ()), *done.problems]:
+        print(line, file=sys.stderr)
+    for user, function, days, worth in done.late:
+        print(f"late: {user} completed {function} {days} day(s) after their deadline: "
+              f"{'not counted' if worth == 0 else f'{worth:.0%} of its points'}")
+    print(f"Exported {done.students} student(s) to "
+          f"{', '.join(str(path) for path in done.files)}")
+    return 0
+
+
 def add_commands(sub, command) -> None:
     """Add ``serve`` and ``server add-users`` to the CLI's subparsers.
 
@@ -66,9 +92,34 @@ def add_commands(sub, command) -> None:
                            help=text + (SHOW_DEFAULT if field.default is not None else ""))
     server = command(sub, "server", None, "manage the server's database")
     actions = server.add_subparsers(dest="server_command", required=True, metavar="ACTION",
-                                    help="add-users: import students.csv (username,name,email)")
+                                    help="add-users: import students.csv (username,name,email); "
+                                    "export: the grades as of each student's deadline")
     add = command(actions, "add-users", cmd_add_users,
                   "add the students of a roster to the server's users (known ones are updated)")
     add.add_argument("file", help="students.csv with columns username,name,email")
     add.add_argument("--data", default=ServerSettings.data, metavar="DIR",
                      help=docs["data"].rstrip(".") + SHOW_DEFAULT)
+    _add_export(command, actions, docs)
+
+
+def _add_export(command, actions, docs) -> None:
+    export = command(actions, "export", cmd_export,
+                     "write the grades as of each student's deadline: gradebook.csv and the LMS "
+                     "imports, as class grading writes them")
+    export.add_argument("--data", default=ServerSettings.data, metavar="DIR",
+                        help="the folder of the server's database, as serve --data named it"
+                        + SHOW_DEFAULT)
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="the folder to write gradebook.csv and lms/ into")
+    for name, default in (("deadline", "none"), ("late_policy", ServerSettings.late_policy)):
+        export.add_argument("--" + name.replace("_", "-"), default=None, metavar=FLAGS[name][1],
+                            help=docs[name].split(" (default")[0].rstrip(".").replace("%", "%%")
+                            + f" (default: course.toml's {name}, else {default})")
+    export.add_argument("--course", default=None, metavar="TOML",
+                        help="the course file whose points and LMS item name the files use "
+                        "(default: course.toml beside the kit, as grade reads it)")
+    export.add_argument("--roster", default=None, metavar="FILE",
+                        help="students.csv whose names and LMS ids (canvas_id, moodle_id, "
+                        "brightspace_id) fill in the files (default: the server's users only)")
+    export.add_argument("--tasks", default=None, metavar="A,B",
+                        help="the graded functions (default: this week's, as grade grades)")

@@ -39,11 +39,15 @@ def describe(settings: ServerSettings) -> list[str]:
              if settings.rate_limit_seconds > 0 else "off")
     staff = (f"{url}?token=<token>" if settings.token else
              "disabled (no $AUTOMARK_ADMIN_TOKEN, no --admin-token-file)")
+    deadline = (f"{settings.deadline}, extensions from the roster's extension column; late "
+                f"attempts are recorded and answered, and worth: {settings.late_policy}"
+                if settings.deadline else "none (late attempts: --deadline ISO --late-policy ...)")
     return [f"AutoMark server on {url} ({settings.workers} worker(s))",
             f"  students point their notebook at it: am.Config.host = '{url}'",
             f"  roster: {settings.roster or 'none (add users with: python -m grader server add-users FILE)'}",
             f"  database: {settings.database}",
             f"  rate limit: {limit}",
+            f"  deadline: {deadline}",
             f"  staff page: {staff}"]
 
 

@@ -1,6 +1,7 @@
 """The server database's SQL: the schema of each version and the progress upsert.
 
-Version 1 is the first; version 2 adds the index of unanswered inputs; version 3 the local checks' outcomes. A later
+Version 1 is the first; version 2 adds the index of unanswered inputs; version 3 the local
+checks' outcomes; version 4 each student's deadline extension. A later
 version adds ``MIGRATIONS[n]`` (the SQL that brings a version n - 1 file to
 version n) and raises :data:`grader.server.store.SCHEMA_VERSION`, so every file
 is migrated in place when the store opens it.
@@ -77,7 +78,15 @@ CREATE TABLE local_checks (
 );
 CREATE INDEX local_checks_by_user ON local_checks(username, function, at);
 """
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}  # version -> the SQL that brings version - 1 to it
+# Version 4: each student's extension, the roster's ``extension`` cell as written ("" for
+# none, "3d", or a deadline of their own: :func:`grader.core.deadlines.own_deadline`). Whether
+# an attempt is late is never stored: it is read from ``attempts.at`` and the deadline in force
+# (grader/server/deadlines.py), so moving a deadline or granting an extension rewrites nothing.
+SCHEMA_V4 = """
+ALTER TABLE users ADD COLUMN extension TEXT NOT NULL DEFAULT '';
+"""
+# version -> the SQL that brings version - 1 to it
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
 
 RAISE_PROGRESS = """
 INSERT INTO progress (username, function, state, first_at, completed_at)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.client import paths
+from grader.core.deadlines import LatePolicy, own_deadline, parse_deadline, parse_late_policy
 
 SETTINGS_ENV = "AUTOMARK_SERVER_SETTINGS"
 TOKEN_ENV = "AUTOMARK_ADMIN_TOKEN"
@@ -42,6 +43,11 @@ class ServerSettings:
         request_seconds: how long a client may take to send a whole request head, and
             (ten times as long) to read its response; slower ones are dropped.
         max_connections: open connections per worker; further ones are refused at once.
+        deadline: the course's deadline, ISO 8601 with its UTC offset (2026-12-11T23:59+01:00);
+            the roster's extension column moves it per student. Attempts after a student's own
+            deadline are recorded and answered as any other, and read as late (default: none).
+        late_policy: what a function completed late is worth in the grades: count, ignore, or
+            penalty:10%/day,max 50% (per started day, up to the cap).
     """
 
     host: str = "127.0.0.1"
@@ -54,6 +60,8 @@ class ServerSettings:
     workers: int = 1
     request_seconds: float = 5.0
     max_connections: int = 512
+    deadline: str | None = None
+    late_policy: str = str(LatePolicy())
 
     def __post_init__(self):
         if not (isinstance(self.port, int) and 0 <= self.port <= 65535):
@@ -74,6 +82,22 @@ class ServerSettings:
             raise ValueError(f"the admin token must have at least {MIN_TOKEN_CHARS} characters")
         if self.admin_token_file:
             read_token_file(self.admin_token_file)
+        if self.deadline:
+            parse_deadline(self.deadline)
+        parse_late_policy(self.late_policy)
+
+    @property
+    def deadline_at(self) -> float | None:
+        """The course's deadline in Unix seconds, or None."""
+        return parse_deadline(self.deadline) if self.deadline else None
+
+    @property
+    def policy(self) -> LatePolicy:
+        return parse_late_policy(self.late_policy)
+
+    def deadline_of(self, extension: str) -> float | None:
+        """A student's own deadline, given their roster ``extension``."""
+        return own_deadline(extension, self.deadline_at)
 
     @property
     def database(self) -> Path:

@@ -11,7 +11,7 @@ commits. A trigger refuses any downgrade of a completed function.
 
 Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
 
-    users     username PK, name, email, added_at
+    users     username PK, name, email, added_at, extension (the roster's cell, '' for none) (v4)
     issued    (username, function, ipd) PK, seed, input (the JSON sent), issued_at, answered;
               index issued_outstanding (username, function, issued_at) WHERE answered = 0 (v2)
     attempts  id PK, username, function, ipd, at, success, verdict
@@ -33,7 +33,7 @@ from grader.classgrade.gradebook_schema import Transaction  # the gradebook's: o
 from grader.client.roster import Student
 from grader.server.schema import MIGRATIONS, RAISE_PROGRESS, statements
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x414D5356  # "AMSV": an AutoMark server database
 BUSY_TIMEOUT = 30.0
 ATTEMPTED, COMPLETED = "attempted", "completed"
@@ -122,12 +122,14 @@ class ServerStore:
 
     # -- users ---------------------------------------------------------------------------------
     def add_users(self, students: Iterable[Student], *, now: float) -> int:
-        """Insert students, or update the name and email of known ones; returns how many."""
-        rows = [(s.username, s.name or "", s.email or "", now) for s in students]
+        """Insert students, or update the name, email and extension of known ones; returns how
+        many."""
+        rows = [(s.username, s.name or "", s.email or "", now, s.extension or "") for s in students]
         with Transaction(self.db):
             self.db.executemany(
-                "INSERT INTO users (username, name, email, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (username) DO UPDATE SET name = excluded.name, email = excluded.email",
+                "INSERT INTO users (username, name, email, added_at, extension) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
+                "name = excluded.name, email = excluded.email, extension = excluded.extension",
                 rows)
         return len(rows)
 

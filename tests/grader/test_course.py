@@ -37,7 +37,8 @@ def test_a_course_file_is_read(tmp_path, text, want):
 @pytest.mark.parametrize("text, want", [
     ("points = [", "is not a valid TOML course file"),
     ("asignment = 'x'",
-     "unknown setting(s) 'asignment' in the top level; known: assignment, packages, points"),
+     "unknown setting(s) 'asignment' in the top level; known: assignment, deadline, late_policy, "
+     "lms_timezone, packages, points"),
     ("[points]\nmandatry = 1", "unknown setting(s) 'mandatry' in [points]"),
     ("[points.tasks]\nconv_matrx = 1", "Did you mean 'conv_matrix'?"),
     ("[points.tasks]\nconv_matrix = -1", "points of conv_matrix must be a number >= 0, got -1"),

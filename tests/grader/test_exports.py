@@ -140,6 +140,31 @@ def test_grade_status(result, want_status, want_score):
     assert grade.submitted is (want_status != "no submission")
 
 
+@pytest.mark.parametrize("worth, want_earned, want_score", [
+    (None, (2.0, 1.0, 0.5), 3.5),
+    ({"conv_matrix": 0.7}, (1.4, 1.0, 0.5), 2.9),                   # a late penalty
+    ({"conv_matrix": 0.0, "mse_forward": 0.5}, (0.0, 1.0, 0.25), 1.25),
+])
+def test_worth_scales_a_passed_tasks_points(tmp_path, worth, want_earned, want_score):
+    shares = {"alice": worth, "bob": {"conv_matrix": 0.5}} if worth else None
+    lines = exports.grades(students=ROSTER[:2], results={"alice": passes_all(), "bob": fails_conv()},
+                           points=POINTS, worth=shares)
+    alice, bob = lines
+    assert tuple(value for _, value in alice.earned) == pytest.approx(want_earned)
+    assert alice.score == pytest.approx(want_score)
+    assert bob.score == 1.0  # a failed task earns nothing, whatever it is worth
+    rows = read_csv(exports.write_gradebook_csv(tmp_path / "g.csv", students=ROSTER[:1],
+                                                results={"alice": passes_all()}, points=POINTS,
+                                                worth=shares))
+    assert rows[0]["score"] == exports.number(want_score)
+
+
+def test_worth_outside_0_to_1_is_refused():
+    with pytest.raises(ValueError, match=r"worth of 'conv_matrix' for 'alice' must be a fraction"):
+        exports.grades(students=ROSTER[:1], results={"alice": passes_all()}, points=POINTS,
+                       worth={"alice": {"conv_matrix": 1.5}})
+
+
 # -- progress tables and feedback -------------------------------------------------------------
 def test_progress_tables(tmp_path, class_results):
     written = exports.write_progress_tables(tmp_path / "progress", students=ROSTER,

@@ -305,7 +305,7 @@ def a_future_gradebook(path):
     Gradebook(path).close()
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode = DELETE")
-        db.execute("PRAGMA user_version = 3")
+        db.execute(f"PRAGMA user_version = {gradebook.SCHEMA_VERSION + 1}")
 
 
 def a_damaged_gradebook(path):
@@ -335,7 +335,8 @@ def sqlite_header_then_garbage(path):
                                           "'students'"),
     (ours_with_another_shape, "table 'students' has columns secret, username, a gradebook's has "
                               "email, name, username"),
-    (a_future_gradebook, "has gradebook schema version 3, this grader knows versions up to 2"),
+    (a_future_gradebook, f"has gradebook schema version {gradebook.SCHEMA_VERSION + 1}, this "
+                         f"grader knows versions up to {gradebook.SCHEMA_VERSION}"),
     (a_damaged_gradebook, "damaged"),
     (not_sqlite, "is not a gradebook: it is not an SQLite database, or a damaged one"),
     (sqlite_header_then_garbage, "is not a gradebook: it is not an SQLite database"),

@@ -78,7 +78,7 @@ RULES = {  # package folder: its rule, as its __init__.py's first line says it
                                    "grader.magics", f"{C}.similarity", f"{C}.class_folder",
                                    f"{C}.lms_downloads", f"{C}.exports.files")),
     "server": Rule(("grader.core", "grader.client", "grader.docstrings", "grader.server",
-                    f"{C}.gradebook_schema")),
+                    f"{C}.gradebook_schema", f"{C}.exports", f"{C}.course")),  # export.py's
     "release": Rule(("grader.core", "grader.client", "grader.notebooks", "grader.references",
                      "grader.release")),
 }

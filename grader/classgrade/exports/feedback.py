@@ -11,7 +11,14 @@ from grader.classgrade import failures
 from grader.classgrade.console import printable
 from grader.classgrade.exports.feedback_html import write_feedback_page
 from grader.classgrade.exports.files import write_atomically
-from grader.classgrade.exports.grades import Grade, everyone, grades, number, student_file
+from grader.classgrade.exports.grades import (
+    Grade,
+    Lateness,
+    everyone,
+    grades,
+    number,
+    student_file,
+)
 from grader.classgrade.exports.markdown import code_block, inline
 from grader.classgrade.submission import SKIPPED
 from grader.client import messages
@@ -103,12 +110,15 @@ def closing_line(run=None) -> str:
             "local and hidden cases passes. Questions about this feedback: ask your instructor.")
 
 
-def feedback_text(grade: Grade, *, points: Mapping[str, float], run=None, intake=()) -> str:
+def feedback_text(grade: Grade, *, points: Mapping[str, float], run=None, intake=(),
+                  late: Lateness | None = None) -> str:
     """The Markdown feedback of one student, ending with :func:`closing_line` (``run``, a
     ``RunInfo``, gives it the date).
 
     ``intake`` lists what was not graded of what the student handed in, and why (files
     refused or ignored, LMS entries that could be theirs): it comes first, under "Your files".
+    ``late`` (a run with a deadline) says under the score when it was handed in and what the
+    late policy took: the score is already what it left (``grades(worth=...)``).
 
     What the student or the roster wrote (a name, an exception's message, a note)
     is shown as text: escaped within a line, or in a fenced code block
@@ -121,6 +131,8 @@ def feedback_text(grade: Grade, *, points: Mapping[str, float], run=None, intake
              f"Score: {number(grade.score)} / {number(grade.possible)} points "
              f"({grade.percent:.1f}%)" if grade.scored or not grade.submitted else
              f"Score: not graded yet (out of {number(grade.possible)} points)", ""]
+    if late is not None and grade.submitted and (late.words or late.handed_in):
+        lines += _late_lines(late, grade) + [""]
     if intake:
         lines += ["## Your files", ""] + [f"- {inline(note)}" for note in intake] + [""]
     if not grade.submitted:
@@ -141,6 +153,17 @@ def feedback_text(grade: Grade, *, points: Mapping[str, float], run=None, intake
     if result.notes:
         lines += ["## Notes", ""] + [f"- {inline(note)}" for note in result.notes] + [""]
     return "\n".join(lines + [closing_line(run), ""])
+
+
+def _late_lines(late: Lateness, grade: Grade) -> list[str]:
+    """Under the score: when it was handed in against the deadline, and what that cost."""
+    when = (f"Handed in {late.handed_in.replace('T', ' ')} (UTC); your deadline "
+            f"{late.deadline.replace('T', ' ')} (UTC)." if late.handed_in else "")
+    before = sum(value for _, value in grade.earned) / late.factor if late.factor else None
+    cost = (f" Before the late policy: {number(before)} points." if late.words and grade.scored
+            and before is not None and late.factor < 1 else "")
+    said = f"{late.words[0].upper()}{late.words[1:]}." if late.words else ""
+    return [" ".join(part for part in (when, said) if part) + cost]
 
 
 def explanation(task_result: TaskResult | None, result: SubmissionResult | None = None) -> list[str]:
@@ -187,11 +210,14 @@ def load_links(task_result: TaskResult, result: SubmissionResult) -> list[str]:
 
 def write_feedback(folder, *, students, results: Mapping[str, SubmissionResult],
                    points: Mapping[str, float], run=None,
-                   intake_notes: Mapping[str, tuple[str, ...]] | None = None) -> list[Path]:
+                   intake_notes: Mapping[str, tuple[str, ...]] | None = None,
+                   worth: Mapping[str, Mapping[str, float]] | None = None,
+                   late: Mapping[str, Lateness] | None = None) -> list[Path]:
     """``<username>.md``: score, then every task's verdict and why; notes and error; and
     beside it ``<username>.html``, the same text as a page (:mod:`.feedback_html`).
 
-    ``intake_notes`` (``{username: lines}``): what was not graded of each student's files.
+    ``intake_notes`` (``{username: lines}``): what was not graded of each student's files;
+    ``worth`` and ``late`` (:func:`feedback_text`): a late policy's share and its words.
 
     Returns:
         The Markdown files written, by username.
@@ -199,11 +225,12 @@ def write_feedback(folder, *, students, results: Mapping[str, SubmissionResult],
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for grade in grades(students=students, results=results, points=points):
+    for grade in grades(students=students, results=results, points=points, worth=worth):
         path = student_file(folder, grade.student.username, ".md")
         if path is not None:
             intake = (intake_notes or {}).get(grade.student.username, ())
-            text = feedback_text(grade, points=points, run=run, intake=intake)
+            text = feedback_text(grade, points=points, run=run, intake=intake,
+                                 late=(late or {}).get(grade.student.username))
             written.append(write_atomically(path, text))
             write_feedback_page(path.with_suffix(".html"), text,
                                 title=f"Feedback for {grade.student.username}")

@@ -58,6 +58,26 @@ class Grade:
         return self.submitted and not self.status.startswith(NOT_GRADED)
 
 
+@dataclass(frozen=True)
+class Lateness:
+    """When a submission was handed in, against the student's own deadline.
+
+    Attributes:
+        handed_in: ISO 8601 in UTC, "" when the hand-in's time is not known.
+        deadline: the student's own deadline (extension included), ISO 8601 in UTC.
+        days: started days late (0: on time, or counted as on time).
+        factor: what the late policy leaves of the score (the exports' ``worth``).
+        words: for the student and the LMS comment ("" when on time), e.g.
+            ``handed in 2 days late: 10%/day, -20%``.
+    """
+
+    handed_in: str
+    deadline: str
+    days: int
+    factor: float
+    words: str = ""
+
+
 def points_for(task_list, *, mandatory: float = 1.0, optional: float = 0.5,
                overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """Points of every task: its class's weight, unless overridden (the course's points:
@@ -94,9 +114,17 @@ def _check_weight(label: str, value) -> None:
         raise ValueError(f"points for {label} must be a finite number >= 0, got {value!r}")
 
 
-def grades(*, students, results: Mapping[str, SubmissionResult],
-           points: Mapping[str, float]) -> list[Grade]:
-    """One :class:`Grade` per student of the roster or the results, by username."""
+def grades(*, students, results: Mapping[str, SubmissionResult], points: Mapping[str, float],
+           worth: Mapping[str, Mapping[str, float]] | None = None) -> list[Grade]:
+    """One :class:`Grade` per student of the roster or the results, by username.
+
+    ``worth`` (``{username: {task: fraction}}``, e.g. a late penalty's
+    :func:`grader.core.deadlines.factor`) scales a passed task's points; a task not in it
+    earns all of them.
+
+    Raises:
+        ValueError: a weight that is negative or not finite, a fraction outside [0, 1].
+    """
     for name, value in points.items():
         _check_weight(repr(name), value)
     possible = float(sum(points.values()))
@@ -104,12 +132,21 @@ def grades(*, students, results: Mapping[str, SubmissionResult],
     for student in everyone(students, results):
         result = results.get(student.username)
         passed = {t.task for t in result.tasks if t.passed} if result else set()
-        earned = tuple((name, float(value) if name in passed else 0.0)
+        share = _shares(student.username, (worth or {}).get(student.username, {}))
+        earned = tuple((name, float(value) * share.get(name, 1.0) if name in passed else 0.0)
                        for name, value in points.items())
         score = float(sum(value for _, value in earned))
         percent = round(score / possible * 100, 1) if possible else 0.0
         lines.append(Grade(student, result, earned, score, possible, percent, _status(result)))
     return lines
+
+
+def _shares(username: str, share: Mapping[str, float]) -> Mapping[str, float]:
+    for name, value in share.items():
+        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise ValueError(f"worth of {name!r} for {username!r} must be a fraction in [0, 1], "
+                             f"got {value!r}")
+    return share
 
 
 def everyone(students, results: Mapping[str, SubmissionResult]) -> list[Student]:

@@ -18,13 +18,16 @@ from grader.classgrade.exports.markdown import code_block, inline
 from grader.core.results import SubmissionResult
 
 
-def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float], run=None) -> dict:
+def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float], run=None,
+                       worth: Mapping[str, float] | None = None, late_words: str = "") -> dict:
     """Gradescope's autograder ``results.json`` for one submission.
 
     One test per task of ``points`` (named by its ``[MAN]``/``[OPT]`` label); the
-    top-level score is the sum of the tests' scores.
+    top-level score is the sum of the tests' scores. ``worth`` (``{task: fraction}``) and
+    ``late_words``: a late policy's share of each passed task, and what it says.
     """
-    grade = grades(students=[], results={result.username: result}, points=points)[0]
+    grade = grades(students=[], results={result.username: result}, points=points,
+                   worth={result.username: worth} if worth else None)[0]
     tests = []
     for name, earned in grade.earned:
         task_result = result.task(name)
@@ -35,6 +38,8 @@ def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float],
                       "visibility": "visible"})
     output = [f"Score: {number(grade.score)} / {number(grade.possible)} points "
               f"({grade.percent:.1f}%)", ""]
+    if late_words:
+        output += [f"{inline(late_words[0].upper() + late_words[1:])}.", ""]
     if result.error:
         output += ["Your submission could not be graded:", "", *code_block([result.error]), ""]
     output += [f"- {inline(note)}" for note in result.notes] + ([""] if result.notes else [])
@@ -45,7 +50,9 @@ def gradescope_results(result: SubmissionResult, *, points: Mapping[str, float],
 
 
 def write_gradescope_json(path, *, result: SubmissionResult,
-                          points: Mapping[str, float], run=None) -> Path:
+                          points: Mapping[str, float], run=None,
+                          worth: Mapping[str, float] | None = None, late_words: str = "") -> Path:
     """Write :func:`gradescope_results` to ``path`` (e.g. ``/autograder/results/results.json``)."""
-    text = json.dumps(gradescope_results(result, points=points, run=run), indent=2, ensure_ascii=False)
+    text = json.dumps(gradescope_results(result, points=points, run=run, worth=worth,
+                                         late_words=late_words), indent=2, ensure_ascii=False)
     return write_atomically(path, text + "\n")

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from grader.classgrade.exports.files import write_atomically
-from grader.classgrade.exports.grades import Grade, grades, number
+from grader.classgrade.exports.grades import Grade, Lateness, grades, number
 from grader.classgrade.exports.table import cell
 from grader.core.results import SubmissionResult
 
@@ -75,8 +75,10 @@ def canvas_rows(lines: list[Grade], ids: Mapping[str, str], item: str = ITEM) ->
     return rows
 
 
-def moodle_rows(lines: list[Grade], ids: Mapping[str, str]) -> list[list[str]]:
-    """Moodle's grading worksheet: header, one row per student with a participant id."""
+def moodle_rows(lines: list[Grade], ids: Mapping[str, str],
+                late: Mapping[str, Lateness] | None = None) -> list[list[str]]:
+    """Moodle's grading worksheet: header, one row per student with a participant id; a late
+    hand-in's words (``late``) end its feedback comment."""
     rows = [list(MOODLE_COLUMNS)]
     for grade in lines:
         student, participant = grade.student, ids.get(grade.student.username, "")
@@ -86,7 +88,7 @@ def moodle_rows(lines: list[Grade], ids: Mapping[str, str]) -> list[list[str]]:
                      cell(student.email),
                      "Submitted for grading" if grade.submitted else "No submission",
                      _grade(grade, "{:.2f}".format), f"{grade.possible:.2f}", "Yes", NOT_SET,
-                     NOT_SET, _summary(grade)])
+                     NOT_SET, _late_summary(grade, (late or {}).get(student.username))])
     return rows
 
 
@@ -102,6 +104,13 @@ def _summary(grade: Grade) -> str:
     failed = [name for name, _ in grade.earned if name not in passed]
     return (f"{number(grade.score)} / {number(grade.possible)} points. "
             f"Passed: {', '.join(passed) or 'none'}. Failed: {', '.join(failed) or 'none'}.")
+
+
+def _late_summary(grade: Grade, late: Lateness | None) -> str:
+    said = _summary(grade)
+    if late is None or not late.words or not grade.scored:
+        return said
+    return f"{said} {late.words[0].upper()}{late.words[1:]}."
 
 
 def _passed(grade: Grade, name: str) -> bool:
@@ -126,20 +135,25 @@ def _csv(rows, bom: bool = False) -> str:
 def write_lms_imports(folder, *, students, results: Mapping[str, SubmissionResult],
                       points: Mapping[str, float],
                       lms_ids: Mapping[str, Mapping[str, str]] | None = None,
-                      item: str = ITEM) -> list[Path]:
+                      item: str = ITEM,
+                      worth: Mapping[str, Mapping[str, float]] | None = None,
+                      late: Mapping[str, Lateness] | None = None) -> list[Path]:
     """Write ``canvas.csv``, ``moodle.csv`` and ``brightspace.csv`` into ``folder``.
 
     Args:
         students, results, points: the class, as for every export.
         lms_ids: ``{"canvas": {username: id}, "moodle": ..., "brightspace": ...}``.
         item: the gradebook item's name (Canvas's column, Brightspace's ``<item> Points Grade``).
+        worth: ``{username: {task: fraction}}`` of a passed task's points (a late penalty).
+        late: ``{username: Lateness}``: its words end the student's Moodle comment (Canvas's
+            and Brightspace's imports carry the grade only).
 
     Returns:
         The files written (each replaced whole).
     """
     folder, lms_ids = Path(folder), lms_ids or {}
-    lines = grades(students=students, results=results, points=points)
-    moodle = moodle_rows(lines, lms_ids.get("moodle", {}))
+    lines = grades(students=students, results=results, points=points, worth=worth)
+    moodle = moodle_rows(lines, lms_ids.get("moodle", {}), late)
     files = {"canvas.csv": _csv(canvas_rows(lines, lms_ids.get("canvas", {}), item)),
              "moodle.csv": _csv(moodle, bom=True) if len(moodle) > 1 else None,
              "brightspace.csv": _csv(brightspace_rows(lines, lms_ids.get("brightspace", {}), item))}

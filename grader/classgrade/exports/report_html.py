@@ -79,7 +79,7 @@ img { max-width: 100%; }
 
 def class_report(grades, *, task_names: list[str], title: str = "Class report", run=None,
                  feedback: str | None = "feedback", handed_in=(), intake_notes=None,
-                 similarity_html: str = "") -> str:
+                 similarity_html: str = "", late=None) -> str:
     """The HTML page of a class.
 
     Args:
@@ -96,6 +96,8 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         similarity_html: the section "Similar code", as
             :func:`grader.classgrade.similarity.report.similarity_section` renders it (escaped
             there; exports never import the comparison), or "" for none.
+        late: ``{username: Lateness}`` of a run with a deadline: the section "Late hand-ins"
+            (scores are already what the late policy left of them).
 
     Returns:
         The page, as one string with no external assets.
@@ -130,11 +132,24 @@ def class_report(grades, *, task_names: list[str], title: str = "Class report", 
         students_table(grades, task_names, feedback),
         failures_section(grades, task_names),
         handed_in_section(grades, handed_in, intake_notes or {}),
+        _late_section(late),
         similarity_html,
         _settings(run),
         f"<script>{SORT_SCRIPT}</script>",
         "</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _late_section(late) -> str:
+    """One line per student handed in late (or whose time is unknown), by username."""
+    if late is None:
+        return ""
+    rows = [f"<li>{html.escape(username)}: {html.escape(entry.words)}"
+            + (f" (handed in {html.escape(entry.handed_in)}, deadline "
+               f"{html.escape(entry.deadline)}, UTC)" if entry.handed_in else "") + "</li>"
+            for username, entry in sorted(late.items()) if entry.words]
+    return ('<h2>Late hand-ins</h2>\n<ul id="late">' + "".join(rows) + "</ul>" if rows else
+            '<h2>Late hand-ins</h2>\n<p id="late">None: every submission was on time.</p>')
 
 
 def _settings(run) -> str:
@@ -225,17 +240,19 @@ def _image(png: bytes, alt: str) -> str:
 def write_class_report(path, *, students, results: Mapping[str, SubmissionResult],
                        points: Mapping[str, float], run=None,
                        feedback: str | None = "feedback", handed_in=(), intake_notes=None,
-                       similarity_html: str = "") -> Path:
+                       similarity_html: str = "", worth=None, late=None) -> Path:
     """One self-contained HTML page: summary, plots, tasks, students, settings.
 
     Args:
         feedback: where the students' feedback files are, relative to ``path``.
+        worth, late: a late policy's shares (``grades(worth=...)``) and its words per student.
 
     Returns:
         The path written (replaced whole: :func:`write_atomically`).
     """
-    page = class_report(grade_lines(students=students, results=results, points=points),
+    page = class_report(grade_lines(students=students, results=results, points=points,
+                                    worth=worth),
                         task_names=list(points), run=run, feedback=feedback,
                         handed_in=handed_in, intake_notes=intake_notes,
-                        similarity_html=similarity_html)
+                        similarity_html=similarity_html, late=late)
     return write_atomically(path, page)

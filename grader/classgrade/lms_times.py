@@ -1,0 +1,138 @@
+"""When each student handed in, as an LMS's download says it, and in which time zone.
+
+What each download carries (checked against each LMS's own code or public material):
+
+    brightspace  the date in every folder's (or flat file's) name: ``Dec 11, 2026 1159 PM``,
+                 to the minute, in the time zone of the person who downloaded the zip
+                 (Brightspace writes dates in the viewer's zone; the name carries none).
+    moodle       nothing reliable in the zip. Moodle adds each file with libzip's
+                 ``addFile`` from its content-addressed file pool
+                 (``lib/filestorage/file_system.php``, ``add_storedfile_to_archive``), so an
+                 entry's time is when those bytes first reached the server (a notebook
+                 handed in unchanged from the template keeps the template's time; a restored
+                 site, or object storage fetched at download time, gives other times), and
+                 unzipping with Python's :mod:`zipfile` keeps no time at all. The submission
+                 time is in Moodle's *grading worksheet* (the assignment's "Download grading
+                 worksheet"): ``Identifier`` (``Participant <id>``) and
+                 ``Last modified (submission)``, written by ``userdate`` with the English
+                 language pack's ``strftimedaydatetime`` (``Friday, 11 December 2026, 11:59 PM``)
+                 in the downloader's time zone; ``-`` when there is none. Put that CSV in the
+                 download's folder: :func:`read_worksheet` reads it.
+    canvas       no time: Canvas's zip names a file handed in after the student's due date
+                 with ``_LATE_`` (Canvas judges it against the student's own due date,
+                 overrides included), and nothing says by how much.
+
+Times without a zone are read in the LMS's time zone (``--lms-timezone``, ``lms_timezone`` in
+``course.toml``: an IANA name such as ``Europe/Amsterdam`` or an offset such as ``+01:00``);
+by default, the UTC offset written in the deadline itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+
+from grader.classgrade.console import printable
+from grader.classgrade.intake import read_own
+
+MAX_WORKSHEET_BYTES = 10 << 20
+WORKSHEET_COLUMNS = ("Identifier", "Last modified (submission)")
+_PARTICIPANT = re.compile(r"\s*Participant\s+(\d+)\s*", re.IGNORECASE)
+_OFFSET = re.compile(r"(?:UTC)?\s*([+-])(\d{1,2}):?(\d{2})?")
+_MOODLE_FORMATS = ("%A, %d %B %Y, %I:%M %p", "%d %B %Y, %I:%M %p", "%A, %d %B %Y, %H:%M",
+                   "%d %B %Y, %H:%M")
+
+
+def moodle_time(text: str) -> str:
+    """Moodle's ``Friday, 11 December 2026, 11:59 PM`` as ISO 8601 (no zone), "" if none."""
+    cleaned = " ".join(str(text).split())
+    for pattern in _MOODLE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, pattern).isoformat()
+        except ValueError:
+            continue
+    return ""
+
+
+def is_worksheet(path: Path) -> bool:
+    """Whether ``path`` is a CSV file whose header is a Moodle grading worksheet's."""
+    if path.suffix.lower() != ".csv" or not path.is_file() or path.is_symlink():
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            header = next(csv.reader(io.StringIO(handle.readline(1 << 16))), [])
+    except OSError:
+        return False
+    return all(column in header for column in WORKSHEET_COLUMNS)
+
+
+def read_worksheet(path: Path) -> tuple[dict[str, str], list[str]]:
+    """``{participant id: ISO 8601 time}`` from Moodle's grading worksheet, and a line for each
+    row whose time cannot be read (``-``: no submission, left out silently).
+
+    Read as every file of a download is (:func:`~grader.classgrade.intake.read_own`): a link,
+    or a file past :data:`MAX_WORKSHEET_BYTES`, is refused.
+
+    Raises:
+        ValueError: the file was refused, saying why.
+    """
+    read = read_own(path, None, MAX_WORKSHEET_BYTES)
+    if isinstance(read, str):
+        raise ValueError(f"{read}, not read as Moodle's grading worksheet")
+    times, lines = {}, []
+    text = read[0].decode("utf-8-sig", errors="replace")
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        participant = _PARTICIPANT.fullmatch(row.get("Identifier") or "")
+        cell = (row.get("Last modified (submission)") or "").strip()
+        if participant is None or cell in ("", "-"):
+            continue
+        when = moodle_time(cell)
+        if when:
+            times[participant[1]] = when
+        else:
+            lines.append(f"{printable(path.name)}: Participant {participant[1]}: "
+                         f"{printable(cell)!r} is not a time Moodle writes in English; "
+                         "that student's hand-in time is unknown")
+    return times, lines
+
+
+def parse_zone(text: str) -> tzinfo:
+    """An IANA time zone (``Europe/Amsterdam``) or a UTC offset (``+01:00``, ``UTC-5``, ``Z``).
+
+    Raises:
+        ValueError: naming the value and the forms it may take.
+    """
+    cleaned = str(text).strip()
+    if cleaned.upper() in ("Z", "UTC"):
+        return timezone.utc
+    offset = _OFFSET.fullmatch(cleaned)
+    if offset:
+        sign = -1 if offset[1] == "-" else 1
+        hours, minutes = int(offset[2]), int(offset[3] or 0)
+        if hours < 24 and minutes < 60:
+            return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(cleaned)
+    except (ValueError, KeyError, OSError, ImportError):
+        raise ValueError(f"LMS time zone {text!r} is neither a time zone name (e.g. "
+                         "'Europe/Amsterdam') nor a UTC offset (e.g. '+01:00')") from None
+
+
+def deadline_zone(deadline: str) -> tzinfo:
+    """The fixed UTC offset written in an ISO 8601 ``deadline`` (``...+01:00`` -> UTC+1)."""
+    moment = datetime.fromisoformat(str(deadline).strip())
+    if moment.utcoffset() is None:
+        raise ValueError(f"deadline {deadline!r} has no UTC offset")
+    return timezone(moment.utcoffset())
+
+
+def unix_time(local: str, zone: tzinfo) -> float:
+    """An LMS's time without a zone (ISO 8601), read in ``zone``, as Unix seconds."""
+    moment = datetime.fromisoformat(local)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.timestamp()

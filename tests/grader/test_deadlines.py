@@ -1,0 +1,145 @@
+"""The late policy: deadlines with offsets, extensions, started days late, what late work is worth."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from grader.core.deadlines import (
+    DAY_SECONDS,
+    LatePolicy,
+    check_extension,
+    days_late,
+    factor,
+    format_deadline,
+    own_deadline,
+    parse_deadline,
+    parse_late_policy,
+)
+
+CET = timezone(timedelta(hours=1))
+DEADLINE = datetime(2026, 12, 11, 23, 59, tzinfo=CET).timestamp()
+
+
+@pytest.mark.parametrize("text, want", [
+    ("2026-12-11T23:59+01:00", datetime(2026, 12, 11, 22, 59, tzinfo=timezone.utc)),
+    ("2026-12-11T22:59Z", datetime(2026, 12, 11, 22, 59, tzinfo=timezone.utc)),
+    (" 2026-12-11 23:59:30-05:00 ", datetime(2026, 12, 12, 4, 59, 30, tzinfo=timezone.utc)),
+])
+def test_a_deadline_with_an_offset_is_one_moment(text, want):
+    assert parse_deadline(text) == want.timestamp()
+
+
+@pytest.mark.parametrize("text, want", [
+    ("2026-12-11T23:59", "has no UTC offset"),          # local to whom?
+    ("2026-12-11T23:59", "2026-12-11T23:59+01:00"),     # the message shows the fix
+    ("next friday", "is not an ISO 8601 time"),
+    ("2026-13-01T00:00+01:00", "is not an ISO 8601 time"),
+    ("", "is not an ISO 8601 time"),
+])
+def test_a_deadline_without_an_offset_or_a_date_is_refused_saying_what_to_write(text, want):
+    with pytest.raises(ValueError, match=want.replace("+", r"\+")):
+        parse_deadline(text)
+
+
+def test_format_deadline_reads_back():
+    assert parse_deadline(format_deadline(DEADLINE)) == DEADLINE
+
+
+@pytest.mark.parametrize("cell, course, want", [
+    ("", DEADLINE, DEADLINE),
+    ("   ", DEADLINE, DEADLINE),
+    ("3d", DEADLINE, DEADLINE + 3 * DAY_SECONDS),
+    ("2", DEADLINE, DEADLINE + 2 * DAY_SECONDS),
+    ("0.5D", DEADLINE, DEADLINE + 0.5 * DAY_SECONDS),
+    ("2026-12-20T12:00+01:00", DEADLINE, datetime(2026, 12, 20, 12, tzinfo=CET).timestamp()),
+    ("2026-12-20T12:00+01:00", None, datetime(2026, 12, 20, 12, tzinfo=CET).timestamp()),
+    ("3d", None, None),     # days extend no deadline
+    ("", None, None),
+])
+def test_own_deadline_moves_the_course_deadline_by_the_extension(cell, course, want):
+    assert own_deadline(cell, course) == want
+
+
+@pytest.mark.parametrize("cell, want", [
+    ("-2d", "neither a number of days"),
+    ("three days", "neither a number of days"),
+    ("2026-12-20T12:00", "has no UTC offset"),
+    ("3 weeks", "e.g. '3d' or '2'"),
+])
+def test_a_bad_extension_is_refused_saying_what_it_may_be(cell, want):
+    with pytest.raises(ValueError, match=want):
+        check_extension(cell)
+    with pytest.raises(ValueError, match=want):
+        own_deadline(cell, DEADLINE)
+
+
+@pytest.mark.parametrize("text, want", [
+    ("count", LatePolicy("count")),
+    (" IGNORE ", LatePolicy("ignore")),
+    ("penalty:10%/day,max 50%", LatePolicy("penalty", 0.1, 0.5)),
+    ("penalty: 10 % / day , max 50 %", LatePolicy("penalty", 0.1, 0.5)),
+    ("penalty:12.5%/day", LatePolicy("penalty", 0.125, 1.0)),
+    ("penalty:0%/day,max 0%", LatePolicy("penalty", 0.0, 0.0)),
+])
+def test_parse_late_policy(text, want):
+    assert parse_late_policy(text) == want
+    assert parse_late_policy(str(want)) == want   # str() is the form it reads back
+
+
+@pytest.mark.parametrize("text, want", [
+    ("late", r"'late' is not one of 'count', 'ignore' or 'penalty:10%/day,max 50%'"),
+    ("penalty", "is not one of"),
+    ("penalty:10/day", "is not one of"),            # a fraction or a percentage? say %
+    ("penalty:10%/day,max 150%", r"cap 1\.5 must be a fraction in \[0, 1\]"),
+    ("penalty:120%/day", r"penalty_per_day 1\.2 must be a fraction"),
+])
+def test_a_bad_policy_is_refused_naming_the_value(text, want):
+    with pytest.raises(ValueError, match=want):
+        parse_late_policy(text)
+
+
+@pytest.mark.parametrize("fields, want", [
+    (("late",), "mode 'late' is not one of count, penalty, ignore"),
+    (("count", 0.1), "takes no penalty"),
+    (("penalty", -0.1), "must be a fraction"),
+])
+def test_a_bad_policy_record_is_refused(fields, want):
+    with pytest.raises(ValueError, match=want):
+        LatePolicy(*fields)
+
+
+@pytest.mark.parametrize("seconds_after, want", [
+    (-DAY_SECONDS, 0), (0, 0), (1, 1), (DAY_SECONDS, 1), (DAY_SECONDS + 1, 2),
+    (2.5 * DAY_SECONDS, 3),
+])
+def test_days_late_counts_started_days(seconds_after, want):
+    assert days_late(DEADLINE + seconds_after, DEADLINE) == want
+
+
+def test_no_deadline_is_never_late():
+    assert days_late(DEADLINE + 1e9, None) == 0
+    assert factor(LatePolicy("ignore"), DEADLINE + 1e9, None) == 1.0
+
+
+PENALTY = LatePolicy("penalty", 0.1, 0.5)
+
+
+@pytest.mark.parametrize("policy, seconds_after, want", [
+    (LatePolicy("count"), -1, 1.0),
+    (LatePolicy("count"), 30 * DAY_SECONDS, 1.0),
+    (LatePolicy("ignore"), 0, 1.0),                     # at the deadline is on time
+    (LatePolicy("ignore"), 1, 0.0),
+    (PENALTY, 0, 1.0),
+    (PENALTY, 1, 0.9),
+    (PENALTY, 3 * DAY_SECONDS, 0.7),
+    (PENALTY, 3 * DAY_SECONDS + 1, 0.6),
+    (PENALTY, 5 * DAY_SECONDS, 0.5),
+    (PENALTY, 40 * DAY_SECONDS, 0.5),                  # the cap holds
+    (LatePolicy("penalty", 0.25), 5 * DAY_SECONDS, 0.0),  # no cap: down to nothing
+])
+def test_factor(policy, seconds_after, want):
+    assert factor(policy, DEADLINE + seconds_after, DEADLINE) == want
+
+
+def test_the_default_policy_is_that_late_work_does_not_count():
+    assert LatePolicy() == parse_late_policy("ignore")
