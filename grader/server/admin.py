@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from grader.core.tasks import ordered_for_progress
-from grader.server import local_checks, stuck
+from grader.server import deadlines, local_checks, stuck
 from grader.server.store import ServerStore
 
 REFRESH_SECONDS = 30
@@ -43,15 +43,20 @@ class ClassView:
     """What both staff views show: every user's state of every graded function."""
 
     functions: list[str]
-    rows: list[dict]           # username, name, email, states {function: state}, completed, attempts
+    rows: list[dict]           # username, name, email, states {function: state}, completed,
+                               # attempts, late (attempts after their own deadline), deadline (text)
     per_function: list[dict]   # function, label, counts {state: n}, percent (completed)
     by_hour: list[dict]        # hour (text), attempts, successful, width (percent of the busiest)
 
 
-def class_view(store: ServerStore) -> ClassView:
+def class_view(store: ServerStore, deadline: float | None = None) -> ClassView:
+    """Every user's states; with the course's ``deadline`` (Unix seconds), each user's own
+    deadline and how many of their attempts came after it."""
     tasks = ordered_for_progress()
     functions = [task.name for task in tasks]
     progress, attempts = store.class_progress(), store.attempt_counts()
+    late = deadlines.late_counts(store, deadline) if deadline is not None else {}
+    own = deadlines.own_deadlines(store, deadline) if deadline is not None else {}
     rows = []
     for student in store.users():
         states = {name: progress.get(student.username, {}).get(name, "not attempted")
@@ -59,7 +64,9 @@ def class_view(store: ServerStore) -> ClassView:
         rows.append({"username": student.username, "name": student.name, "email": student.email,
                      "states": states,
                      "completed": sum(state == "completed" for state in states.values()),
-                     "attempts": attempts.get(student.username, (0, 0))[0]})
+                     "attempts": attempts.get(student.username, (0, 0))[0],
+                     "late": late.get(student.username, 0),
+                     "deadline": _utc(own.get(student.username))})
     per_function = []
     for task in tasks:
         counts = {state: sum(row["states"][task.name] == state for row in rows) for state in STATES}
@@ -71,6 +78,10 @@ def class_view(store: ServerStore) -> ClassView:
     by_hour = [{"hour": time.strftime("%Y-%m-%d %H:00 UTC", time.gmtime(hour)), "attempts": n,
                 "successful": ok, "width": 100.0 * n / busiest} for hour, n, ok in hours]
     return ClassView(functions, rows, per_function, by_hour)
+
+
+def _utc(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at)) if at is not None else ""
 
 
 def refusal(request: Request) -> Response | None:
@@ -93,8 +104,10 @@ async def page(request: Request) -> Response:
     refused = refusal(request)
     if refused is not None:
         return refused
-    view = class_view(request.app.state.store)
+    settings = request.app.state.settings
+    view = class_view(request.app.state.store, settings.deadline_at)
     html = _templates.get_template("admin.html").render(
+        deadline=_utc(settings.deadline_at), late_policy=settings.late_policy,
         view=view, stuck=stuck.stuck_view(request.app.state.store), when=stuck.when,
         refused_records=local_checks.refused["rate"], refresh=REFRESH_SECONDS,
         token=request.query_params.get("token", ""),
@@ -108,14 +121,17 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def progress_csv_text(view: ClassView) -> str:
+def progress_csv_text(view: ClassView, *, with_deadlines: bool = False) -> str:
+    """The students table as CSV; ``with_deadlines`` adds each one's deadline and late attempts."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["username", "name", "email", *view.functions, "completed", "attempts"])
+    late = ["deadline", "late attempts"] if with_deadlines else []
+    writer.writerow(["username", "name", "email", *view.functions, "completed", "attempts", *late])
     for row in view.rows:
         writer.writerow([_cell(row["username"]), _cell(row["name"]), _cell(row["email"]),
                          *(row["states"][name] for name in view.functions),
-                         row["completed"], row["attempts"]])
+                         row["completed"], row["attempts"],
+                         *([row["deadline"], row["late"]] if with_deadlines else [])])
     return out.getvalue()
 
 
@@ -124,7 +140,9 @@ async def progress_csv(request: Request) -> Response:
     refused = refusal(request)
     if refused is not None:
         return refused
-    return Response(progress_csv_text(class_view(request.app.state.store)), media_type="text/csv",
+    deadline = request.app.state.settings.deadline_at
+    return Response(progress_csv_text(class_view(request.app.state.store, deadline),
+                                      with_deadlines=deadline is not None), media_type="text/csv",
                     headers={**PAGE_HEADERS,
                              "Content-Disposition": 'attachment; filename="progress.csv"'})
 

@@ -1,0 +1,54 @@
+"""The staff page and progress.csv with a deadline: each student's own deadline and how many of
+their attempts came after it (read from the attempts' times, never stored)."""
+
+import csv
+import io
+
+import pytest
+import requests
+from server_fixtures import TOKEN, Server, start_server  # noqa: F401
+from test_server_admin import answer
+
+ROSTER = ("username,name,email,extension\n"
+          "ada,Ada,,\n"
+          "bob,Bob,,2999-01-01T00:00Z\n"    # an extension past any test's clock
+          "cy,Cy,,\n")
+
+
+@pytest.fixture(scope="module")
+def late_class(tmp_path_factory):
+    """A server whose deadline has passed: ada answers late twice, bob (extended) once."""
+    folder = tmp_path_factory.mktemp("late-class")
+    (folder / "students.csv").write_text(ROSTER, encoding="utf-8")
+    server = Server(folder, ["--roster", str(folder / "students.csv"), "--rate-limit-seconds", "0",
+                             "--admin-token", TOKEN, "--deadline", "2026-01-01T00:00Z",
+                             "--late-policy", "penalty:10%/day,max 50%"]).start()
+    answer(server, "ada", "conv_matrix")
+    answer(server, "ada", "box_blur", right=False)
+    answer(server, "bob", "conv_matrix")
+    yield server
+    server.stop()
+
+
+def test_the_page_shows_the_deadline_and_each_students_late_attempts(late_class):
+    page = requests.get(late_class.url, params={"token": TOKEN}, timeout=30).text
+    assert "Deadline 2026-01-01 00:00 UTC" in page and "penalty:10%/day,max 50%" in page
+    rows = {row.split('"')[1]: row for row in page.split("<tr data-username=")[1:]}
+    assert '<td class="num late">2</td>' in rows["ada"]
+    assert "2999-01-01 00:00 UTC" in rows["bob"] and '<td class="num late">0</td>' in rows["bob"]
+
+
+def test_progress_csv_carries_the_deadline_columns(late_class):
+    text = requests.get(late_class.url + "admin/progress.csv", params={"token": TOKEN},
+                        timeout=30).text
+    rows = {row["username"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert (rows["ada"]["deadline"], rows["ada"]["late attempts"]) == ("2026-01-01 00:00 UTC", "2")
+    assert (rows["bob"]["deadline"], rows["bob"]["late attempts"]) == ("2999-01-01 00:00 UTC", "0")
+    assert rows["cy"]["late attempts"] == "0"
+
+
+def test_without_a_deadline_the_tables_are_as_before(start_server):
+    server = start_server("--admin-token", TOKEN)
+    text = requests.get(server.url + "admin/progress.csv", params={"token": TOKEN}, timeout=30).text
+    assert "late attempts" not in text.splitlines()[0]
+    assert "own deadline" not in requests.get(server.url, params={"token": TOKEN}, timeout=30).text
