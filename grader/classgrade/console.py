@@ -156,10 +156,13 @@ def class_table(run, width: int | None = None) -> str:
                       f"not graded: {printable(failures.reason(result))}")
             lines.append(f"{name:<{name_width}} {'':>7} {'':>6}  {'':>6}  {shorten(status, room)}")
             continue
-        score = result.score(run.points)
+        late = run.late.get(student.username)
+        score = result.score(run.points) * (late.factor if late is not None else 1.0)
         percent = 100.0 * score / possible if possible else 0.0
         n_passed = sum(t.passed for t in result.tasks)
         status = f"not gradable: {printable(result.error)}" if result.error else "graded"
+        if late is not None and late.words:   # the score is after the policy, as in the exports
+            status += f"; {late.words}"
         lines.append(f"{name:<{name_width}} {score:>7.1f} {percent:>5.1f}%  "
                      f"{n_passed:>2}/{len(result.tasks):<3}  {shorten(status, room)}")
     return "\n".join(lines)

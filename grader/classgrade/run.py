@@ -54,6 +54,7 @@ class ClassRun:
     run: RunInfo | None = None
     not_graded: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    late: dict = field(default_factory=dict)   # {username: Lateness}, with a deadline
 
 
 def fresh_scratch(out_dir: Path) -> Path:
@@ -279,7 +280,7 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
                     seconds=time.perf_counter() - start, results=results,
                     students=tuple(students), points=points, run=info,
                     not_graded=tuple(sorted(result.username for result in failed)),
-                    notes=tuple(notes))
+                    notes=tuple(notes), late=late or {})
 
 
 def _points_changed(runs: list[dict], points: dict, course: Course) -> list[str]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 DAY_SECONDS = 86400.0
+MAX_EXTENSION_DAYS = 3650   # ten years: more is a typo, and would overflow a calendar date
+EARLIEST, LATEST = 0.0, 253_370_678_400.0   # 1970-01-01 and 9998-12-31, UTC
 MODES = ("count", "penalty", "ignore")
 EXAMPLE_DEADLINE = "2026-12-11T23:59+01:00"
 POLICY_EXAMPLES = "'count', 'ignore' or 'penalty:10%/day,max 50%'"
@@ -57,7 +59,15 @@ def parse_deadline(text: str) -> float:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"deadline {text!r} has no UTC offset, so it means a different moment "
                          f"in every time zone: add one, e.g. {cleaned}+01:00 (or Z for UTC)")
-    return moment.timestamp()
+    return _in_range(moment.timestamp(), f"deadline {text!r}")
+
+
+def _in_range(at: float, what: str) -> float:
+    """``at`` when it lies between 1970 and 9998 (every page and export can write it)."""
+    if not EARLIEST <= at <= LATEST:   # NaN fails both comparisons
+        raise ValueError(f"{what} lies outside 1970-9998: write a real date, e.g. "
+                         f"{EXAMPLE_DEADLINE!r}")
+    return at
 
 
 def format_deadline(at: float) -> str:
@@ -72,7 +82,11 @@ def check_extension(text: str) -> str:
         ValueError: naming the cell and the forms an extension may take.
     """
     cell = (text or "").strip()
-    if not cell or _DAYS.fullmatch(cell):
+    days = _DAYS.fullmatch(cell) if cell else None
+    if days and not 0 <= float(days.group(1)) <= MAX_EXTENSION_DAYS:
+        raise ValueError(f"extension {text!r} is more than {MAX_EXTENSION_DAYS} days: a typo? "
+                         "Give the days (e.g. '3d') or a deadline of the student's own")
+    if not cell or days:
         return cell
     try:
         parse_deadline(cell)
@@ -102,7 +116,8 @@ def own_deadline(extension: str, deadline: float | None) -> float | None:
         return deadline
     days = _DAYS.fullmatch(cell)
     if days:
-        return None if deadline is None else deadline + float(days.group(1)) * DAY_SECONDS
+        return None if deadline is None else _in_range(
+            deadline + float(days.group(1)) * DAY_SECONDS, f"the deadline extended by {cell!r}")
     return parse_deadline(cell)
 
 

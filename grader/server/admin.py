@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from grader.classgrade.exports.table import cell
 from grader.core.tasks import ordered_for_progress
 from grader.server import deadlines, local_checks, stuck
 from grader.server.store import ServerStore
@@ -99,16 +101,29 @@ def refusal(request: Request) -> Response | None:
     return None
 
 
+async def off_the_loop(request: Request, build):
+    """``build(store)`` in a worker thread, on a connection of its own: the staff views read
+    every attempt (hundreds of milliseconds for a long course), which on the event loop would
+    hold every student's request that long."""
+    database = request.app.state.settings.database
+
+    def run():
+        with ServerStore(database) as store:
+            return build(store)
+    return await run_in_threadpool(run)
+
+
 async def page(request: Request) -> Response:
     """The class at a glance: students x functions, completion per function, attempts per hour."""
     refused = refusal(request)
     if refused is not None:
         return refused
     settings = request.app.state.settings
-    view = class_view(request.app.state.store, settings.deadline_at)
+    view, stuck_now = await off_the_loop(request, lambda store: (
+        class_view(store, settings.deadline_at), stuck.stuck_view(store)))
     html = _templates.get_template("admin.html").render(
         deadline=_utc(settings.deadline_at), late_policy=settings.late_policy,
-        view=view, stuck=stuck.stuck_view(request.app.state.store), when=stuck.when,
+        view=view, stuck=stuck_now, when=stuck.when,
         refused_records=local_checks.refused["rate"], refresh=REFRESH_SECONDS,
         token=request.query_params.get("token", ""),
         now=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
@@ -116,9 +131,9 @@ async def page(request: Request) -> Response:
 
 
 def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A CSV cell a spreadsheet will not run as a formula: class grading's one rule
+    (a leading =, +, -, @, tab or carriage return; control characters shown escaped)."""
+    return cell(str(value))
 
 
 def progress_csv_text(view: ClassView, *, with_deadlines: bool = False) -> str:
@@ -141,8 +156,9 @@ async def progress_csv(request: Request) -> Response:
     if refused is not None:
         return refused
     deadline = request.app.state.settings.deadline_at
-    return Response(progress_csv_text(class_view(request.app.state.store, deadline),
-                                      with_deadlines=deadline is not None), media_type="text/csv",
+    view = await off_the_loop(request, lambda store: class_view(store, deadline))
+    return Response(progress_csv_text(view, with_deadlines=deadline is not None),
+                    media_type="text/csv",
                     headers={**PAGE_HEADERS,
                              "Content-Disposition": 'attachment; filename="progress.csv"'})
 
@@ -152,6 +168,7 @@ async def stuck_csv(request: Request) -> Response:
     refused = refusal(request)
     if refused is not None:
         return refused
-    return Response(stuck.stuck_csv_text(stuck.stuck_view(request.app.state.store), _cell),
+    view = await off_the_loop(request, stuck.stuck_view)
+    return Response(stuck.stuck_csv_text(view, _cell),
                     media_type="text/csv",
                     headers={**PAGE_HEADERS, "Content-Disposition": 'attachment; filename="stuck.csv"'})

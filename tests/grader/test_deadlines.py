@@ -143,3 +143,23 @@ def test_factor(policy, seconds_after, want):
 
 def test_the_default_policy_is_that_late_work_does_not_count():
     assert LatePolicy() == parse_late_policy("ignore")
+
+
+@pytest.mark.parametrize("cell", ["9" * 400 + "d", "100000000d", "3651d", "1e9"])
+def test_an_extension_past_any_calendar_is_refused(cell):
+    """A red team's cells: each became a deadline no page or export could write (500s)."""
+    with pytest.raises(ValueError, match="days|neither"):
+        check_extension(cell)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59-12:00", "1969-12-31T23:00Z", "0001-01-01T00:00Z"])
+def test_a_deadline_outside_1970_to_9998_is_refused(text):
+    with pytest.raises(ValueError, match="outside 1970-9998"):
+        parse_deadline(text)
+
+
+def test_every_accepted_extension_can_be_written():
+    for cell in ("3650d", "0d", "2026-12-20T12:00+01:00", "9998-12-30T00:00Z"):
+        assert format_deadline(own_deadline(cell, DEADLINE))
+    with pytest.raises(ValueError, match="outside 1970-9998"):
+        own_deadline("3650d", parse_deadline("9998-01-01T00:00Z"))
