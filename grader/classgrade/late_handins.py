@@ -21,7 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.classgrade.exports.grades import Lateness, number
-from grader.classgrade.lms_times import deadline_zone, parse_zone, unix_time
+from grader.classgrade.lms_times import (
+    deadline_zone,
+    default_zone_warning,
+    offset_words,
+    parse_zone,
+    unix_time,
+)
 from grader.core.deadlines import (
     DAY_SECONDS,
     LatePolicy,
@@ -78,8 +84,20 @@ class Deadlines:
     def describe(self) -> str:
         """One line for the report: ``Deadline: ... (late policy: ...; LMS times read in ...)``."""
         return (f"Deadline: {self.deadline} (late policy: {self.policy}; download times read "
-                f"in {self.lms_timezone or 'the UTC offset of the deadline'}; extensions from "
-                "the roster)")
+                f"in {zone_words(self.to_dict())}; extensions from the roster)")
+
+
+def zone_words(settings: dict) -> str:
+    """Where zone-less download times are read, for a report: the zone given, else the
+    deadline's fixed offset and the flag to give where daylight saving applies."""
+    if settings.get("lms_timezone"):
+        return str(settings["lms_timezone"])
+    try:
+        offset = offset_words(settings.get("deadline") or "")
+    except ValueError:
+        offset = "the UTC offset"
+    return (f"{offset}, the deadline's fixed offset (an hour off across a daylight-saving "
+            "change: give a zone name, e.g. --lms-timezone Europe/Amsterdam)")
 
 
 def check_layout(lms: str | None) -> None:
@@ -112,6 +130,8 @@ def lateness(submissions, roster, deadlines: Deadlines, lms: str):
     """
     found, notes, lines = {}, {}, []
     course, zone = deadlines.at, deadlines.zone()
+    if lms in TIMED and not deadlines.lms_timezone and any(s.handed_in for s in submissions):
+        lines.append(default_zone_warning(deadlines.deadline))
     for submission in submissions:
         username = submission.username
         student = roster.get(username)

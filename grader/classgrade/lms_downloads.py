@@ -77,8 +77,9 @@ def read_download(folder, *, lms: str, roster):
                                      handed_in=entry.when, marked_late=entry.late)
         submissions.append(submission)
         ignored += list(taken.lines) + [f"{username}: {line}" for line in extra]
-        if taken.notes or extra:
-            notes[username] = notes.get(username, ()) + taken.notes + tuple(extra)
+        if taken.notes or extra or entry.refused:
+            notes[username] = (notes.get(username, ()) + entry.refused + taken.notes
+                               + tuple(extra))
     return Intake(tuple(submissions), tuple(ignored + unmatched), notes)
 
 

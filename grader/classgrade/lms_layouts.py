@@ -19,7 +19,10 @@ assignsubmission_<plugin>_``, the id being the one its grading worksheet writes 
                  id is the assignment's own (``Participant 123`` in its grading worksheet);
                  ``_assignsubmission_onlinetext_`` entries hold online text and are not graded
                  and a CSV beside them that is the assignment's grading worksheet gives each
-                 participant's hand-in time (:mod:`.lms_times`)
+                 participant's hand-in time (:mod:`.lms_times`). The first
+                 ``_<id>_assignsubmission_`` of a name is Moodle's, the rest the student's: a
+                 name holding two (a file named like a classmate's entry) is refused, and the
+                 worksheet is never an entry (a student's own CSV) nor one of two
     brightspace  folders     <n>-<n> - <Name> - <Mon D, YYYY HMM AM>/<file> beside an
                  index.html, or (older downloads) flat files <n>-<n> - <Name> - <date> - <file>;
                  the two numbers identify the submission, not the student; each attempt is a
@@ -39,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.classgrade.console import printable
-from grader.classgrade.lms_times import is_worksheet, read_worksheet
+from grader.classgrade.lms_times import MAX_LISTED, is_worksheet, participant_order, read_worksheet
 from grader.client.roster import LMS_COLUMNS
 
 LMSES = tuple(LMS_COLUMNS)
@@ -50,7 +53,9 @@ LAYOUTS = {
 }
 _CANVAS = re.compile(r"(?P<name>[^_]*)(?P<late>_late)?_(?P<id>\d+)_(?:\d+_)?(?P<file>.+)",
                      re.I)
-_MOODLE = re.compile(r"(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
+# the first ``_<id>_assignsubmission_<plugin>_`` is Moodle's: what follows is the student's
+_MOODLE = re.compile(r"(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
+_MOODLE_MARK = re.compile(r"_\d+_assignsubmission_[a-z]+_")
 _BRIGHTSPACE = re.compile(r"\d+-\d+ - (?P<name>.+?) - (?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} "
                           r"\d{3,4} [AP]M)(?: - (?P<file>.+))?")
 _AGAIN = re.compile(r"-\d+(?=\.(?:ipynb|py)$)")
@@ -70,6 +75,7 @@ class Entry:
             when the download does not say (Canvas). Of Brightspace's attempts, the latest
             is graded.
         late: Canvas's ``_LATE_`` in a file's name: handed in after the student's due date.
+        refused: lines for the student's feedback about their own files not graded.
     """
 
     label: str
@@ -78,6 +84,7 @@ class Entry:
     files: tuple[tuple[str, Path], ...]
     when: str = ""
     late: bool = False
+    refused: tuple[str, ...] = ()
 
 
 def looks_like(folder) -> str | None:
@@ -161,19 +168,34 @@ def read_canvas(folder: Path) -> tuple[list[Entry], list[str]]:
 
 def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
     """Moodle's folders (or flat files), one :class:`Entry` per participant id, each with its
-    hand-in time when Moodle's grading worksheet (a CSV) lies in ``folder``."""
+    hand-in time when Moodle's grading worksheet (a CSV) lies in ``folder``.
+
+    The first ``_<id>_assignsubmission_<plugin>_`` of a name is Moodle's; a name holding a
+    second one (a file the student named like a classmate's entry) is refused. The worksheet
+    is a file of ``folder`` itself whose name is not an entry's (a student's own CSV never
+    is); two worksheets give no times at all.
+    """
     by_id: dict[str, Entry] = {}
-    times: dict[str, str] = {}
+    named_ids: set[str] = set()
+    worksheets: list[Path] = []
+    refused: dict[str, tuple[str, ...]] = {}  # participant id: their own files refused
 
     def read_one(path: Path) -> list[str]:
-        if is_worksheet(path):
-            found, lines = read_worksheet(path)
-            times.update(found)
-            return lines
         named = _MOODLE.fullmatch(path.name)
+        if named is None and is_worksheet(path):
+            worksheets.append(path)
+            return []
+        if named is not None and len(_MOODLE_MARK.findall(path.name)) > 1:
+            refused[named["id"]] = refused.get(named["id"], ()) + (
+                f"{printable(named['file'] or path.name)}: not graded, its name holds "
+                "_<id>_assignsubmission_ like another entry's; rename it and hand it in again",)
+            return [f"{printable(path.name)}: names a Moodle entry twice "
+                    "(_<id>_assignsubmission_ appears again in the name), so whose it is "
+                    "cannot be told; not graded"]
         is_folder = path.is_dir() and not path.is_symlink()
         if named is None or bool(named["file"]) == is_folder:
             return [f"{printable(path.name)}: not named as Moodle names a submission, ignored"]
+        named_ids.add(named["id"])
         if named["plugin"] != "file":
             return []  # online text, comments: nothing to grade
         files = _files_in(path) if is_folder else ((named["file"], path),)
@@ -181,7 +203,32 @@ def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
         by_id[named["id"]] = replace(entry, files=entry.files + files)
         return []
     ignored = _each(folder, read_one)
-    return [replace(entry, when=times.get(entry.lms_id, "")) for entry in by_id.values()], ignored
+    times, lines = _moodle_times(worksheets, named_ids)
+    # a refused file is told to the participant of its first id only if they have an entry
+    return ([replace(entry, when=times.get(entry.lms_id, ""), refused=refused.get(entry.lms_id, ()))
+             for entry in by_id.values()], ignored + lines)
+
+
+def _moodle_times(worksheets: list[Path], named_ids: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The one worksheet's times and its lines, naming each timed row the download lacks."""
+    if len(worksheets) > 1:
+        names = ", ".join(printable(path.name) for path in worksheets)
+        return {}, [f"{len(worksheets)} grading worksheets ({names}): which is the assignment's "
+                    "cannot be told, so no hand-in times are taken from either; keep one"]
+    if not worksheets:
+        return {}, []
+    path = worksheets[0]
+    try:
+        times, lines = read_worksheet(path)
+    except (OSError, ValueError, UnicodeError) as error:
+        return {}, [f"{printable(path.name)}: cannot be read ({printable(error)}), ignored"]
+    absent = sorted(set(times) - named_ids, key=participant_order)
+    lines += [f"{printable(path.name)}: Participant {pid} has a hand-in time but no entry in "
+              "the download" for pid in absent[:MAX_LISTED]]
+    if len(absent) > MAX_LISTED:
+        lines.append(f"{printable(path.name)}: {len(absent) - MAX_LISTED} more participants "
+                     "with a hand-in time but no entry in the download (not listed)")
+    return times, lines
 
 
 def read_brightspace(folder: Path) -> tuple[list[Entry], list[str]]:

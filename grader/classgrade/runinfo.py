@@ -71,6 +71,7 @@ class RunInfo:
 
     def describe(self) -> list[str]:
         """Lines for a report or a feedback file, deterministic for a given run."""
+        from grader.classgrade.late_handins import zone_words
         limits = ", ".join(f"{name} {value:g}" if isinstance(value, (int, float)) else
                            f"{name} {value or '-'}" for name, value in self.limits.items())
         return [f"Graded on {self.started_at} by grader {self.grader_version}",
@@ -79,7 +80,7 @@ class RunInfo:
                 f"Limits: {limits}"] + ([
                     f"Deadline: {self.deadlines.get('deadline')}, late policy "
                     f"{self.deadlines.get('late_policy')}, download times read in "
-                    f"{self.deadlines.get('lms_timezone') or 'the UTC offset of the deadline'}"]
+                    f"{zone_words(self.deadlines)}"]
                     if self.deadlines else [])
 
     def to_dict(self) -> dict:

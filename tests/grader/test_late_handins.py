@@ -190,7 +190,10 @@ def test_lateness(lms, username, handed_in, marked, policy, zone, want):
     assert (late.days, late.factor, late.words) == want
     unknown = (lms != "canvas" and not handed_in) or (lms == "canvas" and marked and
                                                        ROSTER[username].extension)
-    assert bool(notes) is bool(unknown) and len(lines) == len(notes)
+    # one more line, for the run: zone-less times read at the deadline's fixed offset
+    warned = lms != "canvas" and bool(handed_in) and not zone
+    assert bool(notes) is bool(unknown) and len(lines) == len(notes) + warned
+    assert any("--lms-timezone" in line for line in lines) is warned
 
 
 def test_the_student_is_told_when_the_time_is_unknown_and_when_the_extension_saves_them():
@@ -374,7 +377,9 @@ def test_a_new_deadline_regrades_nothing():
     plain, late = info({}), info({"deadline": DEADLINE, "late_policy": PENALTY})
     assert plain.settings_key == late.settings_key
     assert late.describe()[-1] == ("Deadline: 2026-12-11T23:59+01:00, late policy penalty:10%/day,"
-                                   "max 50%, download times read in the UTC offset of the deadline")
+                                   "max 50%, download times read in UTC+01:00, the deadline's "
+                                   "fixed offset (an hour off across a daylight-saving change: "
+                                   "give a zone name, e.g. --lms-timezone Europe/Amsterdam)")
     assert plain.describe()[-1].startswith("Limits:")
 
 
