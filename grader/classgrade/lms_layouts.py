@@ -42,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.classgrade.console import printable
-from grader.classgrade.lms_times import MAX_LISTED, is_worksheet, participant_order, read_worksheet
+from grader.classgrade.lms_times import capped, is_worksheet, participant_order, read_worksheet
 from grader.client.roster import LMS_COLUMNS
 
 LMSES = tuple(LMS_COLUMNS)
@@ -223,11 +223,10 @@ def _moodle_times(worksheets: list[Path], named_ids: set[str]) -> tuple[dict[str
     except (OSError, ValueError, UnicodeError) as error:
         return {}, [f"{printable(path.name)}: cannot be read ({printable(error)}), ignored"]
     absent = sorted(set(times) - named_ids, key=participant_order)
-    lines += [f"{printable(path.name)}: Participant {pid} has a hand-in time but no entry in "
-              "the download" for pid in absent[:MAX_LISTED]]
-    if len(absent) > MAX_LISTED:
-        lines.append(f"{printable(path.name)}: {len(absent) - MAX_LISTED} more participants "
-                     "with a hand-in time but no entry in the download (not listed)")
+    lines += capped([f"{printable(path.name)}: Participant {pid} has a hand-in time but no "
+                     "entry in the download" for pid in absent],
+                    f"{printable(path.name)}: {{}} more participants with a hand-in time but no "
+                    "entry in the download (not listed)")
     return times, lines
 
 

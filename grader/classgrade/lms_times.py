@@ -45,6 +45,13 @@ from grader.classgrade.intake import read_own
 
 MAX_WORKSHEET_BYTES = 10 << 20
 MAX_LISTED = 20  # lines about one worksheet's rows; the rest are counted
+
+
+def capped(lines: list[str], more: str) -> list[str]:
+    """The first :data:`MAX_LISTED` of ``lines``, then ``more`` (a format with one ``{}``:
+    how many were left out) when there were more."""
+    rest = len(lines) - MAX_LISTED
+    return lines[:MAX_LISTED] + ([more.format(rest)] if rest > 0 else [])
 WORKSHEET_COLUMNS = ("Identifier", "Last modified (submission)")
 _PARTICIPANT = re.compile(r"\s*Participant\s+(\d+)\s*", re.IGNORECASE)
 _OFFSET = re.compile(r"(?:UTC)?\s*([+-])(\d{1,2}):?(\d{2})?")
@@ -116,18 +123,15 @@ def read_worksheet(path: Path) -> tuple[dict[str, str], list[str]]:
         else:
             bad.append(f"{name}: Participant {participant[1]}: {printable(cell[:80])!r} is not a "
                        "time Moodle writes in English; that student's hand-in time is unknown")
-    lines += bad[:MAX_LISTED]
-    if len(bad) > MAX_LISTED:
-        lines.append(f"{name}: {len(bad) - MAX_LISTED} more rows whose time is not a time Moodle "
-                     "writes in English (not listed); those students' hand-in times are unknown")
+    lines += capped(bad, f"{name}: {{}} more rows whose time is not a time Moodle writes in "
+                    "English (not listed); those students' hand-in times are unknown")
     twice = sorted((pid for pid, count in rows.items() if count > 1), key=participant_order)
     for pid in twice:
         times.pop(pid, None)
-    lines += [f"{name}: Participant {pid} has {rows[pid]} rows; that participant's hand-in time "
-              "is unknown" for pid in twice[:MAX_LISTED]]
-    if len(twice) > MAX_LISTED:
-        lines.append(f"{name}: {len(twice) - MAX_LISTED} more participants with several rows "
-                     "(not listed); their hand-in times are unknown")
+    lines += capped([f"{name}: Participant {pid} has {rows[pid]} rows; that participant's "
+                     "hand-in time is unknown" for pid in twice],
+                    f"{name}: {{}} more participants with several rows (not listed); their "
+                    "hand-in times are unknown")
     return times, lines
 
 

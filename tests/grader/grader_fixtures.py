@@ -78,3 +78,12 @@ def grade_conv(folder, out, **kwargs):
     options = dict(submissions_dir=folder, out_dir=out, jobs=2, limits=FAST,
                    task_names=["conv_matrix"], log=open(os.devnull, "w"))
     return classrun.grade_class(**{**options, **kwargs})
+
+
+def write_files(root, files):
+    """``{relative path: text}`` written under ``root`` (folders made); returns ``root``."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root

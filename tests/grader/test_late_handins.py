@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 
 import pytest
+from grader_fixtures import write_files
 
 from grader.classgrade import gradebook, late_handins
 from grader.classgrade.course import Course, load_course
@@ -40,12 +41,7 @@ ROSTER = {"ada": Student("ada", "Ada Lovelace", canvas_id="101", moodle_id="7001
                          extension="2026-12-20T12:00+01:00")}
 
 
-def make(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
+make = write_files
 
 
 def by_user(intake):

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from grader_fixtures import write_files
 
 from grader.classgrade import late_handins
 from grader.classgrade.lms_downloads import read_download
@@ -26,12 +27,7 @@ ZOE_NB, ABE_NB, PLANTED = '{"zoe": 1}', '{"abe": 1}', '{"planted": 1}'
 HEADER = "Identifier,Full name,Last modified (submission)\n"
 
 
-def make(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
+make = write_files
 
 
 def own_files(intake):
