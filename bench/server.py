@@ -20,8 +20,9 @@ for every seventh student and function), ``check_answer``; then
 
 Then :mod:`bench.server_students` runs the course client's loop (a new connection
 per request) and reports the server's own CPU per request at the start and the end
-of a long run, and :mod:`bench.server_hostile` measures ``check_sum`` while another client
-sends the longest request the server accepts, in a loop.
+of a long run, :mod:`bench.server_peer` the same loop against the original AutoMark
+server (when its code can be found), and :mod:`bench.server_hostile` measures
+``check_sum`` while another client sends the longest request the server accepts, in a loop.
 
 Afterwards the database must hold exactly one attempt per judged request and one
 progress row per student and function, each in the state the answers earned.
@@ -202,19 +203,24 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
                "--rate-limit-seconds", "0", "--workers", str(workers)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=open(folder / "server.log", "w"), start_new_session=True)
+    return answering(process, port, folder / "server.log", "the server")
+
+
+def answering(process: subprocess.Popen, port: int, log: Path, name: str) -> subprocess.Popen:
+    """``process`` once it answers ``GET /check_sum/x`` on ``port``; killed after 60 s."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {(folder / 'server.log').read_text()[-800:]}")
+            raise RuntimeError(f"{name} exited: {log.read_text()[-800:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as probe:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
                 probe.sendall(b"GET /check_sum/x HTTP/1.1\r\nHost: b\r\n\r\n")
                 if probe.recv(64).startswith(b"HTTP/1.1 200"):
                     return process
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the server did not answer within 60 s")
+    raise RuntimeError(f"{name} did not answer within 60 s")
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -309,6 +315,7 @@ def run(settings: Settings) -> list[Row]:
         uvloop.install()
     except ImportError:
         settings.say("  uvloop is missing: the load generator uses asyncio's own loop")
-    from bench import server_hostile, server_students
+    from bench import server_hostile, server_peer, server_students
     rows = [row for count in workers for row in measure(settings, n, count, TASKS)]
-    return rows + server_students.run(settings) + server_hostile.run(settings)
+    students = server_students.run(settings)
+    return rows + students + server_peer.run(settings, students) + server_hostile.run(settings)

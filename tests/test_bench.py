@@ -293,3 +293,108 @@ def test_the_server_cpu_meter_counts_a_process_group_and_nothing_else():
         child.communicate(b"")
     assert 0.3 <= counted < 5.0
     assert tree_cpu_seconds(child.pid) == 0.0        # the group is gone: nothing is counted
+
+
+def _peer_or_skip():
+    """The original AutoMark's files when this machine has a copy (and Flask), else skip."""
+    from bench import server_peer
+    try:
+        server_peer.check_flask()
+        return server_peer.peer_files()
+    except server_peer.Unavailable as reason:
+        pytest.skip(f"the original AutoMark is not here: {reason}")
+
+
+def test_git_names_a_blob_as_the_peer_check_expects():
+    from bench.server_peer import blob_hash
+    assert blob_hash(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"   # git hash-object
+    assert blob_hash(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_without_a_copy_the_peer_is_skipped_with_what_to_do(monkeypatch, tmp_path):
+    import io
+
+    from bench import server_peer
+    from bench.settings import Settings
+    monkeypatch.delenv(server_peer.SOURCE_ENV, raising=False)
+    monkeypatch.setattr(server_peer, "CACHE", tmp_path / "empty-cache")
+    settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
+    assert server_peer.run(settings, []) == []
+    (skipped,) = settings.skipped
+    assert skipped.section == "server" and "original AutoMark" in skipped.name
+    assert server_peer.SOURCE_ENV in skipped.reason and not (tmp_path / "empty-cache").exists()
+
+
+@pytest.mark.parametrize("shape, files, want", [
+    ("folder", {"automark_server/main.py": b"x", "automark_server/utils.py": b"y",
+                "automark_server/wrappers.py": b"z"}, "is not the file of commit"),
+    ("tarball", {"automark_server/main.py": b"x", "automark_server/utils.py": b"y",
+                 "automark_server/wrappers.py": b"z"}, "is not the file of commit"),
+    ("tarball", {"automark_server/main.py": b"x"}, "lacks automark_server/utils.py"),
+    ("folder", {"automark_server/main.py": b"x"}, "neither a clone"),
+])
+def test_a_copy_other_than_the_pinned_commit_is_refused(tmp_path, shape, files, want):
+    import tarfile
+
+    from bench import server_peer
+    folder = tmp_path / "automark-0000"
+    for path, data in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    source = folder
+    if shape == "tarball":
+        source = tmp_path / "automark.tar.gz"
+        with tarfile.open(source, "w:gz") as archive:
+            archive.add(folder, arcname=folder.name)
+    with pytest.raises(server_peer.Unavailable, match=want):
+        server_peer.peer_files(str(source), cache=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()     # nothing unchecked is kept
+
+
+def test_the_peer_judges_answers_with_its_rate_limit_off(tmp_path):
+    import asyncio
+
+    from bench.server import answer_for, free_port, stop_server
+    from bench.server_hostile import one_request
+    from bench.server_peer import PeerServer
+    from grader.core.tasks import TASKS
+    peer, task = PeerServer(_peer_or_skip()), TASKS[0]
+    port = free_port()
+    process = peer.start(tmp_path, port, ["ada"], [task])
+
+    async def round_trip(wrong: bool) -> bytes:
+        sent = await one_request(port, f"/get_test_input/ada/{task.name}".encode())
+        data = json.loads(sent.partition(b"\r\n\r\n")[2])
+        answer = answer_for(task, data["input"], wrong).replace(" ", "")
+        return await one_request(port, f"/check_answer/ada/{task.name}/{data['ipd']}/{answer}"
+                                 .encode())
+
+    try:
+        verdicts = [asyncio.run(round_trip(wrong)) for wrong in (True, False, False)]
+    finally:
+        stop_server(process)
+    bodies = [json.loads(v.partition(b"\r\n\r\n")[2]) for v in verdicts]
+    assert bodies == [{"success": False}, {"success": True}, {"success": True}]  # no timeout
+    progress = json.loads((tmp_path / "automark_server/users/user_progress/ada.json").read_text())
+    assert progress == {task.name: True}
+
+
+@pytest.mark.slow
+def test_the_peer_rows_sit_beside_ours_in_one_run(monkeypatch):
+    import io
+
+    from bench import server_peer
+    from bench import server_students as loop
+    from bench.settings import Settings
+    _peer_or_skip()
+    for name, value in [("QUICK_SINGLE_SECONDS", 2.0), ("QUICK_CLASS_SECONDS", 3.0),
+                        ("QUICK_CLASS_STUDENTS", 3)]:
+        monkeypatch.setattr(loop, name, value)
+    settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
+    ours = loop.run(settings)
+    rows = server_peer.run(settings, ours)
+    assert settings.skipped == [] and len(rows) == 3
+    for row in rows:
+        assert row.baseline.startswith("the original AutoMark") and row.baseline_seconds > 0
+        assert row.ours_seconds > 0 and row.extra["peer_errors"] == 0, row.note
+    assert rows[0].met is not None and rows[0].extra["peer_check_answer_per_second"] > 1
