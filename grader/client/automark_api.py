@@ -14,24 +14,22 @@ case comes from the server: ``get_test_input``, a positional call,
 ``get_progress`` prints the server's table. When the server's rate limit refuses
 (AutoMark's ``your timeout expires in N sec.``) or the server does not answer, the
 local result is still shown and the hidden check waits; inside a known window the
-server is not asked at all. Without a server, everything stays offline.
+server is not asked at all. So it does when a reply is not AutoMark's (a login page, JSON
+of another shape: :mod:`grader.client.replies`), too long or too slow: each request has
+a deadline and a size bound (:mod:`grader.client.bounded_get`). Without a server,
+everything stays offline.
 """
 
 from __future__ import annotations
 
-import http.client
 import inspect
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-import numpy as np
-
-from grader.client import kit_files, messages, paths
+from grader.client import bounded_get, kit_files, messages, paths, replies
 from grader.client.local_record import record_local_check
 from grader.client.progress import NOT_ATTEMPTED, ProgressStore
 from grader.client.roster import Student, load_roster
@@ -42,7 +40,7 @@ from grader.core.results import CaseResult, CheckResult, TaskResult
 
 SERVER_ENV = "AUTOMARK_SERVER"
 BUILT_FOR = Path(__file__).with_name("server_url.txt")  # written by `release --server URL`
-SERVER_SECONDS = 60
+SERVER_SECONDS = 60  # the deadline of each request, from connecting to the body's last byte
 
 
 class Config:
@@ -105,24 +103,32 @@ def _arg_keys_problem(task: tasks.Task, arg_keys) -> str:
 
 
 def _ask(url: str, *segments) -> bytes:
-    """GET ``url/segment/...`` (each percent-encoded); a refusal's text as :class:`CheckRefused`."""
+    """GET ``url/segment/...`` (each percent-encoded) within :data:`SERVER_SECONDS` and
+    :data:`bounded_get.MAX_REPLY_BYTES`; a refusal's text as :class:`CheckRefused`, no
+    reply (or too long a one) as :class:`ServerUnreachable`."""
     address = url + "/".join(urllib.parse.quote(str(s), safe="") for s in segments)
     try:
-        with urllib.request.urlopen(address, timeout=SERVER_SECONDS) as response:
-            return response.read()
-    except urllib.error.HTTPError as error:  # AutoMark refuses with status 300 and JSON
-        try:
-            text = json.loads(error.read())["error"]
-        except (ValueError, KeyError, TypeError, OSError):
-            text = f"the AutoMark server at {url} answered HTTP {error.code}"
-        if error.code >= 500:  # a proxy's 502/504, a busy or failing server
+        return bounded_get.get(address, seconds=SERVER_SECONDS)
+    except bounded_get.Refusal as refusal:  # AutoMark refuses with status 300 and JSON
+        text = (replies.refusal_text(refusal.body)
+                or f"the AutoMark server at {url} answered HTTP {refusal.status}")
+        if refusal.status >= 500:  # a proxy's 502/504, a busy or failing server
             raise ServerUnreachable(text) from None
         seconds = messages.timeout_seconds(text)
         raise (CheckRefused(text) if seconds is None else RateLimited(text, seconds)) from None
-    except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
-        reason = getattr(error, "reason", None) or error
-        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: "
-                                f"{str(reason) or type(reason).__name__}") from None
+    except bounded_get.TooLarge as error:
+        raise ServerUnreachable(messages.not_automarks(url, str(error))) from None
+    except bounded_get.NoReply as error:
+        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: {error}") from None
+
+
+def _believed(url: str, decode, *args):
+    """``decode(*args)`` (a :mod:`replies` function); a reply of another shape as
+    :class:`ServerUnreachable`."""
+    try:
+        return decode(*args)
+    except replies.NotAutoMarks as error:
+        raise ServerUnreachable(messages.not_automarks(url, str(error))) from None
 
 
 def _local_phase(task: tasks.Task, function, username: str) -> TaskResult:
@@ -132,16 +138,14 @@ def _local_phase(task: tasks.Task, function, username: str) -> TaskResult:
 
 def _remote_phase(task: tasks.Task, function, username: str, url: str) -> TaskResult:
     """AutoMark's remote test: one hidden input from the server, the answer judged there."""
-    data = json.loads(_ask(url, "get_test_input", username, task.name))
-    case = {name: np.array(arg["data"]) if arg["type"] == "ndarray" else arg["data"]
-            for name, arg in data["input"].items()}
+    ipd, case = _believed(url, replies.hidden_input, _ask(url, "get_test_input", username, task.name),
+                          task.arg_names)
     outcome = call_once(function, case, task.arg_names, positional=True)
     if outcome.status != OK:
         return TaskResult(task.name, "remote", (CaseResult(0, outcome.status, outcome.message,
                                                            outcome.mutated, hidden=True),))
     answer = json.dumps(outcome.answer.tolist())
-    verdict = json.loads(_ask(url, "check_answer", username, task.name, data["ipd"], answer))
-    passed = verdict.get("success") is True
+    passed = _believed(url, replies.verdict, _ask(url, "check_answer", username, task.name, ipd, answer))
     return TaskResult(task.name, "remote", (CaseResult(
         0, results.OK if passed else results.MISMATCH,
         "" if passed else "the server's hidden case does not match (its expected output stays "
@@ -288,10 +292,9 @@ def progress_text(username: str, *, last_week: bool = False) -> str:
     except ValueError as error:
         raise CheckRefused(str(error)) from None
     if url:
-        data = json.loads(_ask(url, "get_progress", username))
-        rows = [(task.label, data["progress"].get(task.name, NOT_ATTEMPTED))
-                for task in shown_tasks(last_week)]
-        shown = Student(username, data["name"], data["mail"])
+        name, mail, states = _believed(url, replies.progress, _ask(url, "get_progress", username))
+        rows = [(task.label, states.get(task.name, NOT_ATTEMPTED)) for task in shown_tasks(last_week)]
+        shown = Student(username, name, mail)
     else:
         rows, shown = progress_rows(username, last_week=last_week), student
     return messages.progress_table(username, shown, rows)

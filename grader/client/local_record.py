@@ -7,17 +7,18 @@ function the student has started, ``GET /record_local_check/<username>/<function
 server does not know this endpoint; its 404 is ignored like any other failure.
 
 Sending must never fail or slow down the student's check: it runs in a daemon
-thread that is waited for at most :data:`RECORD_SECONDS` (a server that accepts the
-connection and then answers one byte at a time cannot hold the check longer), and
-every failure, refusal included, is ignored silently.
+thread that is waited for at most :data:`RECORD_SECONDS`, and the request itself has
+the same deadline (:mod:`grader.client.bounded_get`), so a server that accepts the
+connection and then answers one byte at a time holds neither the check nor the thread
+longer; every failure, refusal included, is ignored silently.
 """
 
 from __future__ import annotations
 
 import threading
 import urllib.parse
-import urllib.request
 
+from grader.client import bounded_get
 from grader.core.mistakes import known_mistakes
 from grader.core.results import TaskResult
 
@@ -44,9 +45,8 @@ def record_address(url: str, username: str, local: TaskResult) -> str:
 
 def _send(address: str, seconds: float, outcome: list) -> None:
     try:
-        with urllib.request.urlopen(address, timeout=seconds) as response:
-            response.read(MAX_REPLY_BYTES)
-            outcome.append(response.status == 200)
+        bounded_get.get(address, seconds=seconds, limit=MAX_REPLY_BYTES)
+        outcome.append(True)
     except Exception:  # noqa: BLE001 - a record is a courtesy to the staff, never an error
         outcome.append(False)
 

@@ -45,6 +45,13 @@ def hidden_check_waits_for_server(reason: str) -> str:
             "check again when it is back.")
 
 
+def not_automarks(url: str, what: str) -> str:
+    """The server at ``url`` answered ``what`` (e.g. "a page that is not JSON"), which
+    AutoMark's server never sends: a login page or a proxy may stand in its way."""
+    return (f"the AutoMark server at {url} answered something that is not AutoMark's ({what}); "
+            "a Wi-Fi login page, a proxy or another server may be in the way")
+
+
 def local_verdict(name: str, passed: bool) -> str:
     """``conv_matrix successfully passed local tests`` or ``... failed some local tests``."""
     return f"{name} successfully passed local tests" if passed else f"{name} failed some local tests"
