@@ -10,7 +10,7 @@ One module per job::
     service.py   the five endpoints as methods, in AutoMark's words
     cases.py     hidden cases per (user, function, ipd) and the local-tests pickle
     answers.py   reading a student's answer and judging it with the kit's strict rule
-    store.py     the SQLite store of record (schema.py: its SQL)
+    store.py     the SQLite store of record (schema.py: its SQL; checkpoints.py: the WAL's, off the loop)
     users.py     students.csv into the users table
     deadlines.py each student's own deadline and which attempts were late (read, never stored)
     export.py    ``server export``: the grades as of each deadline, through class grading's exports

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from grader.core.tasks import TASKS
-from grader.server import admin, cases, local_checks, users
+from grader.server import admin, cases, checkpoints, local_checks, users
 from grader.server.limits import MAX_PARAM_BYTES
 from grader.server.service import AutoMarkService, ProtocolError
 from grader.server.settings import ServerSettings
@@ -191,6 +191,7 @@ class HeavyLane:
         if service is None:
             store = ServerStore(self.settings.database)
             store.wait_when_busy(0)
+            checkpoints.no_checkpoints_here(store.db)
             self.stores.append(store)
             service = self.local.service = AutoMarkService(
                 store, self.shared.local_tests, rate_limit_seconds=self.shared.rate_limit_seconds,
@@ -226,6 +227,8 @@ def open_state(app: Starlette, settings: ServerSettings) -> ServerStore:
     if settings.roster:
         users.add_users(store, settings.roster)
     store.wait_when_busy(0)  # the requests wait for the write lock asynchronously (AutoMarkApp)
+    checkpoints.no_checkpoints_here(store.db)
+    app.state.checkpointer = checkpoints.Checkpointer(settings.database)
     app.state.store = store
     app.state.settings = settings
     app.state.service = AutoMarkService(store, cases.build_local_tests(TASKS),
@@ -245,6 +248,7 @@ def create_app(settings: ServerSettings | None = None) -> AutoMarkApp:
             yield
         finally:
             app.state.lane.close()
+            app.state.checkpointer.close()
             store.close()
 
     routes = [Route("/", admin.page, methods=["GET"]),
