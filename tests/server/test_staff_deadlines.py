@@ -84,3 +84,49 @@ def test_the_staff_views_are_built_off_the_event_loop(tmp_path, monkeypatch, pat
     with TestClient(create_app(settings)) as client:
         assert client.get("/" + path, params={"token": TOKEN}).status_code == 200
     assert seen and set(seen) == {"in a thread"}
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/", "a&" * (3 << 20)),                     # a red team's: 3 MiB of parameters, no token
+    ("/", "token=" + "%41" * (1 << 20)),         # a token of a million escapes
+    ("/admin/stuck.csv", "x=" + "y" * 9000),
+    ("/" + "n" * 9000, ""),                      # an unknown path, refused before the 404's parse
+])
+def test_a_long_request_to_a_page_is_refused_before_starlette_reads_it(tmp_path, monkeypatch,
+                                                                       path, query):
+    import asyncio
+
+    from grader.server.app import AutoMarkApp, create_app
+    from grader.server.settings import ServerSettings
+    application = create_app(ServerSettings(data=str(tmp_path), roster="", admin_token=TOKEN))
+    assert isinstance(application, AutoMarkApp)
+    reached, sent = [], []
+
+    async def starlette(scope, receive, send):
+        reached.append(scope["path"])
+    monkeypatch.setattr(application, "starlette", starlette)
+
+    async def send(message):
+        sent.append(message)
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+             "query_string": query.encode()}
+    asyncio.run(application(scope, None, send))
+    assert reached == [] and sent[0]["status"] == 414
+    assert b"longer than any staff page" in sent[1]["body"]
+
+
+def test_a_staff_page_with_a_token_is_still_served(tmp_path, monkeypatch):
+    import asyncio
+
+    from grader.server.app import create_app
+    from grader.server.settings import ServerSettings
+    application = create_app(ServerSettings(data=str(tmp_path), roster="", admin_token=TOKEN))
+    reached = []
+
+    async def starlette(scope, receive, send):
+        reached.append(scope["path"])
+    monkeypatch.setattr(application, "starlette", starlette)
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/",
+             "query_string": f"token={TOKEN}".encode()}
+    asyncio.run(application(scope, None, None))
+    assert reached == ["/"]
