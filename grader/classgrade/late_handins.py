@@ -12,8 +12,9 @@ the time is :mod:`.lms_times`'; how each case is counted:
   it against its own due date for the student; a student with an extension on the roster
   is not penalised for the mark (the download cannot tell whether it was within the
   extension), and the instructor is told to check in Canvas;
-* no time at all (a Moodle download without its worksheet row, a date that is no date):
-  counted on time, and said so to the student and the instructor.
+* no time at all (a Moodle download without its worksheet row, a date that is no date, or
+  one outside 1970-9998 once read in the LMS's zone, as :mod:`grader.core.deadlines` bounds
+  every time): counted on time, and said so to the student and the instructor.
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ def _judge(submission, own: float, policy: LatePolicy, zone, lms: str,
            extended: bool) -> tuple[Lateness, str]:
     deadline = format_deadline(own)
     if lms in TIMED and submission.handed_in:
-        at = unix_time(submission.handed_in, zone)
+        try:
+            at = unix_time(submission.handed_in, zone)
+        except ValueError as error:   # outside 1970-9998: no real hand-in time
+            return (Lateness("", deadline, 0, 1.0, ""),
+                    f"{error}, so when you handed in is not known; counted as on time")
         days = days_late(at, own)
         late = Lateness(format_deadline(at), deadline, days, factor(policy, at, own), "")
         return _worded(late, policy, f"handed in {_days(days)} late"), ""

@@ -124,7 +124,7 @@ def match_roster(entries, roster, lms: str) -> tuple[dict[str, Entry], list[str]
     column = LMS_COLUMNS[lms]
     claims: dict[str, list[tuple[Entry, bool]]] = {}
     ignored = []
-    for entry in sorted(entries, key=lambda e: (e.when, e.label)):
+    for entry in sorted(entries, key=lambda e: (e.when, e.order, e.label)):
         # a download that names its users by id (Canvas, Moodle) is matched by name only
         # to students whose id the roster lacks; Brightspace's names carry no user id
         named = {username for username in by_name.get(name_key(entry.name), set())
@@ -146,11 +146,29 @@ def match_roster(entries, roster, lms: str) -> tuple[dict[str, Entry], list[str]
             notes[username] = (f"not graded: {len(claimed)} {lms} entries match your name "
                                f"({listed}); your instructor must say which is yours",)
             continue
+        latest = claimed[-1][0]
+        same = [entry for entry, _ in claimed[:-1] if entry.when == latest.when]
         for earlier, _ in claimed[:-1]:
-            ignored.append(f"{printable(earlier.label)}: an earlier submission of {username}, "
-                           "ignored (the latest is graded)")
-        found[username] = claimed[-1][0]
+            if earlier.when != latest.when:
+                ignored.append(f"{printable(earlier.label)}: an earlier submission of "
+                               f"{username}, ignored (the latest is graded)")
+        if same:
+            note = same_minute_note(latest, same)
+            ignored.append(f"{username}: {note}")
+            notes[username] = (note,)
+        found[username] = latest
     return found, ignored, notes
+
+
+def same_minute_note(graded: Entry, others: list[Entry]) -> str:
+    """The line for a student whose latest attempts share one minute (Brightspace's dates
+    stop at the minute): which was graded, which not, and how it was chosen."""
+    when = (f"handed in the same minute ({graded.when})" if graded.when
+            else "without a readable date")
+    return (f"{len(others) + 1} attempts {when}: graded "
+            f"{printable(graded.label)} (the larger submission numbers, taken as the later "
+            "attempt); not graded: " + "; ".join(printable(e.label) for e in others)
+            + " (your instructor can check in the LMS which is the latest)")
 
 
 def entry_ids_differ(ids: set[str]) -> bool:

@@ -56,8 +56,9 @@ _CANVAS = re.compile(r"(?P<name>[^_]*)(?P<late>_late)?_(?P<id>\d+)_(?:\d+_)?(?P<
 # the first ``_<id>_assignsubmission_<plugin>_`` is Moodle's: what follows is the student's
 _MOODLE = re.compile(r"(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
 _MOODLE_MARK = re.compile(r"_\d+_assignsubmission_[a-z]+_")
-_BRIGHTSPACE = re.compile(r"\d+-\d+ - (?P<name>.+?) - (?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} "
-                          r"\d{3,4} [AP]M)(?: - (?P<file>.+))?")
+_BRIGHTSPACE = re.compile(r"(?P<attempt>(?P<first>\d+)-(?P<second>\d+) - (?P<name>.+?) - "
+                          r"(?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M))"
+                          r"(?: - (?P<file>.+))?")
 _AGAIN = re.compile(r"-\d+(?=\.(?:ipynb|py)$)")
 
 
@@ -66,7 +67,8 @@ class Entry:
     """One student's part of a download, as its names tell it.
 
     Attributes:
-        label: the folder's or first file's name, for messages.
+        label: the folder's or first file's name, for messages (a Brightspace attempt's
+            name before its file's, ``<n>-<n> - <Name> - <date>``).
         lms_id: the Canvas user id or the Moodle participant id ("" for Brightspace).
         name: as the LMS wrote it: ``smithbob``, ``Bob Smith``, ``Smith, Bob``.
         files: ``(file name as the student named it, path)``.
@@ -76,6 +78,8 @@ class Entry:
             is graded.
         late: Canvas's ``_LATE_`` in a file's name: handed in after the student's due date.
         refused: lines for the student's feedback about their own files not graded.
+        order: of one student's attempts handed in the same minute, the later sorts last
+            (Brightspace's two numbers, compared as numbers: :func:`number_order`).
     """
 
     label: str
@@ -85,6 +89,7 @@ class Entry:
     when: str = ""
     late: bool = False
     refused: tuple[str, ...] = ()
+    order: tuple = ()
 
 
 def looks_like(folder) -> str | None:
@@ -158,12 +163,28 @@ def read_canvas(folder: Path) -> tuple[list[Entry], list[str]]:
                     "ignored"]
         entry = by_id.get(named["id"]) or Entry(path.name, named["id"], named["name"], ())
         entry = replace(entry, late=entry.late or bool(named["late"]))
-        own = _AGAIN.sub("", named["file"])
-        own = named["file"] if own in dict(entry.files) else own
-        by_id[named["id"]] = replace(entry, files=entry.files + ((own, path),))
+        by_id[named["id"]] = replace(entry, files=entry.files + ((named["file"], path),))
         return []
     ignored = _each(folder, read_one)
-    return list(by_id.values()), ignored
+    return [replace(entry, files=_uploaded_again(entry.files)) for entry in by_id.values()], ignored
+
+
+def _uploaded_again(files: tuple[tuple[str, Path], ...]) -> tuple[tuple[str, Path], ...]:
+    """Canvas's files of one student under their own names: of ``Blocks.py``,
+    ``Blocks-1.py`` ... ``Blocks-10.py`` (the same name uploaded again), the largest number,
+    compared as a number, is the latest and is ``Blocks.py``; the others keep their names
+    and come after it (a second ``Blocks.py`` is then a file of that name not used)."""
+    def again(name: str) -> tuple[int, str]:
+        found = _AGAIN.search(name)
+        return number_order(found[0][1:]) if found else (-1, "")
+    latest: dict[str, str] = {}
+    for name, _ in files:
+        own = _AGAIN.sub("", name)
+        if own not in latest or again(name) > again(latest[own]):
+            latest[own] = name
+    chosen = {name: own for own, name in latest.items()}
+    return (tuple((chosen[name], path) for name, path in files if name in chosen)
+            + tuple((name, path) for name, path in files if name not in chosen))
 
 
 def read_moodle(folder: Path) -> tuple[list[Entry], list[str]]:
@@ -231,8 +252,10 @@ def _moodle_times(worksheets: list[Path], named_ids: set[str]) -> tuple[dict[str
 
 
 def read_brightspace(folder: Path) -> tuple[list[Entry], list[str]]:
-    """Brightspace's folders (or flat files), one :class:`Entry` per attempt."""
-    attempts: dict[tuple[str, str], Entry] = {}
+    """Brightspace's folders (or flat files), one :class:`Entry` per attempt: per folder, or
+    per name before the file's (``<n>-<n> - <Name> - <date>``) of flat files, so two attempts
+    handed in the same minute stay apart and :func:`~.lms_downloads.match_roster` says so."""
+    attempts: dict[str, Entry] = {}
 
     def read_one(path: Path) -> list[str]:
         if path.name == "index.html":
@@ -244,13 +267,30 @@ def read_brightspace(folder: Path) -> tuple[list[Entry], list[str]]:
                     "ignored"]
         when = _when(named["date"])
         files = _files_in(path) if is_folder else ((named["file"], path),)
-        entry = attempts.get((named["name"], when)) or Entry(path.name, "", named["name"], (), when)
-        attempts[named["name"], when] = replace(entry, files=entry.files + files)
+        entry = attempts.get(named["attempt"]) or Entry(
+            named["attempt"], "", named["name"], (), when,
+            order=(number_order(named["first"]), number_order(named["second"])))
+        attempts[named["attempt"]] = replace(entry, files=entry.files + files)
         return [] if when else [
             f"{printable(path.name)}: its date {named['date']!r} is not a date; taken as older "
             "than any dated attempt of the same name"]
     ignored = _each(folder, read_one)
     return list(attempts.values()), ignored
+
+
+def number_order(digits: str) -> tuple[int, str]:
+    """Sort key of a string of digits by its value, without int() (which refuses past 4300
+    digits): ``"10"`` after ``"9"``, ``"003"`` after ``"2"``.
+
+    What Brightspace's two numbers are is documented nowhere found: in the public tests of
+    tools that read its zips, the first differs between every two folders and the second is
+    sometimes shared by several students' (``104470-789761``, ``128614-789761``). Both are
+    taken as ids Brightspace hands out in increasing order, the first before the second, so
+    of two attempts in one minute the larger numbers are the later; the student's feedback
+    and the report say which was graded, for the instructor to check in Brightspace.
+    """
+    value = digits.lstrip("0")
+    return len(value), value
 
 
 def _when(text: str) -> str:

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from grader.classgrade.console import printable
 from grader.classgrade.intake import read_own
+from grader.core.deadlines import EARLIEST, LATEST
 
 MAX_WORKSHEET_BYTES = 10 << 20
 MAX_LISTED = 20  # lines about one worksheet's rows; the rest are counted
@@ -188,8 +189,20 @@ def unix_time(local: str, zone: tzinfo) -> float:
     first occurrence, the earlier instant (summer time); one it never gives (the hour they
     spring forward) with the offset in force before the change: ``fold=0`` of PEP 495, the
     same every run.
+
+    Raises:
+        ValueError: ``local`` is no ISO 8601 time, or lies outside 1970-9998 once read in
+            ``zone`` (the bounds of :mod:`grader.core.deadlines`, which every page and export
+            can write: ``Dec 31, 9999 1159 PM`` at -12:00 is in the year 10000).
     """
+    outside = f"the download's hand-in time {local} lies outside 1970-9998"
     moment = datetime.fromisoformat(local)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()
+    try:
+        at = moment.timestamp()
+    except (OverflowError, ValueError):   # the year 0 or 10000 once in UTC
+        raise ValueError(outside) from None
+    if not EARLIEST <= at <= LATEST:
+        raise ValueError(outside)
+    return at
