@@ -318,11 +318,25 @@ def test_without_a_copy_the_peer_is_skipped_with_what_to_do(monkeypatch, tmp_pat
     from bench.settings import Settings
     monkeypatch.delenv(server_peer.SOURCE_ENV, raising=False)
     monkeypatch.setattr(server_peer, "CACHE", tmp_path / "empty-cache")
+    monkeypatch.setattr(server_peer, "check_flask", lambda: None)   # Flask or not: the copy is missing
     settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
     assert server_peer.run(settings, []) == []
     (skipped,) = settings.skipped
     assert skipped.section == "server" and "original AutoMark" in skipped.name
     assert server_peer.SOURCE_ENV in skipped.reason and not (tmp_path / "empty-cache").exists()
+
+
+def test_without_flask_the_peer_is_skipped_saying_what_to_install(monkeypatch):
+    import io
+
+    from bench import server_peer
+    from bench.settings import Settings
+
+    monkeypatch.setitem(sys.modules, "flask", None)        # an import of flask fails
+    settings = Settings.for_mode(quick=True, threads=1, log=io.StringIO())
+    assert server_peer.run(settings, []) == []
+    (skipped,) = settings.skipped
+    assert "requirements-bench.txt" in skipped.reason
 
 
 @pytest.mark.parametrize("shape, files, want", [
