@@ -57,7 +57,7 @@ _CANVAS = re.compile(r"(?P<name>[^_]*)(?P<late>_late)?_(?P<id>\d+)_(?:\d+_)?(?P<
 _MOODLE = re.compile(r"(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)")
 _MOODLE_MARK = re.compile(r"_\d+_assignsubmission_[a-z]+_")
 _BRIGHTSPACE = re.compile(r"(?P<attempt>(?P<first>\d+)-(?P<second>\d+) - (?P<name>.+?) - "
-                          r"(?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M))"
+                          r"(?P<date>[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:?\d{2} [AP]M))"
                           r"(?: - (?P<file>.+))?")
 _AGAIN = re.compile(r"-\d+(?=\.(?:ipynb|py)$)")
 
@@ -294,9 +294,10 @@ def number_order(digits: str) -> tuple[int, str]:
 
 
 def _when(text: str) -> str:
-    """Brightspace's ``Oct 10, 2025 1022 AM`` in ISO 8601, or "" when it is no date."""
+    """Brightspace's ``Oct 10, 2025 1022 AM`` (or ``10:22 AM``, seen in other downloads) in
+    ISO 8601, or "" when it is no date."""
     try:
-        return datetime.strptime(text, "%b %d, %Y %I%M %p").isoformat()
+        return datetime.strptime(text.replace(":", ""), "%b %d, %Y %I%M %p").isoformat()
     except ValueError:  # Feb 30, 13 PM, 0960 AM ...
         return ""
 

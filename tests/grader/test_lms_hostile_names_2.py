@@ -149,3 +149,15 @@ def test_canvas_grades_the_file_uploaded_last(tmp_path, suffixes, latest):
     submission, = intake.submissions
     blocks = {p.name: p.read_text() for p in submission.py_files}
     assert blocks["Blocks.py"] == f"v{latest}"
+
+
+@pytest.mark.parametrize("date, want", [
+    ("Jun 24, 2026 1121 PM", "2026-06-24T23:21:00"),
+    ("Jun 24, 2026 11:21 PM", "2026-06-24T23:21:00"),     # the form other downloads show
+    ("Jun 4, 2026 9:05 AM", "2026-06-04T09:05:00"),
+    ("Jun 24, 2026 11:61 PM", ""),
+])
+def test_brightspace_times_with_or_without_a_colon(date, want):
+    from grader.classgrade import lms_layouts
+    match = lms_layouts._BRIGHTSPACE.fullmatch(f"100-9 - Bob Smith - {date}")
+    assert match is not None and lms_layouts._when(match["date"]) == want
