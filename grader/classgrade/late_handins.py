@@ -113,6 +113,23 @@ def check_layout(lms: str | None) -> None:
                          "time (a file's date on this disk is when it was copied)")
 
 
+def checked(students: dict, deadlines: Deadlines | None) -> dict:
+    """``students`` ({username: Student}), once every one's own deadline can be worked out:
+    checked before anything is graded, so a bad roster cell never aborts a run after it.
+
+    Raises:
+        ValueError: naming the student whose extension is no extension, or moves their
+            deadline past any calendar.
+    """
+    if deadlines is not None:
+        for username, student in students.items():
+            try:
+                own_deadline(student.extension, deadlines.at)
+            except ValueError as error:
+                raise ValueError(f"the roster's extension of {username}: {error}") from None
+    return students
+
+
 def lateness(submissions, roster, deadlines: Deadlines, lms: str):
     """Each submission's :class:`Lateness`, and the notes and lines it needs.
 

@@ -425,3 +425,18 @@ def test_a_late_brightspace_download_is_graded_and_penalised(tmp_path):
         ("ada", "1", "0"), ("ben", "0.8", "2"), ("cy", "0", "")]
     with Gradebook(out / "gradebook.sqlite") as book:
         assert book.handins(book.runs()[-1]["id"])["ben"]["factor"] == pytest.approx(0.8)
+
+
+def test_an_extension_past_any_calendar_stops_the_run_before_anything_is_graded(tmp_path):
+    """A course deadline late in 9998 and a roster extension of days past it: refused naming
+    the student before grading (it used to raise after every submission was graded)."""
+    from grader.classgrade.run import grade_class
+    download = make(tmp_path / "download", {
+        "1-2 - Ada Example - Dec 11, 2026 1130 PM/assignment.ipynb": "{}",
+        "index.html": "<html></html>"})
+    roster = tmp_path / "students.csv"
+    roster.write_text("username,name,email,extension\nada,Ada Example,,3650d\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="extension of ada: .*outside 1970-9998"):
+        grade_class(submissions_dir=download, out_dir=tmp_path / "out", roster_path=roster,
+                    lms="brightspace", deadline="9998-06-01T00:00Z", late_policy="count")
+    assert not (tmp_path / "out" / "gradebook.sqlite").exists()
