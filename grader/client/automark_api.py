@@ -12,12 +12,14 @@ else ``$AUTOMARK_SERVER``, else the server the kit was built for), the hidden
 case comes from the server: ``get_test_input``, a positional call,
 ``check_answer``, once the local cases pass; the server records the attempt and
 ``get_progress`` prints the server's table. When the server's rate limit refuses
-(AutoMark's ``your timeout expires in N sec.``) or the server does not answer, the
-local result is still shown and the hidden check waits; inside a known window the
-server is not asked at all. So it does when a reply is not AutoMark's (a login page, JSON
-of another shape: :mod:`grader.client.replies`), too long or too slow: each request has
-a deadline and a size bound (:mod:`grader.client.bounded_get`). Without a server,
-everything stays offline.
+(AutoMark's ``your timeout expires in N sec.``, believed for an hour at most) or the
+server does not answer, the local result is still shown and the hidden check waits;
+inside a known window the server is not asked at all. So it does when a reply is not
+AutoMark's (a login page, JSON of another shape, an input larger than the task's:
+:mod:`grader.client.replies`), too long or too slow (each request has a deadline and a size
+bound: :mod:`grader.client.bounded_get`), or the transport fails in any way. Any other
+refusal is shown after the local result too, quoted as the server's words (never as
+AutoMark's verdict). Without a server, everything stays offline.
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ class RateLimited(CheckRefused):
         self.seconds = seconds
 
 
+class ServerRefused(CheckRefused):
+    """The server refused (HTTP 300 or 4xx); ``words`` are its own, or "" when it gave none
+    that can be shown (then the message says which status it answered)."""
+
+    def __init__(self, text: str, words: str):
+        super().__init__(text)
+        self.words = words
+
+
 class ServerUnreachable(CheckRefused):
     """No answer from the server: connection refused, timeout, DNS, or a proxy's 5xx."""
 
@@ -110,16 +121,27 @@ def _ask(url: str, *segments) -> bytes:
     try:
         return bounded_get.get(address, seconds=SERVER_SECONDS)
     except bounded_get.Refusal as refusal:  # AutoMark refuses with status 300 and JSON
-        text = (replies.refusal_text(refusal.body)
-                or f"the AutoMark server at {url} answered HTTP {refusal.status}")
+        words = replies.refusal_text(refusal.body)
+        text = words or f"the AutoMark server at {url} answered HTTP {refusal.status}"
         if refusal.status >= 500:  # a proxy's 502/504, a busy or failing server
             raise ServerUnreachable(text) from None
         seconds = messages.timeout_seconds(text)
-        raise (CheckRefused(text) if seconds is None else RateLimited(text, seconds)) from None
+        if seconds is not None:
+            raise RateLimited(text, seconds) from None
+        raise ServerRefused(text, words) from None
     except bounded_get.TooLarge as error:
         raise ServerUnreachable(messages.not_automarks(url, str(error))) from None
     except bounded_get.NoReply as error:
-        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: {error}") from None
+        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: {_shown(error)}") from None
+    except Exception as error:  # noqa: BLE001 - the last line: a transport's surprise, never a traceback
+        raise ServerUnreachable(f"cannot reach the AutoMark server at {url}: an unexpected "
+                                f"{type(error).__name__} ({_shown(error)})") from None
+
+
+def _shown(error: Exception) -> str:
+    """``str(error)`` when it is one short printable line (a hostile address may be in it)."""
+    text = str(error)
+    return text if text.isprintable() and 0 < len(text) <= replies.MAX_REFUSAL_CHARS else "no details"
 
 
 def _believed(url: str, decode, *args):
@@ -139,7 +161,7 @@ def _local_phase(task: tasks.Task, function, username: str) -> TaskResult:
 def _remote_phase(task: tasks.Task, function, username: str, url: str) -> TaskResult:
     """AutoMark's remote test: one hidden input from the server, the answer judged there."""
     ipd, case = _believed(url, replies.hidden_input, _ask(url, "get_test_input", username, task.name),
-                          task.arg_names)
+                          task)
     outcome = call_once(function, case, task.arg_names, positional=True)
     if outcome.status != OK:
         return TaskResult(task.name, "remote", (CaseResult(0, outcome.status, outcome.message,
@@ -176,6 +198,10 @@ def _remote_or_wait(task: tasks.Task, function, username: str, url: str) -> Task
     except RateLimited as limit:  # the server's seconds are rounded up: never too early
         _window_closes[key] = time.monotonic() + limit.seconds
         return TaskResult.crashed(task.name, "remote", messages.next_hidden_check(limit.seconds),
+                                  kind=messages.WAITING)
+    except ServerRefused as refusal:  # after the local report, as the server's words
+        return TaskResult.crashed(task.name, "remote",
+                                  messages.server_refused(refusal.words, plain=str(refusal)),
                                   kind=messages.WAITING)
     except ServerUnreachable as error:
         return TaskResult.crashed(task.name, "remote",

@@ -9,6 +9,11 @@ ends the read in progress, TLS handshake included), and the body is read at most
 ``limit + 1`` bytes, refused at once when its declared length is larger. Proxies from the
 environment are used as ``urlopen`` uses them.
 
+Only ``http://`` and ``https://`` are spoken, through the handlers here alone (``build_opener``
+would add FTP, ``file:`` and ``data:`` handlers, whose sockets and files no deadline watches),
+and a redirect to any other scheme is no reply: AutoMark never redirects, and the one
+legitimate redirect, from ``http://`` to ``https://`` of the same server, still works.
+
 Only the name lookup is outside the deadline: the system's resolver bounds it itself.
 """
 
@@ -19,6 +24,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # The largest reply the client accepts. The server accepts answers of at most 1 MiB of
@@ -29,6 +35,7 @@ import urllib.request
 MAX_REPLY_BYTES = 4 << 20
 MAX_REFUSAL_BYTES = 64 << 10   # AutoMark's refusals are one sentence of JSON
 CHUNK_BYTES = 64 << 10
+SCHEMES = ("http", "https")   # what the client speaks, and the only redirects it follows
 
 
 class NoReply(Exception):
@@ -135,6 +142,32 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
                             context=self._context)
 
 
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect to ``http://`` or ``https://`` only; any other is :class:`NoReply`."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        location = headers.get("location") or headers.get("uri") or ""
+        scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, location)).scheme
+        if scheme.lower() not in SCHEMES:
+            raise NoReply(f"a redirect to {scheme or 'an address without a scheme'}://..., "
+                          "which AutoMark never sends")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
+    """An opener of the handlers here alone: proxies from the environment, HTTP and HTTPS
+    watched by ``deadline``, redirects to those two only; no FTP, ``file:`` or ``data:``."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(),
+                    _HTTPHandler(deadline), _HTTPSHandler(deadline),
+                    urllib.request.HTTPDefaultErrorHandler(), _RedirectHandler(),
+                    urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
 def _read(response, limit: int, deadline: _Deadline) -> bytes:
     """The body, at most ``limit`` bytes, read in chunks against the deadline.
 
@@ -182,15 +215,18 @@ def get(address: str, *, seconds: float, limit: int | None = None) -> bytes:
         NoReply: no complete reply within ``seconds``, or none at all; ``str()`` says why.
     """
     limit = MAX_REPLY_BYTES if limit is None else limit
+    scheme = urllib.parse.urlsplit(str(address)).scheme.lower()
+    if scheme not in SCHEMES:
+        raise NoReply(f"an address of scheme {scheme or '(none)'}:, not http: or https:")
     deadline = _Deadline(seconds)
     try:
-        opener = urllib.request.build_opener(_HTTPHandler(deadline), _HTTPSHandler(deadline))
         try:
-            with opener.open(address, timeout=seconds) as response:
+            with _opener(deadline).open(address, timeout=seconds) as response:
                 return _read(response, limit, deadline)
         except urllib.error.HTTPError as error:   # before OSError: it is one
             raise _refusal(error, deadline) from None
-    except (OSError, http.client.HTTPException, ValueError) as error:  # URLError is an OSError
+    # URLError is an OSError; a port of 30 digits is an OverflowError of getaddrinfo's
+    except (OSError, http.client.HTTPException, ValueError, OverflowError) as error:
         if deadline.passed.is_set() or deadline.left() <= 0:
             raise NoReply(f"timed out (no complete answer within {seconds:g} s)") from None
         reason = getattr(error, "reason", None) or error

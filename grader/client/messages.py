@@ -24,12 +24,16 @@ REMOTE_FAILED = "Test failed. Please review your code."
 WAITING = "waiting"  # a remote phase's error_kind: the hidden check could not run now
 # AutoMark's refusal while a student's window is open (the original server's words and ours)
 _TIMEOUT_WORDS = re.compile(r"your timeout expires in (\d{1,9}) sec\.")
+# The longest window believed: AutoMark's are seconds long; a server's "999999999 sec." would
+# close the hidden checks for the session (the local ones run regardless).
+MAX_WINDOW_SECONDS = 3600
 
 
 def timeout_seconds(text: str) -> int | None:
-    """The seconds left in AutoMark's ``your timeout expires in 29 sec.``; None for other texts."""
+    """The seconds left in AutoMark's ``your timeout expires in 29 sec.`` (at most
+    :data:`MAX_WINDOW_SECONDS`); None for other texts."""
     found = _TIMEOUT_WORDS.fullmatch(text)
-    return int(found.group(1)) if found else None
+    return min(int(found.group(1)), MAX_WINDOW_SECONDS) if found else None
 
 
 def next_hidden_check(seconds_left: float) -> str:
@@ -43,6 +47,14 @@ def hidden_check_waits_for_server(reason: str) -> str:
     return (f"The hidden check waits for the server: {reason.rstrip('.')}. The local checks ran now, above. "
             "Nothing is recorded until the server answers (it keeps your progress): run this "
             "check again when it is back.")
+
+
+def server_refused(words: str, *, plain: str = "") -> str:
+    """The server refused the hidden check: its ``words`` quoted as its own (so never read as
+    AutoMark's verdict, whatever they say), or ``plain`` when it gave none that can be shown."""
+    said = f'"{words}"' if words else plain.rstrip(".")
+    return (f"The server refused the hidden check: {said}. The local checks ran now, above; "
+            "the hidden check did not run.")
 
 
 def not_automarks(url: str, what: str) -> str:

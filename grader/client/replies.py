@@ -1,9 +1,11 @@
 """The AutoMark server's replies, decoded and checked before the client believes them.
 
 A reply that is not JSON (a Wi-Fi login page, a proxy's page), JSON of another shape,
-or an input the task cannot take is :class:`NotAutoMarks`: the client says the hidden
-check waits for the server, never a traceback, and never calls the student's function
-on it (a ragged array would read as the student's mistake).
+an input the task cannot take, or one larger than the task's inputs (an input of
+AutoMark's form may still be of any size: :mod:`grader.client.input_bounds`) is
+:class:`NotAutoMarks`: the client says the hidden check waits for the server, never a
+traceback, and never calls the student's function on it (a ragged array would read as the
+student's mistake, a huge one would hold the student's kernel for seconds or gigabytes).
 
 The shapes, as AutoMark's server sends them:
 
@@ -20,6 +22,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+from grader.client import input_bounds
+from grader.core.tasks import Task
 
 ARRAY_KINDS = "biuf"        # bool, int, unsigned, float: what an AutoMark array holds
 MAX_IPD_DIGITS = 19         # the server's ipds fit a 64-bit integer
@@ -88,12 +93,21 @@ def _argument(name: str, argument):
     return data
 
 
-def hidden_input(body: bytes, arg_names) -> tuple[int, dict]:
-    """``(ipd, {arg: value})`` from a ``get_test_input`` reply, for the task's ``arg_names``.
+def _bounded(name: str, value, bound: input_bounds.Bound):
+    why = input_bounds.problem(bound, value)
+    if why:
+        raise NotAutoMarks(f"an input whose '{name}' is {why}, larger than the task's inputs")
+    return value
+
+
+def hidden_input(body: bytes, task: Task) -> tuple[int, dict]:
+    """``(ipd, {arg: value})`` from a ``get_test_input`` reply for ``task``, each argument
+    within the task's bounds (:mod:`grader.client.input_bounds`).
 
     Raises:
-        NotAutoMarks: any other reply.
+        NotAutoMarks: any other reply, and an input past the bounds.
     """
+    arg_names, bounds = task.arg_names, input_bounds.bounds_for(task)
     reply = _object(body, "'ipd' and 'input'")
     ipd = _ipd(reply.get("ipd"))
     arguments = reply.get("input")
@@ -101,7 +115,8 @@ def hidden_input(body: bytes, arg_names) -> tuple[int, dict]:
         raise NotAutoMarks("a reply without an 'input' object")
     if sorted(arguments) != sorted(arg_names):
         raise NotAutoMarks(f"an input whose arguments are not {list(arg_names)}")
-    return ipd, {name: _argument(name, arguments[name]) for name in arg_names}
+    return ipd, {name: _bounded(name, _argument(name, arguments[name]), bounds[name])
+                 for name in arg_names}
 
 
 def verdict(body: bytes) -> bool:

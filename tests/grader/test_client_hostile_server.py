@@ -26,6 +26,12 @@ NOT_AUTOMARKS = "answered something that is not AutoMark's"
 DEADLINE_SECONDS = 1.0
 
 
+def refused_300() -> str:
+    """What a refusal without words that can be shown prints after the local report."""
+    return messages.server_refused(
+        "", plain=f"the AutoMark server at {automark_api.server_url()} answered HTTP 300")
+
+
 def good_input() -> dict:
     return {"username": "ada", "ipd": 7,
             "input": cases.encode_input(TASK, cases.draw_case(TASK, 1))}
@@ -224,7 +230,7 @@ NOT_REFUSALS = [("words that are a list", b'{"error": ["not", "a", "string"]}'),
 def test_a_refusal_whose_words_are_not_one_line_of_text_is_one_line(hostile, capsys, body):
     hostile.replies["get_test_input"] = (300, body)
     lines, _ = checked(capsys)
-    assert lines == [f"the AutoMark server at {automark_api.server_url()} answered HTTP 300"]
+    assert lines == LOCAL_PASSED + [refused_300()]
 
 
 NOT_PROGRESS = [("a login page", b"<html>login</html>"), ("a JSON list", b"[]"),
@@ -321,7 +327,7 @@ def test_a_huge_reply_is_not_read_whole(hostile, capsys, isolated_progress, monk
     if status == 200:
         assert_waits(lines, "more than 1 MiB", isolated_progress)
     else:                               # a refusal's words are read up to their own bound
-        assert lines == [f"the AutoMark server at {automark_api.server_url()} answered HTTP 300"]
+        assert lines == LOCAL_PASSED + [refused_300()]
 
 
 def test_the_bound_leaves_room_for_every_tasks_input():

@@ -9,7 +9,7 @@ import requests
 from server_fixtures import server, start_server  # noqa: F401
 from student_code import CONV_MATRIX
 
-from grader.client import automark_api
+from grader.client import automark_api, messages
 from grader.core.tasks import get_task
 
 PASSED = ["Running local tests...", "conv_matrix successfully passed local tests",
@@ -76,8 +76,10 @@ def test_get_progress_prints_the_servers_table(configured, capsys):
 
 def test_the_servers_refusals_are_printed(configured, capsys):
     assert printed(capsys, automark_api.get_progress, "zed") == ["user 'zed' is not registered."]
-    assert printed(capsys, automark_api.test_student_function, "zed", reference("conv_matrix"),
-                   ["matrix", "kernel"]) == ["user 'zed' is not registered."]
+    lines = printed(capsys, automark_api.test_student_function, "zed", reference("conv_matrix"),
+                    ["matrix", "kernel"])      # the local verdict first, then the server's words
+    assert lines[:2] == PASSED[:2] and len(lines) == 4
+    assert lines[3] == messages.server_refused("user 'zed' is not registered.")
 
 
 def test_config_host_wins_like_the_course_client(server, monkeypatch, capsys):
