@@ -21,7 +21,7 @@ from grader import notebooks as nb
 from grader.core import tasks
 from grader.core.tasks import Task
 
-NOTEBOOK_WEEK = 3
+NOTEBOOK_WEEK = tasks.THIS_WEEK
 END_BANNER = "### END OF YOUR CODE ###"
 
 

@@ -36,7 +36,7 @@ from grader.classgrade.submission import grade_submission
 from grader.classgrade.submissions import Submission
 from grader.client.roster import Student, load_roster, read_roster, valid_username
 from grader.core.results import SubmissionResult
-from grader.core.tasks import TASKS
+from grader.core.tasks import TASKS, this_week_names
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,7 @@ def _grade_one(submission: Submission, task_names, limits: Limits, mode: str,
     return replace(result, notes=result.notes + (note,))
 
 
-def default_task_names() -> tuple[str, ...]:
-    """This assignment's functions (week 3): what ``grade`` grades unless told otherwise."""
-    return tuple(task.name for task in TASKS if task.week == 3)
+default_task_names = this_week_names  # what ``grade`` grades unless told otherwise
 
 
 def _check_arguments(submissions_dir, out_dir: Path, jobs, roster_path, only,

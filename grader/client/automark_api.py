@@ -279,8 +279,8 @@ test_student_function.__test__ = False  # not a pytest test, despite its name
 
 def shown_tasks(last_week: bool = False) -> list[tasks.Task]:
     """The tasks of the progress table: this week's; last week's (Blocks.py) too when asked."""
-    this_week = max(task.week for task in tasks.TASKS)
-    return [task for task in tasks.ordered_for_progress() if last_week or task.week == this_week]
+    return [task for task in tasks.ordered_for_progress()
+            if last_week or task.week == tasks.THIS_WEEK]
 
 
 def progress_rows(username: str, *, last_week: bool = False) -> list[tuple[str, str]]:

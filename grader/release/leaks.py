@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grader import notebooks as nb
 from grader.client import paths
-from grader.core.tasks import TASKS
+from grader.core.tasks import TASKS, THIS_WEEK
 
 ROOT = paths.KIT_ROOT
 FORBIDDEN_NAMES = {"solutions", "examples", "grading", "progress", "tests", ".venv", "build",
@@ -104,6 +104,6 @@ def _notebook_leaks(path: Path) -> list[str]:
                 if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
     stubs = nb.stub_cells(notebook)
     for task in TASKS:
-        if task.week == 3 and task.name not in stubs:
+        if task.week == THIS_WEEK and task.name not in stubs:
             findings.append(f"assignment.ipynb: {task.name} is not a stub (a solved cell?)")
     return findings

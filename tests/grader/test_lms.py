@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from grader_fixtures import write_files
 
 from grader.classgrade import exports
 from grader.classgrade.class_folder import discover
@@ -112,12 +113,7 @@ def test_known_ids_come_from_the_roster_and_the_download_wins():
 
 
 # -- reading each LMS's download -----------------------------------------------------------------
-def make(root, files):
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+make = write_files
 
 
 def read(folder, lms_name, roster=ROSTER):

@@ -273,7 +273,7 @@ def test_a_roster_student_the_server_never_saw_has_a_row(week, tmp_path):
 
 
 def test_the_export_grades_what_class_grading_grades_by_default():
-    assert server_export.default_task_names() == list(default_task_names())
+    assert list(server_export.default_task_names()) == list(default_task_names())
 
 
 def test_a_real_server_with_a_past_deadline_answers_as_ever_and_exports(start_server, tmp_path):  # noqa: F811
