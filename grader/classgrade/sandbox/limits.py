@@ -24,7 +24,7 @@ class Limits:
             function its own time (:meth:`check_budget`), so no function can spend
             another's.
         memory_mb: address space of each process.
-        cpu_seconds: CPU time of each process.
+        cpu_seconds: CPU time of loading, of each function, and of each process they start.
         max_processes: processes the submission may have at once (effective
             when the sandbox can run it as an unprivileged user).
         output_mb: largest file it may write, its printed output included.

@@ -63,7 +63,7 @@ def write_inputs(cases_by_task: dict, io_dir: Path, limits: Limits, *,
 INSIDE = Path(__file__).with_name("inside")  # the programs that run in the sandbox
 WORKER = INSIDE / "worker.py"
 SANDBOX_HELPERS = ("task_child.py", "kit_code.py", "uid_processes.py", "isolation.py",
-                   "seccomp_filter.py")  # what worker.py and zygote.py import
+                   "seccomp_filter.py", "channels.py")  # what worker.py and zygote.py import
 
 
 def write_bin(bin_dir: Path, script: Path) -> None:

@@ -2,8 +2,9 @@
 
     zygote          the warm parent: imports NumPy once, forks a supervisor per submission
     isolation       each submission's PID namespace, fresh /tmp and memory cgroup
-    worker          the supervisor: limits, one child per function, the answers sent back
-    task_child      one function's child: loads the student's definitions, calls it
+    worker          the supervisor: limits, the child that calls the functions, the answers sent back
+    task_child      the submission's child: loads the student's definitions, calls each function
+    channels        the supervisor's socket to the child (the sender vouched for) and its pipes
     kit_code        the kit's student modules, imported once by the zygote
     uid_processes   ending every process of the submission's uid
     seccomp_filter  the system calls graded code may not make

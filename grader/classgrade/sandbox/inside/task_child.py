@@ -1,22 +1,27 @@
-"""Runs INSIDE the sandbox: what a function's child does, as the submission's uid.
+"""Runs INSIDE the sandbox: what a submission's child does, as the submission's uid.
 
-Forked by the supervisor (``worker.py``) once per graded function. It loads the
-student's definitions afresh (the kit's own modules as the zygote imported
-them, :mod:`kit_code`), finds the function, checks that the student wrote it,
-and calls it on every case through ``calling.call_cases``, sending each
-outcome as a ``wire`` record on the pipe the supervisor gave it.
-"""
+Forked by the supervisor (``worker.py``). It loads the student's definitions
+(the kit's own modules as the zygote imported them, :mod:`kit_code`), then for
+each function it is handed a pipe: it finds the function, checks that the
+student wrote it, calls it on every case through ``calling.call_cases``,
+sending each outcome as a ``wire`` record on that pipe, and says it is over once
+nothing the function started is alive."""
 
 import ast
 import json
 import linecache
 import marshal
 import os
+import resource
+import signal
+import socket
 import sys
+import time
 import types
 
 import calling
 import kit_code
+import uid_processes
 import wire
 
 
@@ -113,25 +118,32 @@ def submitted_problem(function, name, code_dir, kit_files):
     return ""
 
 
-def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files, load_channel=None):
-    """In the forked child, as the submission's uid: load the code, call every case.
+def run_tasks_child(code_dir, scratch, tasks, cases, limits, control, kit_files,
+                    load_channel=None, own_uid=False):
+    """In the forked child, as the submission's uid: load the code once, then call each
+    function's cases in turn.
 
     Args:
-        send: ``send(bytes)`` writes this function's records.
-        load_channel: in the submission's first function, a pipe for what fails to
-            load, closed once the code is loaded (the supervisor's sign that loading is
-            over); None in the others, which load silently what the first reported.
+        tasks: ``[(number, task)]``, the functions this child calls, in order.
+        cases: ``{name: (cases, ...)}`` as the supervisor read them.
+        control: a socket to the supervisor. After loading and after each function the
+            child sends the byte ``number & 0xFF`` (0 after loading); for each function it
+            receives the pipe for that function's records, which it closes after it. A
+            process a function started (killed before the byte, with a uid of its own)
+            therefore never holds a later function's pipe.
+        load_channel: in the submission's first child, a pipe for what fails to load,
+            closed once the code is loaded; None in a child started after a function ended
+            the last one, which loads silently what the first reported.
+        own_uid: the child runs as a uid of its own, so every other process of that uid
+            is the submission's and is killed between functions.
     """
-    log = os.open(os.path.join(scratch, f"{task['name']}.log"),
-                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-
     def failed(origin, line, error):
         if load_channel is not None:
             write_all(load_channel, wire.encode_problem(
                 wire.LOAD_ERROR, f"{origin}, line {line}: {calling.describe_error(error)}"))
 
+    _log_to(scratch, tasks[0][1]["name"])  # what loading prints goes to the first one's log
+    _cpu_budget(limits["cpu_seconds"])
     sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
     kit_code.use_kit(code_dir, kit_files)
     namespace = load_student_code(code_dir, limits["load_seconds"] / 4,
@@ -139,7 +151,43 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files, load
                                   compiled_cache=os.path.join(scratch, ".compiled"))
     if load_channel is not None:
         os.close(load_channel)
-    function = namespace.get(task["name"])
+    _over(control, 0, own_uid)
+    for number, task in tasks:
+        control.setblocking(True)   # a process it forked could have changed the shared flag
+        _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        if not fds:
+            return   # the supervisor is gone
+        _log_to(scratch, task["name"])
+        _cpu_budget(limits["cpu_seconds"])
+        run_one(namespace.get(task["name"]), task, cases[task["name"]][0], limits,
+                lambda record, fd=fds[0]: write_all(fd, record), code_dir, kit_files)
+        os.close(fds[0])
+        _over(control, number, own_uid)
+
+
+def _over(control, number, own_uid):
+    """Say that loading (0) or function ``number`` is over, once nothing it started lives."""
+    if own_uid:
+        end_the_others()
+    control.sendall(bytes([number & 0xFF]))
+
+
+def end_the_others():
+    """Kill every other process of this uid (in this PID namespace: the submission's) and
+    wait until each has ended, so that its memory is free before the next function."""
+    me = os.getpid()
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)   # never the caller; a fork under way is cancelled
+        except ProcessLookupError:
+            return                        # no other process of the uid
+        if not [pid for pid in uid_processes.living_processes_of(os.getuid()) if pid != me]:
+            return
+        time.sleep(0.001)
+
+
+def run_one(function, task, cases, limits, send, code_dir, kit_files):
+    """Call ``function`` (the namespace's value of the task's name) on every case."""
     if not callable(function):
         send(wire.encode_problem(wire.MISSING, f"no function {task['name']} defined"))
         return
@@ -150,6 +198,26 @@ def run_task_child(code_dir, scratch, task, cases, limits, send, kit_files, load
     calling.call_cases(function, cases, task["arg_names"], n_local=task["n_local"],
                        call_seconds=limits["call_seconds"], task_seconds=limits["task_seconds"],
                        limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
+
+
+def _log_to(scratch, name):
+    """Send what the code prints (stdout and stderr) to the function's own log file."""
+    log = os.open(os.path.join(scratch, f"{name}.log"),
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+def _cpu_budget(seconds):
+    """Give loading or the next function ``seconds`` of CPU from now (the soft limit: SIGXCPU
+    past it), within the child's hard limit, which the supervisor set for all of them."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    wanted = int(used.ru_utime + used.ru_stime) + 1 + int(seconds)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
 
 
 def fresh_process_state():

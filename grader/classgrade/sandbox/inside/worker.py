@@ -6,20 +6,33 @@ the notebook's checks use); it imports only the standard library and those.
 
 ``zygote.py`` forks one supervisor per submission, which runs
 :func:`run_submission` (as root inside the sandbox when graded as root). It
-reads the inputs once, then forks one child per function; the child becomes
-the submission's unprivileged uid (when the supervisor runs as root), loads the
-student's code and calls the function (``task_child.py``). The first child also
-reports every statement that fails to load, on a pipe of its own (stream 0);
-if loading hangs or kills it, no function runs. Each child writes its records
-to a pipe of its own; the supervisor forwards them at once, as chunks of
-``wire``'s pipe format, on its stdout to the trusted side, with how the child
-ended. The student's code can therefore neither stop nor signal the supervisor
-(another uid), nor reach its stdout (``/proc/<pid>/fd`` of another uid is
-closed), nor write into another function's channel; the supervisor enforces
-every function's time limit itself, and kills everything of the uid between
-functions, so nothing of one function outlives it. Nothing is compared here.
-The student's folder goes on ``sys.path`` only in the children, after they
-became the uid: a student's ``matplotlib.py`` never runs as root.
+reads the inputs once, then forks a child that becomes the submission's
+unprivileged uid (when the supervisor runs as root), loads the student's code
+once and calls the functions in turn (``task_child.py``), as the notebook does in
+one kernel. The first child reports every statement that fails to load, on a
+pipe of its own (stream 0); if loading hangs or kills it, no function runs.
+
+The supervisor talks with the child over a Unix socket on which the kernel
+vouches for each message's sender (``SO_PASSCRED``): after loading and after each
+function the child says so, and only then does the supervisor hand it, over the
+same socket, a new pipe for the next function's records, which it forwards at
+once, as chunks of ``wire``'s pipe format, on its stdout to the trusted side, with
+how each function ended. Before it says a function is over, the child (as a uid
+of its own) kills every other process of that uid and waits until they are gone:
+nothing a function started lives on into the next, holds its pipe or its memory,
+and no other process can say a function is over. A function that ends the child
+(an exit, a crash, a signal, its time) gets that ending as its own, and the
+functions after it run in a new child, which loads the code again: every verdict
+already earned is kept, and no function's end costs another its verdict. What
+stays shared between the functions of one submission is its one process, as in
+the notebook: a thread or a monkeypatch one function leaves behind is there for
+the next (security.md, "What is not guaranteed").
+
+The student's code can neither stop nor signal the supervisor (another uid), nor
+reach its stdout (``/proc/<pid>/fd`` of another uid is closed); the supervisor
+enforces every function's time limit itself. Nothing is compared here. The
+student's folder goes on ``sys.path`` only in the children, after they became the
+uid: a student's ``matplotlib.py`` never runs as root.
 """
 
 import json
@@ -27,12 +40,14 @@ import os
 import resource
 import select
 import signal
+import socket
 import sys
 import time
 
 # With -I the script's own folder is not on sys.path: calling.py, wire.py, archive.py sit beside it.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archive  # noqa: E402
+import channels  # noqa: E402
 import seccomp_filter  # noqa: E402
 import task_child  # noqa: E402
 import uid_processes  # noqa: E402
@@ -47,16 +62,17 @@ def drop_privileges(uid):
         os.setuid(uid)
 
 
-def apply_limits(limits, own_uid):
+def apply_limits(limits, own_uid, cpu_seconds=None):
     """Memory, CPU, processes, file size and open files for this process and its children.
 
     The process limit counts every process of the user, so it is only set when the
     code runs as a uid of its own (graded as root); under a personal account it
-    would count the instructor's other programs too.
+    would count the instructor's other programs too. ``cpu_seconds``, when given,
+    replaces the limits' own CPU time (a child that calls several functions).
     """
     mib = 1024 * 1024
     wanted = [(resource.RLIMIT_AS, limits["memory_mb"] * mib),
-              (resource.RLIMIT_CPU, limits["cpu_seconds"]),
+              (resource.RLIMIT_CPU, cpu_seconds or limits["cpu_seconds"]),
               (resource.RLIMIT_FSIZE, limits["output_mb"] * mib),
               (resource.RLIMIT_NOFILE, 256),
               (resource.RLIMIT_CORE, 0)]
@@ -83,132 +99,148 @@ def _first_to_kill():
 
 
 class Supervisor:
-    """Forks one child per task and forwards what it sends; see the module's docstring."""
+    """Runs the submission's functions in children and forwards what they send; see the
+    module's docstring."""
 
     def __init__(self, code_dir, scratch, limits, run_as, kit_files):
         self.code_dir, self.scratch, self.limits = code_dir, scratch, limits
         self.run_as, self.kit_files = run_as, kit_files
 
-    def run(self, number, task, cases, seconds, load_seconds=None):
-        """Run one function's child; forward its records; return how it ended (a dict).
+    def run(self, tasks, cases, load_seconds):
+        """Run ``tasks`` (``[(number, task)]``); send each one's ending as an ``E`` chunk.
 
-        With ``load_seconds`` (the submission's first function) the child reports what
-        fails to load as stream 0, on a pipe of its own that it closes once the code is
-        loaded: loading has ``load_seconds``, then the calls have ``seconds``. If loading
-        does not end well (out of time, killed, an exit), stream 0 gets that ending and
-        None is returned: no function runs.
+        One child loads the code and calls the functions in turn. When a function ends its
+        child (an exit, a crash, a signal, its time), that function's ending is its own and
+        the functions after it run in a new child, which loads the code again: no function
+        loses its verdict to another. Loading has ``load_seconds`` in the first child; if it
+        does not end well, stream 0 gets that ending and no function runs.
         """
-        uid_processes.reap()  # orphans of the last function: this supervisor is their init
-        read_end, write_end = os.pipe()
+        pending, first = list(tasks), True
+        while pending:
+            ended = self.run_child(pending, cases, load_seconds if first else None)
+            if ended is None:
+                return
+            pending, first = pending[ended:], False
+
+    def run_child(self, tasks, cases, load_seconds=None):
+        """One child for ``tasks``; each one's ending is sent as soon as it is over. Returns
+        how many ended (the last may be the one that ended the child), or None when loading
+        failed."""
+        uid_processes.reap()  # orphans of the last child: this supervisor is their init
+        control, theirs = socket.socketpair()
+        control.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # who sent each message
         load_read, load_write = os.pipe() if load_seconds else (None, None)
         sys.stdout.flush()
         try:
             pid = os.fork()
         except OSError as error:
-            for fd in (read_end, write_end, load_read, load_write):
-                if fd is not None:
-                    os.close(fd)
-            return {"ended": "not_run", "code": None, "signal": str(error)[:20]}
+            channels.close([control.detach(), theirs.detach(), load_read, load_write])
+            why = json.dumps({"ended": "not_run", "code": None, "signal": str(error)[:20]})
+            _write_all(1, wire.encode_chunk(b"E", tasks[0][0], why.encode()))
+            return 1
         if pid == 0:
-            self._child(task, cases, write_end, load_write, (read_end, load_read))
+            control.close()
+            self._child(tasks, cases, theirs, load_write, load_read)
+        theirs.close()
+        channels.close([load_write])
+        exited = channels.pidfd(pid)
         grace = self.limits.get("grace_seconds", 1.0)  # past its own budget it is killed
-        os.close(write_end)
-        ended = None
-        if load_read is not None:
-            os.close(load_write)
-            ended = self._forward_load(load_read, read_end, pid,
-                                       time.monotonic() + load_seconds + grace)
-            os.close(load_read)
-            loaded = ended or {"ended": "exit", "code": 0}
-            _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
-            if loaded != {"ended": "exit", "code": 0}:
-                os.close(read_end)
-                self.kill_leftovers(pid)
-                return None
-        if ended is None:
-            ended = self._forward(number, read_end, pid, time.monotonic() + seconds + grace)
-        else:  # the child loaded, then ended before its loading was seen to end
-            self._drain(number, read_end)
-        os.close(read_end)
-        self.kill_leftovers(pid)
-        return ended
+        count, ended = 0, None
+        try:
+            first_deadline = None
+            if load_read is not None:
+                ended = self._forward(0, load_read, control, exited, pid,
+                                      time.monotonic() + load_seconds + grace)
+                loaded = ended or {"ended": "exit", "code": 0}
+                _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
+                if ended is not None:
+                    return None
+            else:   # a child after one that ended loads silently, in its first function's time
+                first_deadline = time.monotonic() + self.limits["task_seconds"] + grace
+                ended = self._forward(0, None, control, exited, pid, first_deadline)
+            for number, _ in tasks:
+                if ended is None:   # no channel before the child says it is ready for it
+                    deadline = first_deadline or time.monotonic() + self.limits["task_seconds"] \
+                        + grace
+                    read_end = channels.send_channel(control, number)
+                    ended = self._forward(number, read_end, control, exited, pid, deadline)
+                    channels.close([read_end])
+                ending_now = json.dumps(ended or {"ended": "exit", "code": 0}).encode()
+                _write_all(1, wire.encode_chunk(b"E", number, ending_now))
+                count, first_deadline = count + 1, None
+                if ended is not None:
+                    break
+            return count
+        finally:
+            channels.close([load_read, control.detach()] + ([exited] if exited is not None else []))
+            self.kill_leftovers(pid)
+            _collect(pid)
 
-    def _child(self, task, cases, write_end, load_write, unused):
+    def _child(self, tasks, cases, control, load_write, load_read):
         code = 0
         try:
-            for fd in unused:
-                if fd is not None:
-                    os.close(fd)
+            channels.close([load_read])
             os.setpgid(0, 0)
             task_child.fresh_process_state()
             _first_to_kill()
             if self.run_as:
                 drop_privileges(self.run_as)
-            apply_limits(self.limits, own_uid=bool(self.run_as))
+            # CPU: each function gets cpu_seconds of its own (task_child), loading one more
+            apply_limits(self.limits, own_uid=bool(self.run_as),
+                         cpu_seconds=self.limits["cpu_seconds"] * (len(tasks) + 1))
             seccomp_filter.install()
-            task_child.run_task_child(self.code_dir, self.scratch, task, cases, self.limits,
-                                      lambda record: _write_all(write_end, record),
-                                      self.kit_files, load_channel=load_write)
+            task_child.run_tasks_child(self.code_dir, self.scratch, tasks, cases, self.limits,
+                                       control, self.kit_files, load_channel=load_write,
+                                       own_uid=bool(self.run_as))
         except BaseException:  # noqa: BLE001
             code = 3
         finally:
             os._exit(code)
-
-    def _forward_load(self, load_read, read_end, pid, deadline):
-        """Forward the first child's load reports (stream 0) until loading is over.
-
-        Loading is over when the child closes its load pipe, or sends a function's record
-        (a process it started while loading may hold the load pipe open). Returns None
-        then (the function's first bytes stay in its pipe); how the child ended if it
-        ended first; ``task_timeout`` past ``deadline``.
-        """
-        while True:
-            remaining = self._time_left(pid, deadline)
-            if remaining <= 0:
-                return {"ended": "task_timeout"}
-            ready, _, _ = select.select([load_read, read_end], [], [], min(remaining, 0.5))
-            data = os.read(load_read, 1 << 16) if load_read in ready else None
-            if data:
-                _write_all(1, wire.encode_chunk(b"D", 0, data))
-                continue
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if not done and (read_end in ready or data == b"") and _exiting(pid):
-                done, status = os.waitpid(pid, 0)   # its pipes closed as it died: its end
-            if done or read_end in ready or data == b"":
-                self._drain(0, load_read)
-                return ending(status) if done else None
 
     def _time_left(self, pid, deadline):
         """Seconds left before ``deadline``; none left, the child is killed and collected."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.kill_leftovers(pid)
-            os.waitpid(pid, 0)
+            _collect(pid)
         return remaining
 
-    def _forward(self, number, read_end, pid, deadline):
-        """Forward the child's bytes until it closes its pipe and exits, or its time is up."""
+    def _forward(self, number, read_end, control, exited, pid, deadline):
+        """Forward one stream's bytes (0: what fails to load) until the child says it is over
+        (None: the child goes on), or the child ends (how), or its time is up
+        (``task_timeout``). ``read_end`` None: no stream, only the child's word (loading
+        silently) or its end."""
+        watched = [fd for fd in (read_end, control.fileno(), exited) if fd is not None]
         while True:
             remaining = self._time_left(pid, deadline)
             if remaining <= 0:
                 return {"ended": "task_timeout"}
-            ready, _, _ = select.select([read_end], [], [], min(remaining, 0.5))
-            data = os.read(read_end, 1 << 16) if ready else None
-            if data:
-                _write_all(1, wire.encode_chunk(b"D", number, data))
-                continue
+            ready, _, _ = select.select(watched, [], [], min(remaining, 0.5))
+            if read_end in ready:
+                data = os.read(read_end, 1 << 16)
+                if data:
+                    _write_all(1, wire.encode_chunk(b"D", number, data))
+                    continue
+                watched.remove(read_end)
+            if control.fileno() in ready:
+                said = channels.said_by(control, pid)
+                if said is not None and bytes([number & 0xFF]) in said:
+                    self._drain(number, read_end, deadline)
+                    return None
+                if said == b"":
+                    watched.remove(control.fileno())
             done, status = os.waitpid(pid, os.WNOHANG)
-            if data == b"" or done:  # pipe closed (the child and its heirs) or child gone
-                if not done:
-                    self.kill_leftovers(pid)
-                    done, status = os.waitpid(pid, 0)
-                self._drain(number, read_end)
+            if not done and exited is None and control.fileno() not in watched and _exiting(pid):
+                done, status = os.waitpid(pid, 0)
+            if done:
+                self._drain(number, read_end, deadline)
                 return ending(status)
 
     @staticmethod
-    def _drain(number, read_end):
-        """Forward what is still in the pipe after its child ended."""
-        while True:
+    def _drain(number, read_end, deadline):
+        """Forward what is still in the pipe (until ``deadline``: a process left behind
+        may keep writing)."""
+        while read_end is not None and time.monotonic() < deadline:
             ready, _, _ = select.select([read_end], [], [], 0)
             tail = os.read(read_end, 1 << 16) if ready else b""
             if not tail:
@@ -216,13 +248,21 @@ class Supervisor:
             _write_all(1, wire.encode_chunk(b"D", number, tail))
 
     def kill_leftovers(self, pid):
-        """Kill the task's process group and, with a uid of its own, everything of that uid."""
+        """Kill the child's process group and, with a uid of its own, everything of that uid."""
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         if self.run_as:
             uid_processes.kill_all_of(self.run_as)
+
+
+def _collect(pid):
+    """Wait for the (killed) child, once."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _exiting(pid):
@@ -257,11 +297,6 @@ def run_submission(code_dir, io_dir):
     os.chdir(code_dir)
     supervisor = Supervisor(code_dir, scratch, limits, run_as,
                             tuple(manifest.get("kit_files", ())))
-    # The first function's child loads the code before anything is called and reports,
-    # on stream 0, every statement that fails; if loading hangs or kills it, nothing runs.
-    for number, task in enumerate(manifest["tasks"], start=1):
-        ended = supervisor.run(number, task, cases[task["name"]][0], limits["task_seconds"],
-                               load_seconds=limits["load_seconds"] if number == 1 else None)
-        if ended is None:
-            return
-        _write_all(1, wire.encode_chunk(b"E", number, json.dumps(ended).encode()))
+    # The first child loads the code before anything is called and reports, on stream 0,
+    # every statement that fails; if loading hangs or kills it, nothing runs.
+    supervisor.run(list(enumerate(manifest["tasks"], start=1)), cases, limits["load_seconds"])

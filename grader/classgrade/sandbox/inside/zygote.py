@@ -5,8 +5,8 @@ submission's code would import, once, before any student code exists: NumPy,
 matplotlib (Agg backend, pyplot, its font list staged from the grader's cache)
 and the standard modules the kit's student modules use. Then, for each line on
 stdin naming a folder staged in its spool, it forks that submission's
-supervisor (``worker.run_submission``), which forks one child per function from
-this warm state: no child imports NumPy again. (Android starts its apps the
+supervisor (``worker.run_submission``), which forks the child that calls the
+functions from this warm state: no child imports NumPy again. (Android starts its apps the
 same way; it calls such a parent a zygote.)
 
 A submission gets what a new sandbox would give it, from the kernel

@@ -1,0 +1,233 @@
+"""One child calls a submission's functions in turn (``sandbox/inside/worker.py``,
+``task_child.py``): whatever one function does to that process, or leaves behind, every other
+function keeps its own verdict. A function that ends the child takes its own verdict with it;
+the functions after it run in a new child. Hostile fixtures of our own."""
+
+import os
+import textwrap
+
+import nbformat
+import pytest
+
+from grader.classgrade.sandbox.limits import Limits
+from grader.classgrade.submission import grade_submission
+from grader.classgrade.submissions import Submission
+from grader.core import results, tasks
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the code runs as a uid of its own "
+                               "only when grading as root")
+
+CORRECT = {
+    "maxpool_forward": """
+def maxpool_forward(x_input):
+    h, w = x_input.shape
+    return x_input.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+""",
+    "flatten_forward": """
+def flatten_forward(x_input):
+    return x_input.reshape(x_input.shape[0], -1)
+""",
+    "conv_matrix": """
+def conv_matrix(matrix, kernel):
+    p, q = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.pad(np.asarray(matrix, float), ((p, p), (q, q)))
+    out = np.zeros(np.shape(matrix))
+    for a in range(kernel.shape[0]):
+        for b in range(kernel.shape[1]):
+            out += kernel[a, b] * padded[a:a + out.shape[0], b:b + out.shape[1]]
+    return out
+""",
+}
+# conv_matrix in the middle: one function before it shares its child, one after needs a new one
+ORDER = ("maxpool_forward", "conv_matrix", "flatten_forward")
+FORGER = """
+def _forge_for(seconds):
+    import socket, stat
+    head = b'{"case": 0, "status": "exception", "message": "forged!!!!"}'
+    forged = b"AMC1" + len(head).to_bytes(4, "little") + head
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for fd in range(3, 256):
+            try:
+                os.write(fd, forged)
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):   # steal what is handed over on it
+                    stolen = socket.socket(fileno=os.dup(fd))
+                    stolen.setblocking(False)
+                    try:
+                        for got in socket.recv_fds(stolen, 16, 4)[1]:
+                            os.write(got, forged)
+                    finally:
+                        stolen.close()
+            except OSError:
+                pass
+        time.sleep(0.002)
+    os._exit(0)
+"""
+
+
+def grade(tmp_path, replaced: dict, *, limits=None, prelude=""):
+    """Grade ORDER with ``replaced`` functions' sources instead of the correct ones."""
+    source = "import ctypes, os, signal, sys, threading, time\nimport numpy as np\n" \
+        + textwrap.dedent(prelude) \
+        + "".join(textwrap.dedent(replaced.get(name, CORRECT[name])) for name in ORDER)
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(notebook, str(folder / "assignment.ipynb"))
+    limits = limits or Limits(call_seconds=2, task_seconds=4, load_seconds=10,
+                              submission_seconds=60)
+    return grade_submission(Submission("mallory", folder / "assignment.ipynb"),
+                            [tasks.get_task(name) for name in ORDER], limits=limits, mode="bwrap")
+
+
+def assert_the_others_pass(result, but="conv_matrix"):
+    failing = [t.task for t in result.tasks if t.task != but and not t.passed]
+    assert not failing, [(t.task, t.first_failure) for t in result.tasks]
+    assert "forged" not in " ".join(c.message for t in result.tasks for c in t.cases)
+
+
+def test_a_correct_submission_passes_every_function(tmp_path):
+    result = grade(tmp_path, {})
+    assert [t.passed for t in result.tasks] == [True, True, True]
+
+
+@pytest.mark.parametrize("body, kind, words", [
+    ("os._exit(3)", results.CRASHED, "ended during this call"),
+    ("os.kill(os.getpid(), signal.SIGKILL)", results.CRASHED, "was killed"),
+    ("ctypes.string_at(0)", results.CRASHED, "segmentation fault"),
+    ("threading.Thread(target=os._exit, args=(0,)).start(); time.sleep(1)", results.CRASHED,
+     "ended during this call"),
+    ("while True: pass", results.TIMEOUT, "still running after 2 s"),
+])
+def test_a_function_that_ends_its_process_costs_no_other_function_its_verdict(
+        tmp_path, body, kind, words):
+    result = grade(tmp_path, {"conv_matrix": f"""
+def conv_matrix(matrix, kernel):
+    {body}
+"""})
+    conv = result.task("conv_matrix")
+    assert conv.first_failure.kind == kind and words in conv.first_failure.message
+    assert_the_others_pass(result)
+
+
+def test_a_signal_ignored_does_not_keep_the_next_function_waiting(tmp_path):
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)   # no per-call alarm either
+    while True:
+        pass
+"""})
+    assert result.task("conv_matrix").first_failure.kind == results.TIMEOUT
+    assert_the_others_pass(result)
+
+
+@root_only
+def test_a_process_left_behind_never_writes_into_a_later_functions_channel(tmp_path):
+    """It holds every descriptor the child had when it was forked: none is a later
+    function's (each is handed over as its function starts), and it is killed before the
+    next function starts."""
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            _forge_for(3)
+        os._exit(0)
+    return matrix
+"""}, prelude=FORGER)
+    assert not result.task("conv_matrix").passed
+    assert_the_others_pass(result)
+
+
+@root_only
+def test_a_process_started_while_loading_never_writes_into_a_functions_channel(tmp_path):
+    result = grade(tmp_path, {}, prelude=FORGER + """
+def _start(forger=(os.fork() == 0 and _forge_for(3))):
+    pass
+""")
+    assert_the_others_pass(result, but=None)
+
+
+@root_only
+def test_memory_a_function_left_in_processes_is_free_before_the_next_function(tmp_path):
+    """Processes holding most of the submission's memory are killed, and the next function
+    starts only once they are gone: it may use that memory (it was killed, out of memory,
+    when it started while they were still dying)."""
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    if not os.environ.get("HELD"):
+        os.environ["HELD"] = "1"
+        for _ in range(8):
+            if os.fork() == 0:
+                held = bytearray(110 << 20)
+                time.sleep(30)
+                os._exit(0)
+        time.sleep(0.5)
+    return matrix
+""", "flatten_forward": """
+def flatten_forward(x_input):
+    if not os.environ.get("USED"):
+        os.environ["USED"] = "1"
+        used = bytearray(300 << 20)
+    return x_input.reshape(x_input.shape[0], -1)
+"""}, limits=Limits(call_seconds=2, task_seconds=4, load_seconds=10, submission_seconds=60,
+                    memory_mb=1024))
+    assert_the_others_pass(result)
+
+
+def test_every_function_has_its_own_cpu_time(tmp_path):
+    """Each function may use ``cpu_seconds``, however much the ones before it used."""
+    burn = """
+    end = time.process_time() + 1.2
+    while time.process_time() < end:
+        pass
+"""
+    replaced = {}
+    for name in ORDER:
+        head, _, rest = CORRECT[name].partition("):\n")
+        replaced[name] = f"{head}):\n    if not os.environ.get('{name}'):\n" \
+            f"        os.environ['{name}'] = '1'\n{textwrap.indent(burn, '    ')}{rest}"
+    result = grade(tmp_path, replaced, limits=Limits(call_seconds=4, task_seconds=6,
+                                                     load_seconds=10, submission_seconds=60,
+                                                     cpu_seconds=2))
+    assert [t.passed for t in result.tasks] == [True, True, True], \
+        [t.first_failure for t in result.tasks]
+
+
+def test_a_function_over_its_cpu_time_is_stopped_and_the_next_still_runs(tmp_path):
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    while True:
+        pass
+"""}, limits=Limits(call_seconds=30, task_seconds=30, load_seconds=10, submission_seconds=120,
+                    cpu_seconds=1))
+    conv = result.task("conv_matrix")
+    assert conv.first_failure.kind == results.CRASHED
+    assert "more than the 1 s of CPU time" in conv.first_failure.message
+    assert_the_others_pass(result)
+
+
+def test_junk_and_descriptors_a_process_sends_on_the_childs_socket_are_ignored(tmp_path):
+    """The supervisor reads the socket with room for the sender's credentials only: file
+    descriptors sent to it are never installed, and only the child's own word counts (a
+    process the function forked sends every byte a function's end could be)."""
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    import socket, stat
+    if os.fork() == 0:
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    sock = socket.socket(fileno=os.dup(fd))
+                    for _ in range(50):
+                        socket.send_fds(sock, [bytes(range(256))], [0, 1, 2] * 60)
+                    sock.close()
+            except OSError:
+                pass
+        os._exit(0)
+    os.wait()
+    return matrix
+"""})
+    assert not result.task("conv_matrix").passed
+    assert_the_others_pass(result)
