@@ -31,6 +31,7 @@ import os
 import struct
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -354,6 +355,8 @@ MIRRORS = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 TIMEOUT = 30.0  # seconds, for connecting and for each read
+TOTAL_SECONDS_PER_TIMEOUT = 20   # a whole file gets 20 timeouts (10 minutes by default)
+MAX_FILE_BYTES = 16 << 20        # the largest MNIST file, gzipped, is 9.9 MB
 _CHUNK = 1 << 16
 
 
@@ -382,6 +385,8 @@ def _explain(exc: Exception, timeout: float) -> str:
     """A short, readable reason for a failed download."""
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, TimeoutError) and "in all" in str(exc):
+        return str(exc)
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
         return f"timed out after {timeout:g} s"
     if isinstance(exc, urllib.error.URLError):
@@ -392,10 +397,24 @@ def _explain(exc: Exception, timeout: float) -> str:
 
 
 def _fetch(url: str, target: Path, timeout: float) -> None:
-    """Stream `url` into the file `target`."""
+    """Stream `url` into the file `target`: each read within `timeout`, the whole file within
+    TOTAL_SECONDS_PER_TIMEOUT timeouts and MAX_FILE_BYTES (a mirror that drips or never
+    stops is cut off).
+
+    Raises:
+        TimeoutError, ValueError: the mirror was too slow in all, or sent too much.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": "numpy-cnn-kit/1.0"})
+    allowed = timeout * TOTAL_SECONDS_PER_TIMEOUT
+    deadline, written = time.monotonic() + allowed, 0
     with urllib.request.urlopen(request, timeout=timeout) as response, open(target, "wb") as out:
-        while chunk := response.read(_CHUNK):
+        while chunk := response.read1(_CHUNK):   # what one read brings: the deadline holds
+            written += len(chunk)
+            if written > MAX_FILE_BYTES:
+                raise ValueError(f"sent more than {MAX_FILE_BYTES >> 20} MB (the largest MNIST "
+                                 "file is 9.9 MB gzipped)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"took longer than {allowed:g} s in all")
             out.write(chunk)
 
 
@@ -515,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     download.add_argument("--mirror", dest="mirrors", action="append", metavar="URL",
                           help="base URL to try; repeat for several; replaces the default list")
     download.add_argument("--timeout", type=float, default=TIMEOUT,
-                          help="seconds per connection and read (default: %(default)s)")
+                          help="seconds per connection and read; a whole file gets "
+                               f"{TOTAL_SECONDS_PER_TIMEOUT} times that (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         download_mnist(dest=args.dest, mirrors=args.mirrors or MIRRORS, timeout=args.timeout)

@@ -248,3 +248,62 @@ def test_downloader_needs_only_the_standard_library_and_numpy():
     modules |= {node.module.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module}
     assert modules and modules - {"__future__", "numpy"} <= sys.stdlib_module_names
+
+
+class _Streaming(http.server.BaseHTTPRequestHandler):
+    """A mirror that answers 200 and then sends ``body`` in ``pieces``, ``pause`` s apart."""
+
+    body, pieces, pause = b"", 1, 0.0
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/gzip")
+        self.end_headers()
+        step = max(1, len(self.body) // self.pieces)
+        for start in range(0, len(self.body), step):
+            try:
+                self.wfile.write(self.body[start:start + step])
+                self.wfile.flush()
+            except OSError:
+                return
+            threading.Event().wait(self.pause)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def streaming_mirror():
+    """Start a mirror of :class:`_Streaming` with the given settings; yields a starter."""
+    servers = []
+
+    def start(body, pieces=1, pause=0.0):
+        handler = type("Handler", (_Streaming,), {"body": body, "pieces": pieces, "pause": pause})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("kind, want", [
+    ("dripping", r"took longer than 2 s in all"),
+    ("huge", r"sent more than \d+ MB"),
+])
+def test_a_dripping_or_endless_mirror_is_cut_off(streaming_mirror, tmp_path, monkeypatch, kind,
+                                                  want):
+    """Each read has the timeout; the whole file has a deadline and a size bound too, so a
+    mirror that drips a byte at a time or never stops cannot hold ``make data``."""
+    monkeypatch.setattr(du, "TOTAL_SECONDS_PER_TIMEOUT", 4)
+    monkeypatch.setattr(du, "MAX_FILE_BYTES", 1 << 20)
+    url = streaming_mirror(b"x" * 4000, pieces=4000, pause=0.01) if kind == "dripping" \
+        else streaming_mirror(b"\0" * (3 << 20), pieces=48)
+    lines = []
+    with pytest.raises(du.DownloadError):
+        du.download_mnist(dest=tmp_path, mirrors=[url], timeout=0.5, names=[SMALL],
+                          log=lines.append)
+    assert re.search(want, "\n".join(lines)), lines
+    assert list(tmp_path.iterdir()) == []
