@@ -231,3 +231,26 @@ def conv_matrix(matrix, kernel):
 """})
     assert not result.task("conv_matrix").passed
     assert_the_others_pass(result)
+
+
+@root_only
+def test_the_processes_a_function_left_do_not_count_against_the_next_ones_limit(tmp_path):
+    """Forked and never waited for, they would stay (zombies) in the uid's process count."""
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    while True:
+        try:
+            if os.fork() == 0:
+                os._exit(0)
+        except OSError:        # the uid's process limit
+            return matrix
+""", "flatten_forward": """
+def flatten_forward(x_input):
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return x_input.reshape(x_input.shape[0], -1)
+"""})
+    assert_the_others_pass(result)

@@ -174,16 +174,18 @@ def _over(control, number, own_uid):
 
 def end_the_others():
     """Kill every other process of this uid (in this PID namespace: the submission's) and
-    wait until each has ended, so that its memory is free before the next function."""
+    wait until each has ended, so that its memory is free before the next function, and
+    collect this process's own children, so that none counts against the uid's limit."""
     me = os.getpid()
     while True:
         try:
             os.kill(-1, signal.SIGKILL)   # never the caller; a fork under way is cancelled
         except ProcessLookupError:
-            return                        # no other process of the uid
+            break                         # no other process of the uid
         if not [pid for pid in uid_processes.living_processes_of(os.getuid()) if pid != me]:
-            return
+            break
         time.sleep(0.001)
+    uid_processes.reap()
 
 
 def run_one(function, task, cases, limits, send, code_dir, kit_files):
