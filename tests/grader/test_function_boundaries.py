@@ -254,3 +254,17 @@ def flatten_forward(x_input):
     return x_input.reshape(x_input.shape[0], -1)
 """})
     assert_the_others_pass(result)
+
+
+def test_descriptors_a_function_left_open_do_not_keep_the_next_from_starting(tmp_path):
+    result = grade(tmp_path, {"conv_matrix": """
+kept = []
+
+def conv_matrix(matrix, kernel):
+    while True:
+        try:
+            kept.append(open(os.devnull))
+        except OSError:        # the process's limit of open files
+            return matrix
+"""})
+    assert_the_others_pass(result)

@@ -142,7 +142,7 @@ def run_tasks_child(code_dir, scratch, tasks, cases, limits, control, kit_files,
             write_all(load_channel, wire.encode_problem(
                 wire.LOAD_ERROR, f"{origin}, line {line}: {calling.describe_error(error)}"))
 
-    _log_to(scratch, tasks[0][1]["name"])  # what loading prints goes to the first one's log
+    _log_to(scratch)
     _cpu_budget(limits["cpu_seconds"])
     sys.path.insert(0, code_dir)  # only now, as the uid: the student's modules never run as root
     kit_code.use_kit(code_dir, kit_files)
@@ -152,12 +152,12 @@ def run_tasks_child(code_dir, scratch, tasks, cases, limits, control, kit_files,
     if load_channel is not None:
         os.close(load_channel)
     _over(control, 0, own_uid)
-    for number, task in tasks:
+    for number, task in tasks:   # the last channel closed, the next one has room
         control.setblocking(True)   # a process it forked could have changed the shared flag
         _, fds, _, _ = socket.recv_fds(control, 1, 1)
         if not fds:
             return   # the supervisor is gone
-        _log_to(scratch, task["name"])
+        _fresh_output()
         _cpu_budget(limits["cpu_seconds"])
         run_one(namespace.get(task["name"]), task, cases[task["name"]][0], limits,
                 lambda record, fd=fds[0]: write_all(fd, record), code_dir, kit_files)
@@ -202,13 +202,22 @@ def run_one(function, task, cases, limits, send, code_dir, kit_files):
                        limits=limits, on_outcome=lambda i, o: send(wire.encode_outcome(i, o)))
 
 
-def _log_to(scratch, name):
-    """Send what the code prints (stdout and stderr) to the function's own log file."""
-    log = os.open(os.path.join(scratch, f"{name}.log"),
+def _log_to(scratch):
+    """Send what the code prints (stdout and stderr) to a file of the scratch folder."""
+    log = os.open(os.path.join(scratch, "output.log"),
                   os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+
+
+def _fresh_output():
+    """Empty the output file, so each function may print up to the file size limit."""
+    try:
+        os.ftruncate(1, 0)
+        os.lseek(1, 0, os.SEEK_SET)
+    except OSError:
+        pass
 
 
 def _cpu_budget(seconds):
