@@ -162,6 +162,23 @@ def test_a_python_path_around_the_kit_is_never_bound(monkeypatch):
     assert parent not in bound and "/" not in bound and str(paths.KIT_ROOT) not in bound
 
 
+def test_the_folder_grade_runs_from_and_pythonpath_folders_are_never_bound(monkeypatch, tmp_path):
+    """``python -m grader`` puts the current folder on sys.path: run from a course folder,
+    binding it would show every student the classmates' submissions in it."""
+    course = tmp_path / "course"
+    (course / "submissions" / "bob").mkdir(parents=True)
+    elsewhere = tmp_path / "tools"
+    elsewhere.mkdir()
+    monkeypatch.setattr(modes.sys, "path", [str(course), *modes.sys.path, str(elsewhere)])
+    bound = modes._python_dirs()
+    assert not any(folder == str(course) or str(course).startswith(folder + "/") or
+                   folder == str(elsewhere) for folder in bound), bound
+    import sysconfig
+    needed = {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")}
+    assert all(any(path == folder or path.startswith(folder + "/") for folder in bound)
+               for path in needed), (needed, bound)
+
+
 def test_forged_records_end_the_stream_and_keep_what_came_before():
     good = wire.encode_outcome(0, CallOutcome(calling.OK, answer=np.zeros((2, 2)), mutated=("matrix",)))
     nested = b"[" * 100_000 + b"]" * 100_000

@@ -194,17 +194,24 @@ def forget_sandboxes() -> None:
 
 
 def _python_dirs(workdir: Path | None = None) -> list[str]:
-    """Folders the interpreter needs: its prefixes and site-packages.
+    """Folders the interpreter needs: its prefixes, standard library and site-packages.
 
-    Never the kit or a folder around it (solutions/, gradebooks), never /tmp
-    (the sandbox has its own), never a folder that holds the run's staging
-    (other submissions are staged beside it): a ``PYTHONPATH`` or a script's
-    folder can put any of these on ``sys.path``.
+    Never another ``sys.path`` entry: ``python -m`` puts the current folder there (a
+    course folder holding the submissions), a ``PYTHONPATH`` anything. Never the kit
+    or a folder around it (solutions/, gradebooks), never /tmp (the sandbox has its
+    own), never a folder that holds the run's staging (other submissions are staged
+    beside it).
     """
     kit = str(paths.KIT_ROOT)
     run = os.path.realpath(workdir) if workdir is not None else ""
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    dirs |= {p for p in sys.path if p and os.path.isdir(p)}
+    for base in (sys.base_prefix, sys.prefix):
+        found = sysconfig.get_paths(vars={"base": base, "platbase": base})
+        dirs |= {found[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs |= set(site.getsitepackages()) if hasattr(site, "getsitepackages") else set()
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
+    dirs |= {user} if user in sys.path else set()   # pip install --user, when Python uses it
+    dirs = {folder for folder in dirs if os.path.isdir(folder)}
     keep = []
     venv = os.path.realpath(sys.prefix)
     for folder in sorted(os.path.realpath(d) for d in dirs):

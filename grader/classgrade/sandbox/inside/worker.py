@@ -280,7 +280,12 @@ def _exiting(pid):
 def ending(status):
     """How a child ended, from its wait status."""
     if os.WIFSIGNALED(status):
-        return {"ended": "signal", "signal": signal.Signals(os.WTERMSIG(status)).name}
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:   # a real-time signal, or one without a name
+            name = f"signal {number}"
+        return {"ended": "signal", "signal": name}
     return {"ended": "exit", "code": os.WEXITSTATUS(status)}
 
 
