@@ -270,3 +270,45 @@ def conv_matrix(matrix, kernel):
             return matrix
 """})
     assert_the_others_pass(result)
+
+
+@root_only
+def test_system_v_memory_a_function_left_is_removed_before_the_next_function(tmp_path):
+    """Shared memory segments (and semaphores, message queues) outlive the process that made
+    them and stay charged to the submission's memory; the next function starts without them."""
+    result = grade(tmp_path, {"conv_matrix": """
+def _fill_shared_memory(total_mb):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    for _ in range(total_mb // 64):
+        ident = libc.shmget(0, 64 << 20, 0o1600)   # IPC_PRIVATE, IPC_CREAT | 0600; kept
+        address = libc.shmat(ident, None, 0)
+        ctypes.memset(address, 1, 64 << 20)
+        libc.shmdt(address)
+    libc.msgget(0, 0o1600)
+    libc.semget(0, 4, 0o1600)
+
+def conv_matrix(matrix, kernel):
+    if not os.environ.get("HELD"):
+        os.environ["HELD"] = "1"
+        pid = os.fork()
+        if pid == 0:
+            _fill_shared_memory(768)
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return matrix
+""", "flatten_forward": """
+def flatten_forward(x_input):
+    if not os.environ.get("USED"):
+        os.environ["USED"] = "1"
+        used = bytearray(300 << 20)
+        with open("/proc/sysvipc/shm") as shm, open("/proc/sysvipc/msg") as msg, \\
+                open("/proc/sysvipc/sem") as sem:
+            if len(shm.readlines() + msg.readlines() + sem.readlines()) > 3:
+                raise RuntimeError("System V objects left")
+    return x_input.reshape(x_input.shape[0], -1)
+"""}, limits=Limits(call_seconds=4, task_seconds=8, load_seconds=10, submission_seconds=60,
+                    memory_mb=1024))
+    assert_the_others_pass(result)

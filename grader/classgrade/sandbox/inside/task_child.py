@@ -8,6 +8,7 @@ sending each outcome as a ``wire`` record on that pipe, and says it is over once
 nothing the function started is alive."""
 
 import ast
+import ctypes
 import json
 import linecache
 import marshal
@@ -186,6 +187,29 @@ def end_the_others():
             break
         time.sleep(0.001)
     uid_processes.reap()
+    remove_system_v_objects()
+
+
+_SYSTEM_V = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+IPC_RMID = 0
+
+
+def remove_system_v_objects():
+    """Remove the shared memory segments, message queues and semaphore sets left in the
+    submission's IPC namespace: they outlive the processes that made them, and what they
+    hold is charged to the submission's memory."""
+    libc = None
+    for kind, remove in _SYSTEM_V:
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as handle:
+                idents = [int(line.split()[1]) for line in handle.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ident in idents:
+            libc = libc or ctypes.CDLL(None, use_errno=True)
+            # semctl(id, semnum, cmd): its command comes third, the others' second
+            getattr(libc, remove)(*((ident, 0, IPC_RMID) if kind == "sem" else
+                                    (ident, IPC_RMID, None)))
 
 
 def run_one(function, task, cases, limits, send, code_dir, kit_files):

@@ -18,8 +18,9 @@ function the child says so, and only then does the supervisor hand it, over the
 same socket, a new pipe for the next function's records, which it forwards at
 once, as chunks of ``wire``'s pipe format, on its stdout to the trusted side, with
 how each function ended. Before it says a function is over, the child (as a uid
-of its own) kills every other process of that uid and waits until they are gone:
-nothing a function started lives on into the next, holds its pipe or its memory,
+of its own) kills every other process of that uid and waits until they are gone,
+and removes the System V objects left in the submission's IPC namespace: no
+process a function started lives on into the next, holds its pipe or its memory,
 and no other process can say a function is over. A function that ends the child
 (an exit, a crash, a signal, its time) gets that ending as its own, and the
 functions after it run in a new child, which loads the code again: every verdict
