@@ -312,3 +312,66 @@ def flatten_forward(x_input):
 """}, limits=Limits(call_seconds=4, task_seconds=8, load_seconds=10, submission_seconds=60,
                     memory_mb=1024))
     assert_the_others_pass(result)
+
+
+SOCKET_TRICKS = {
+    "shut down for reading": "socket.socket(fileno=os.dup(fd)).shutdown(socket.SHUT_RD)",
+    "shut down for writing": "socket.socket(fileno=os.dup(fd)).shutdown(socket.SHUT_WR)",
+    "armed to signal the child": (
+        "fcntl.fcntl(fd, fcntl.F_SETOWN, os.getppid()); fcntl.fcntl(fd, fcntl.F_SETSIG, SIG); "
+        "fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)"),
+    "made non-blocking": "os.set_blocking(fd, False)",
+}
+
+
+@root_only
+@pytest.mark.parametrize("trick, signal_number", [
+    ("shut down for reading", 0), ("shut down for writing", 0), ("made non-blocking", 0),
+    ("armed to signal the child", 9), ("armed to signal the child", 15),
+    ("armed to signal the child", 40),
+])
+def test_what_a_process_left_on_the_shared_socket_never_costs_the_next_function(
+        tmp_path, trick, signal_number):
+    """A process a function forked shares the child's socket (an open file, not a process's):
+    what it sets there outlives it. The child never receives on that socket, and it clears what
+    could signal it before it speaks."""
+    result = grade(tmp_path, {"conv_matrix": f"""
+def conv_matrix(matrix, kernel):
+    import fcntl, socket, stat
+    SIG = {signal_number}
+    pid = os.fork()
+    if pid == 0:
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    {SOCKET_TRICKS[trick]}
+            except OSError:
+                pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return matrix
+"""})
+    assert_the_others_pass(result)
+
+
+def test_a_function_that_ignores_its_cpu_limit_is_stopped_at_it_and_costs_no_other(tmp_path):
+    """The child's hard CPU limit covers all its functions; one that ignores SIGXCPU is stopped
+    by the supervisor once it used its own share, so the ones after it keep theirs."""
+    spin = """
+    end = time.process_time() + 1.0
+    while time.process_time() < end:
+        pass
+"""
+    head, _, rest = CORRECT["flatten_forward"].partition("):\n")
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    while True:
+        pass
+""", "flatten_forward": f"{head}):\n    if not os.environ.get('spun'):\n"
+                        f"        os.environ['spun'] = '1'\n{textwrap.indent(spin, '    ')}{rest}"},
+        limits=Limits(call_seconds=30, task_seconds=30, load_seconds=10, submission_seconds=120,
+                      cpu_seconds=2))
+    conv = result.task("conv_matrix")
+    assert "more than the 2 s of CPU time" in conv.first_failure.message
+    assert_the_others_pass(result)

@@ -9,6 +9,7 @@ nothing the function started is alive."""
 
 import ast
 import ctypes
+import fcntl
 import json
 import linecache
 import marshal
@@ -127,11 +128,11 @@ def run_tasks_child(code_dir, scratch, tasks, cases, limits, control, kit_files,
     Args:
         tasks: ``[(number, task)]``, the functions this child calls, in order.
         cases: ``{name: (cases, ...)}`` as the supervisor read them.
-        control: a socket to the supervisor. After loading and after each function the
-            child sends the byte ``number & 0xFF`` (0 after loading); for each function it
-            receives the pipe for that function's records, which it closes after it. A
-            process a function started (killed before the byte, with a uid of its own)
-            therefore never holds a later function's pipe.
+        control: a socket to the supervisor, only ever written to. After loading and
+            after each function the child sends the byte ``number & 0xFF`` (0 after
+            loading) with the read end of a new pipe for the next function's records,
+            made once every other process of the uid is gone (with a uid of its own): no
+            process a function started ever holds a later function's pipe.
         load_channel: in the submission's first child, a pipe for what fails to load,
             closed once the code is loaded; None in a child started after a function ended
             the last one, which loads silently what the first reported.
@@ -152,25 +153,40 @@ def run_tasks_child(code_dir, scratch, tasks, cases, limits, control, kit_files,
                                   compiled_cache=os.path.join(scratch, ".compiled"))
     if load_channel is not None:
         os.close(load_channel)
-    _over(control, 0, own_uid)
-    for number, task in tasks:   # the last channel closed, the next one has room
-        control.setblocking(True)   # a process it forked could have changed the shared flag
-        _, fds, _, _ = socket.recv_fds(control, 1, 1)
-        if not fds:
-            return   # the supervisor is gone
+    channel = _over(control, 0, own_uid, bool(tasks))
+    for index, (number, task) in enumerate(tasks):
         _fresh_output()
         _cpu_budget(limits["cpu_seconds"])
         run_one(namespace.get(task["name"]), task, cases[task["name"]][0], limits,
-                lambda record, fd=fds[0]: write_all(fd, record), code_dir, kit_files)
-        os.close(fds[0])
-        _over(control, number, own_uid)
+                lambda record, fd=channel: write_all(fd, record), code_dir, kit_files)
+        os.close(channel)
+        channel = _over(control, number, own_uid, index + 1 < len(tasks))
 
 
-def _over(control, number, own_uid):
-    """Say that loading (0) or function ``number`` is over, once nothing it started lives."""
+def _over(control, number, own_uid, another):
+    """Say that loading (0) or function ``number`` is over, once nothing it started lives;
+    with ``another`` function to come, hand over the read end of a new pipe for it and
+    return its write end.
+
+    The socket is an open file that processes the function forked shared: what they set on
+    it outlives them, so what could make it signal this process is cleared first, and
+    nothing is ever read from it.
+    """
     if own_uid:
         end_the_others()
-    control.sendall(bytes([number & 0xFF]))
+    fd = control.fileno()
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~(os.O_ASYNC | os.O_NONBLOCK))
+    fcntl.fcntl(fd, fcntl.F_SETOWN, 0)
+    word = [bytes([number & 0xFF])]
+    if not another:
+        control.sendmsg(word)
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        socket.send_fds(control, word, [read_end])
+    finally:
+        os.close(read_end)
+    return write_end
 
 
 def end_the_others():

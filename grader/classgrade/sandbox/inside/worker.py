@@ -12,13 +12,15 @@ once and calls the functions in turn (``task_child.py``), as the notebook does i
 one kernel. The first child reports every statement that fails to load, on a
 pipe of its own (stream 0); if loading hangs or kills it, no function runs.
 
-The supervisor talks with the child over a Unix socket on which the kernel
-vouches for each message's sender (``SO_PASSCRED``): after loading and after each
-function the child says so, and only then does the supervisor hand it, over the
-same socket, a new pipe for the next function's records, which it forwards at
-once, as chunks of ``wire``'s pipe format, on its stdout to the trusted side, with
-how each function ended. Before it says a function is over, the child (as a uid
-of its own) kills every other process of that uid and waits until they are gone,
+The child speaks to the supervisor over a Unix socket on which the kernel vouches
+for each message's sender (``SO_PASSCRED``), and which the supervisor never writes
+to: after loading and after each function the child says so, handing over the read
+end of a new pipe for the next function's records, which the supervisor forwards
+at once, as chunks of ``wire``'s pipe format, on its stdout to the trusted side,
+with how each function ended. The supervisor also ends a function that used more
+than its CPU time (it may ignore SIGXCPU). Before it says a function is over, the
+child (as a uid of its own) kills every other process of that uid and waits until
+they are gone, clears what could make the shared socket signal it,
 and removes the System V objects left in the submission's IPC namespace: no
 process a function started lives on into the next, holds its pipe or its memory,
 and no other process can say a function is over. A function that ends the child
@@ -128,7 +130,7 @@ class Supervisor:
         how many ended (the last may be the one that ended the child), or None when loading
         failed."""
         uid_processes.reap()  # orphans of the last child: this supervisor is their init
-        control, theirs = socket.socketpair()
+        control, theirs = socket.socketpair()   # the child's words only: never written to
         control.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # who sent each message
         load_read, load_write = os.pipe() if load_seconds else (None, None)
         sys.stdout.flush()
@@ -150,27 +152,29 @@ class Supervisor:
         try:
             first_deadline = None
             if load_read is not None:
-                ended = self._forward(0, load_read, control, exited, pid,
-                                      time.monotonic() + load_seconds + grace)
+                ended, read_end = self._forward(0, load_read, control, exited, pid,
+                                                time.monotonic() + load_seconds + grace)
                 loaded = ended or {"ended": "exit", "code": 0}
                 _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
                 if ended is not None:
                     return None
             else:   # a child after one that ended loads silently, in its first function's time
                 first_deadline = time.monotonic() + self.limits["task_seconds"] + grace
-                ended = self._forward(0, None, control, exited, pid, first_deadline)
+                ended, read_end = self._forward(0, None, control, exited, pid, first_deadline)
             for number, _ in tasks:
-                if ended is None:   # no channel before the child says it is ready for it
+                if ended is None:   # the child's word came with this function's pipe
                     deadline = first_deadline or time.monotonic() + self.limits["task_seconds"] \
                         + grace
-                    read_end = channels.send_channel(control, number)
-                    ended = self._forward(number, read_end, control, exited, pid, deadline)
+                    ended, next_read = self._forward(number, read_end, control, exited, pid,
+                                                     deadline)
                     channels.close([read_end])
+                    read_end = next_read
                 ending_now = json.dumps(ended or {"ended": "exit", "code": 0}).encode()
                 _write_all(1, wire.encode_chunk(b"E", number, ending_now))
                 count, first_deadline = count + 1, None
                 if ended is not None:
                     break
+            channels.close([read_end])
             return count
         finally:
             channels.close([load_read, control.detach()] + ([exited] if exited is not None else []))
@@ -207,16 +211,29 @@ class Supervisor:
         return remaining
 
     def _forward(self, number, read_end, control, exited, pid, deadline):
-        """Forward one stream's bytes (0: what fails to load) until the child says it is over
-        (None: the child goes on), or the child ends (how), or its time is up
-        (``task_timeout``). ``read_end`` None: no stream, only the child's word (loading
-        silently) or its end."""
+        """Forward one stream's bytes (0: what fails to load) until the child says it is over,
+        or the child ends, or its time or CPU is up.
+
+        Returns:
+            ``(None, the next function's pipe or None)`` when the child said so, or ``(how it
+            ended, None)``: its wait status, ``task_timeout``, or SIGXCPU once the child used
+            more than ``cpu_seconds`` since the stream began (it may have ignored SIGXCPU).
+            ``read_end`` None: no stream, only the child's word or its end.
+        """
         watched = [fd for fd in (read_end, control.fileno(), exited) if fd is not None]
+        cpu_allowed = channels.cpu_seconds_of(pid) + self.limits["cpu_seconds"] + 0.5
+        next_check = time.monotonic() + 0.25
         while True:
             remaining = self._time_left(pid, deadline)
             if remaining <= 0:
-                return {"ended": "task_timeout"}
-            ready, _, _ = select.select(watched, [], [], min(remaining, 0.5))
+                return {"ended": "task_timeout"}, None
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + 0.25
+                if channels.cpu_seconds_of(pid) > cpu_allowed:
+                    self._time_left(pid, time.monotonic())   # kills and collects it
+                    self._drain(number, read_end, deadline)
+                    return {"ended": "signal", "signal": "SIGXCPU"}, None
+            ready, _, _ = select.select(watched, [], [], min(remaining, 0.25))
             if read_end in ready:
                 data = os.read(read_end, 1 << 16)
                 if data:
@@ -224,10 +241,11 @@ class Supervisor:
                     continue
                 watched.remove(read_end)
             if control.fileno() in ready:
-                said = channels.said_by(control, pid)
+                said, handed = channels.said_by(control, pid)
                 if said is not None and bytes([number & 0xFF]) in said:
                     self._drain(number, read_end, deadline)
-                    return None
+                    return None, handed
+                channels.close([handed])
                 if said == b"":
                     watched.remove(control.fileno())
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -235,7 +253,7 @@ class Supervisor:
                 done, status = os.waitpid(pid, 0)
             if done:
                 self._drain(number, read_end, deadline)
-                return ending(status)
+                return ending(status), None
 
     @staticmethod
     def _drain(number, read_end, deadline):
