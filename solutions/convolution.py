@@ -38,7 +38,8 @@ def conv_matrix(matrix, kernel):
         raise ValueError(f"kernel sides must be odd (2p+1, 2q+1), got {kernel.shape}")
     height, width = matrix.shape
     p, q = k_rows // 2, k_cols // 2
-    padded = np.pad(matrix, ((p, p), (q, q)))
+    padded = np.zeros((height + 2 * p, width + 2 * q))
+    padded[p:p + height, q:q + width] = matrix
     out = np.zeros((height, width))
     # Kernel cell (a, b) meets padded[i + a, j + b] at every output pixel (i, j):
     # one shifted (height, width) window of the padded matrix per kernel cell.
@@ -51,8 +52,11 @@ def conv_matrix(matrix, kernel):
 def box_blur(image, box_size):
     """Replace every pixel by the mean of the box_size x box_size box around it.
 
-    Implemented as ``conv_matrix`` with the kernel ones((box_size, box_size)) /
-    box_size ** 2; pixels near the border average in the zero padding.
+    The box kernel ones((box_size, box_size)) / box_size ** 2 is the outer
+    product of two 1-D averages, ones(box_size) / box_size, so ``conv_matrix``
+    with the column kernel, then with the row kernel, gives the same blur with
+    2 * box_size passes instead of box_size ** 2; pixels near the border average
+    in the zero padding (a zero column stays zero after the first pass).
 
     Args:
         image: (height, width).
@@ -67,5 +71,5 @@ def box_blur(image, box_size):
     if int(box_size) != box_size or box_size < 1 or box_size % 2 == 0:
         raise ValueError(f"box_size must be a positive odd integer, got {box_size!r}")
     box_size = int(box_size)
-    kernel = np.full((box_size, box_size), 1.0 / box_size ** 2)
-    return conv_matrix(image, kernel)
+    average = np.full(box_size, 1.0 / box_size)
+    return conv_matrix(conv_matrix(image, average[:, None]), average[None, :])
