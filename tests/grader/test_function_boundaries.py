@@ -375,3 +375,83 @@ def conv_matrix(matrix, kernel):
     conv = result.task("conv_matrix")
     assert "more than the 2 s of CPU time" in conv.first_failure.message
     assert_the_others_pass(result)
+
+
+def _own_socket_code(body):
+    """conv_matrix's source: ``body`` runs with ``control``, the child's socket, at hand."""
+    return f"""
+def conv_matrix(matrix, kernel):
+    import socket, stat
+    control = None
+    for fd in range(3, 64):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                control = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            pass
+{textwrap.indent(textwrap.dedent(body), '    ')}
+    return matrix
+"""
+
+
+@pytest.mark.parametrize("body", [
+    # the write end of a pipe, where the read end of the next function's should be
+    """
+    read_end, write_end = os.pipe()
+    socket.send_fds(control, [bytes([2])], [write_end])
+    """,
+    # a pipe the code keeps a read end of, to take back what is written before it is read
+    """
+    read_end, write_end = os.pipe()
+    socket.send_fds(control, [bytes([2])], [read_end])
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        os.write(write_end, b"x")
+        try:
+            os.preadv(read_end, [bytearray(1)], -1, os.RWF_NOWAIT)
+        except OSError:
+            pass
+    """,
+], ids=["a write end", "a read end it keeps"])
+def test_a_pipe_the_code_hands_over_itself_never_stalls_or_breaks_the_supervisor(tmp_path, body):
+    """The child's own code can say what the child says (the documented limit): what it hands
+    over is read without ever blocking the supervisor, whatever kind of pipe end it is."""
+    result = grade(tmp_path, {"conv_matrix": _own_socket_code(body)},
+                   limits=Limits(call_seconds=5, task_seconds=8, load_seconds=10,
+                                 submission_seconds=40))
+    assert result.error == "", result.error
+    assert result.task("maxpool_forward").passed
+    assert not result.task("conv_matrix").passed
+
+
+def test_loading_again_after_a_function_ended_the_process_costs_the_next_no_time(tmp_path):
+    """The new child's loading has the load time of its own, not the next function's."""
+    slow = """
+class _Slow1:
+    time.sleep(2.4)
+
+class _Slow2:
+    time.sleep(2.4)
+"""
+    result = grade(tmp_path, {"conv_matrix": """
+def conv_matrix(matrix, kernel):
+    os._exit(1)
+"""}, prelude=slow, limits=Limits(call_seconds=2, task_seconds=3, load_seconds=10,
+                                  submission_seconds=60))
+    assert_the_others_pass(result)
+
+
+@pytest.mark.parametrize("limits, n_tasks, refused", [
+    (Limits(), 5, False),                                   # 20 + 5 x 21 + 4 x 21 + 1 = 210 s
+    (Limits(submission_seconds=209), 5, True),
+    (Limits(load_seconds=10, task_seconds=5, submission_seconds=85), 5, False),
+    (Limits(load_seconds=10, task_seconds=5, submission_seconds=84), 5, True),
+    (Limits(load_seconds=10, task_seconds=5, submission_seconds=17), 1, False),   # no reload
+])
+def test_the_submission_time_allows_every_function_and_every_reload(limits, n_tasks, refused):
+    if refused:
+        with pytest.raises(ValueError, match=r"to load again after a function that ends its "
+                                              r"process = \d+ s\): raise --submission-seconds"):
+            limits.check_budget(n_tasks)
+    else:
+        limits.check_budget(n_tasks)

@@ -58,8 +58,11 @@ class Limits:
                 raise ValueError(f"limit {name} must be positive, got {value!r}")
 
     def needed_seconds(self, n_tasks: int) -> float:
-        """The longest a submission of ``n_tasks`` functions may take: loading, then each in turn."""
-        return self.load_seconds + n_tasks * (self.task_seconds + GRACE_SECONDS) + GRACE_SECONDS
+        """The longest a submission of ``n_tasks`` functions may take: loading, each function
+        in turn, and loading again after each function but the last (one that ends its
+        process leaves the rest to a new one, which loads in a load time of its own)."""
+        return (self.load_seconds + n_tasks * (self.task_seconds + GRACE_SECONDS)
+                + max(n_tasks - 1, 0) * (self.load_seconds + GRACE_SECONDS) + GRACE_SECONDS)
 
     def check_budget(self, n_tasks: int) -> None:
         """Refuse a submission limit that could cut functions off through no fault of theirs.
@@ -72,8 +75,10 @@ class Limits:
             raise ValueError(
                 f"submission_seconds {self.submission_seconds:g} is less than {n_tasks} functions "
                 f"may need ({self.load_seconds:g} s to load + {n_tasks} x "
-                f"{self.task_seconds + GRACE_SECONDS:g} s = {needed:g} s): raise "
-                "--submission-seconds or lower --task-seconds")
+                f"{self.task_seconds + GRACE_SECONDS:g} s, and {max(n_tasks - 1, 0)} x "
+                f"{self.load_seconds + GRACE_SECONDS:g} s to load again after a function that "
+                f"ends its process = {needed:g} s): raise --submission-seconds or lower "
+                "--task-seconds or --load-seconds")
 
     def for_worker(self) -> dict:
         """The limits as the worker reads them from its manifest."""

@@ -33,6 +33,8 @@ def said_by(control, pid):
     if another process did (whatever it handed is closed); ``(b"", None)`` at the end."""
     try:
         data, ancillary, _, _ = control.recvmsg(64, _ANCILLARY_SPACE)
+    except BlockingIOError:   # nothing there after all
+        return None, None
     except OSError:   # reset: the other end closed with a message unread
         return b"", None
     sender, handed = None, []
@@ -44,9 +46,10 @@ def said_by(control, pid):
     if not data or sender != pid:
         close(handed)
         return (b"" if not data else None), None
-    pipes = [fd for fd in handed if _is_pipe(fd)]
-    close([fd for fd in handed if fd not in pipes[:1]])
-    return data, (pipes[0] if pipes else None)
+    pipe = next((fd for fd in handed if _is_pipe(fd)), None)
+    reading = _read_end_of_our_own(pipe) if pipe is not None else None
+    close(handed)
+    return data, reading
 
 
 def _is_pipe(fd):
@@ -54,6 +57,16 @@ def _is_pipe(fd):
         return stat.S_ISFIFO(os.fstat(fd).st_mode)
     except OSError:
         return False
+
+
+def _read_end_of_our_own(fd):
+    """A new, non-blocking read end of the pipe ``fd`` belongs to (whichever end it is), or
+    None: a description of the supervisor's own, so that the child, which made the pipe and
+    may keep ends of it, can neither make reading it block nor hand a write end to read."""
+    try:
+        return os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
 
 
 def cpu_seconds_of(pid):

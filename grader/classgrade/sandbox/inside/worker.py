@@ -25,7 +25,8 @@ and removes the System V objects left in the submission's IPC namespace: no
 process a function started lives on into the next, holds its pipe or its memory,
 and no other process can say a function is over. A function that ends the child
 (an exit, a crash, a signal, its time) gets that ending as its own, and the
-functions after it run in a new child, which loads the code again: every verdict
+functions after it run in a new child, which loads the code again in a load time
+of its own (the submission's time limit allows for it): every verdict
 already earned is kept, and no function's end costs another its verdict. What
 stays shared between the functions of one submission is its one process, as in
 the notebook: a thread or a monkeypatch one function leaves behind is there for
@@ -146,11 +147,13 @@ class Supervisor:
             self._child(tasks, cases, theirs, load_write, load_read)
         theirs.close()
         channels.close([load_write])
+        control.setblocking(False)   # nothing the child does can make a read here wait
+        if load_read is not None:
+            os.set_blocking(load_read, False)
         exited = channels.pidfd(pid)
         grace = self.limits.get("grace_seconds", 1.0)  # past its own budget it is killed
         count, ended = 0, None
         try:
-            first_deadline = None
             if load_read is not None:
                 ended, read_end = self._forward(0, load_read, control, exited, pid,
                                                 time.monotonic() + load_seconds + grace)
@@ -158,20 +161,19 @@ class Supervisor:
                 _write_all(1, wire.encode_chunk(b"E", 0, json.dumps(loaded).encode()))
                 if ended is not None:
                     return None
-            else:   # a child after one that ended loads silently, in its first function's time
-                first_deadline = time.monotonic() + self.limits["task_seconds"] + grace
-                ended, read_end = self._forward(0, None, control, exited, pid, first_deadline)
+            else:   # a child after one that ended loads silently, in a load time of its own
+                ended, read_end = self._forward(0, None, control, exited, pid, time.monotonic()
+                                                + self.limits["load_seconds"] + grace)
             for number, _ in tasks:
                 if ended is None:   # the child's word came with this function's pipe
-                    deadline = first_deadline or time.monotonic() + self.limits["task_seconds"] \
-                        + grace
+                    deadline = time.monotonic() + self.limits["task_seconds"] + grace
                     ended, next_read = self._forward(number, read_end, control, exited, pid,
                                                      deadline)
                     channels.close([read_end])
                     read_end = next_read
                 ending_now = json.dumps(ended or {"ended": "exit", "code": 0}).encode()
                 _write_all(1, wire.encode_chunk(b"E", number, ending_now))
-                count, first_deadline = count + 1, None
+                count += 1
                 if ended is not None:
                     break
             channels.close([read_end])
@@ -235,11 +237,12 @@ class Supervisor:
                     return {"ended": "signal", "signal": "SIGXCPU"}, None
             ready, _, _ = select.select(watched, [], [], min(remaining, 0.25))
             if read_end in ready:
-                data = os.read(read_end, 1 << 16)
+                data = _read(read_end)
                 if data:
                     _write_all(1, wire.encode_chunk(b"D", number, data))
                     continue
-                watched.remove(read_end)
+                if data == b"":
+                    watched.remove(read_end)
             if control.fileno() in ready:
                 said, handed = channels.said_by(control, pid)
                 if said is not None and bytes([number & 0xFF]) in said:
@@ -261,7 +264,7 @@ class Supervisor:
         may keep writing)."""
         while read_end is not None and time.monotonic() < deadline:
             ready, _, _ = select.select([read_end], [], [], 0)
-            tail = os.read(read_end, 1 << 16) if ready else b""
+            tail = _read(read_end) if ready else b""
             if not tail:
                 return
             _write_all(1, wire.encode_chunk(b"D", number, tail))
@@ -274,6 +277,17 @@ class Supervisor:
             pass
         if self.run_as:
             uid_processes.kill_all_of(self.run_as)
+
+
+def _read(fd):
+    """What a non-blocking pipe holds: bytes, b"" at its end (or when it cannot be read), None
+    when it is empty for now."""
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
 
 
 def _collect(pid):
