@@ -87,3 +87,17 @@ def write_files(root, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def grade_one_cell(tmp_path, source: str, task_list, limits, username: str = "mallory"):
+    """Grade a notebook of one code cell holding ``source`` in bubblewrap, as ``username``."""
+    import nbformat
+
+    from grader.classgrade.submission import grade_submission
+    from grader.classgrade.submissions import Submission
+    folder = tmp_path / username
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(notebook, str(folder / "assignment.ipynb"))
+    return grade_submission(Submission(username, folder / "assignment.ipynb"), task_list,
+                            limits=limits, mode="bwrap")

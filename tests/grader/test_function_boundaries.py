@@ -6,12 +6,10 @@ the functions after it run in a new child. Hostile fixtures of our own."""
 import os
 import textwrap
 
-import nbformat
 import pytest
+from grader_fixtures import grade_one_cell
 
 from grader.classgrade.sandbox.limits import Limits
-from grader.classgrade.submission import grade_submission
-from grader.classgrade.submissions import Submission
 from grader.core import results, tasks
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -71,14 +69,9 @@ def grade(tmp_path, replaced: dict, *, limits=None, prelude=""):
     source = "import ctypes, os, signal, sys, threading, time\nimport numpy as np\n" \
         + textwrap.dedent(prelude) \
         + "".join(textwrap.dedent(replaced.get(name, CORRECT[name])) for name in ORDER)
-    folder = tmp_path / "mallory"
-    folder.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    nbformat.write(notebook, str(folder / "assignment.ipynb"))
-    limits = limits or Limits(call_seconds=2, task_seconds=4, load_seconds=10,
-                              submission_seconds=60)
-    return grade_submission(Submission("mallory", folder / "assignment.ipynb"),
-                            [tasks.get_task(name) for name in ORDER], limits=limits, mode="bwrap")
+    return grade_one_cell(tmp_path, source, [tasks.get_task(name) for name in ORDER],
+                          limits or Limits(call_seconds=2, task_seconds=4, load_seconds=10,
+                                           submission_seconds=60))
 
 
 def assert_the_others_pass(result, but="conv_matrix"):

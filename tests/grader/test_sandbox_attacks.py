@@ -7,6 +7,7 @@ import time
 
 import nbformat
 import pytest
+from grader_fixtures import grade_one_cell
 
 from grader.classgrade.sandbox.limits import Limits
 from grader.classgrade.submission import grade_submission
@@ -32,15 +33,10 @@ TASKS = [tasks.get_task(n) for n in ("conv_matrix", "maxpool_forward", "flatten_
 def grade(tmp_path, attack, limits=None, task_list=TASKS):
     source = "import os, signal, time, sys\nimport numpy as np\n" + textwrap.dedent(attack) \
         + CORRECT_POOL + CORRECT_FLATTEN
-    folder = tmp_path / "mallory"
-    folder.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    nbformat.write(notebook, str(folder / "assignment.ipynb"))
-    limits = limits or Limits(call_seconds=1, task_seconds=3, load_seconds=10,
-                              submission_seconds=60)
     start = time.monotonic()
-    result = grade_submission(Submission("mallory", folder / "assignment.ipynb"), task_list,
-                              limits=limits, mode="bwrap")
+    result = grade_one_cell(tmp_path, source, task_list,
+                            limits or Limits(call_seconds=1, task_seconds=3, load_seconds=10,
+                                             submission_seconds=60))
     return result, time.monotonic() - start
 
 
