@@ -1,7 +1,8 @@
 """Runs INSIDE the sandbox: end every process of a submission's uid, without forking.
 
-Used by the supervisor between functions and by the zygote after each
-submission, both root inside the sandbox. It is the second line: what ends a
+Used by the supervisor after each child and by the zygote after each submission,
+both root inside the sandbox, and by the submission's child between functions, to
+wait until the others of its uid are gone. It is the second line: what ends a
 submission's processes for certain is the end of its PID namespace
 (``isolation.py``); between the functions of one submission, this scan. Each pid of ``/proc`` (the sandbox's
 own PID namespace in bubblewrap) is opened as a pidfd first and its owner read
