@@ -66,3 +66,26 @@ def test_the_checkpointer_survives_a_busy_database_and_stops(tmp_path):
         keeper.close()
         assert keeper.done >= 1 and not keeper._thread.is_alive()
         locker.close()
+
+
+def test_the_log_stays_bounded_under_writes_that_never_pause(tmp_path):
+    """Under a class's sustained load a PASSIVE checkpoint never finds a moment with every
+    frame copied, so the log was never started again: 1.2 GB after 40 s of the student-like
+    loop. Past ``restart_bytes`` the checkpointer starts the log again from its beginning."""
+    path = tmp_path / "db.sqlite"
+    with ServerStore(path) as store:
+        store.add_users([Student("ada")], now=0)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")      # as the request connections
+    writer.execute("CREATE TABLE filler (x TEXT)")
+    keeper = checkpoints.Checkpointer(path, every=0.01, restart_bytes=1 << 20)
+    largest, deadline = 0, time.monotonic() + 2.0
+    try:
+        while time.monotonic() < deadline:           # commits back to back, never a pause
+            writer.execute("INSERT INTO filler VALUES (?)", ("x" * 3000,))
+            largest = max(largest, wal_frames(path))
+    finally:
+        keeper.close()
+        writer.close()
+    assert keeper.restarts >= 1
+    assert largest * 4096 < 16 << 20, f"the log reached {largest} frames"
