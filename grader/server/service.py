@@ -76,10 +76,25 @@ class AutoMarkService:
         self.rate_limit_seconds = float(rate_limit_seconds)
         self.tasks = {task.name: task for task in tasks}
         self.clock = clock
+        self._registered: set[str] = set()
+        # The kit's local-check records: a user past their bound, and until when (this worker's
+        # knowledge; see grader.server.local_checks).
+        self.records_held_until: dict[str, float] = {}
+
+    def is_registered(self, username: str) -> bool:
+        """Whether ``username`` is in the database's users. A user once found is remembered:
+        the kit adds and updates users but never removes one (a user deleted from the file by
+        hand stays accepted by a running server until it restarts)."""
+        if username in self._registered:
+            return True
+        if self.store.user(username) is None:
+            return False
+        self._registered.add(username)
+        return True
 
     def _admit(self, username: str, function: str | None = None, *, limited: bool) -> Task | None:
         """Refuse an unknown user, an open window (when ``limited``), an unknown function."""
-        if self.store.user(username) is None:
+        if not self.is_registered(username):
             raise ProtocolError(not_registered(username))
         if limited and self.rate_limit_seconds > 0:
             left = self.store.seconds_left(username, self.clock())
@@ -168,8 +183,9 @@ class AutoMarkService:
 
     def get_progress(self, username: str) -> str:
         """Name, mail and the state of every graded function; never rate limited."""
-        self._admit(username, limited=False)
         student = self.store.user(username)
+        if student is None:
+            raise ProtocolError(not_registered(username))
         states = self.store.progress(username)
         progress = {task.name: states.get(task.name, NOT_ATTEMPTED)
                     for task in ordered_for_progress() if task.name in self.tasks}

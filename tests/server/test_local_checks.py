@@ -94,6 +94,64 @@ def test_the_rate_limit_bounds_a_user_per_minute_across_functions(service):
     assert len(rows(service.store)) == MAX_RECORDS + 2
 
 
+def statements_run(store, action) -> list[str]:
+    seen = []
+    store.db.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        store.db.set_trace_callback(None)
+    return seen
+
+
+def test_a_user_past_the_bound_is_refused_from_memory_until_the_oldest_record_leaves(service):
+    start = service.clock.now
+    for i in range(MAX_RECORDS):                       # one a second: the oldest leaves first
+        service.clock.now = start + i
+        record_local_check(service, "ada", "conv_matrix", "0", "")
+    service.clock.now = start + MAX_RECORDS
+    with pytest.raises(ProtocolError):                 # found past the bound by a read
+        record_local_check(service, "ada", "conv_matrix", "0", "")
+    assert service.records_held_until["ada"] == start + RATE_SECONDS
+
+    def refused_again():
+        with pytest.raises(ProtocolError, match=f"at most {MAX_RECORDS} local-check records"):
+            record_local_check(service, "ada", "box_blur", "1", "")
+    service.clock.now = start + RATE_SECONDS - 0.001
+    assert statements_run(service.store, refused_again) == []      # no statement at all
+    service.clock.now = start + RATE_SECONDS            # the first record is 60 s old: 39 left
+    assert record_local_check(service, "ada", "box_blur", "1", "") == '{"success": true}'
+    assert len(rows(service.store)) == MAX_RECORDS + 1
+    with pytest.raises(ProtocolError):                 # full again, until the second one leaves
+        record_local_check(service, "ada", "box_blur", "1", "")
+    assert service.records_held_until["ada"] == start + 1 + RATE_SECONDS
+
+
+def test_another_workers_records_count_against_the_bound(service, tmp_path):
+    other = AutoMarkService(ServerStore(tmp_path / "server.sqlite"), None, rate_limit_seconds=30,
+                            clock=service.clock)
+    try:
+        for _ in range(MAX_RECORDS):
+            record_local_check(other, "ada", "conv_matrix", "0", "")
+        with pytest.raises(ProtocolError, match="local-check records"):
+            record_local_check(service, "ada", "conv_matrix", "0", "")
+        assert record_local_check(service, "bob", "conv_matrix", "0", "")
+    finally:
+        other.store.close()
+
+
+def test_users_are_remembered_once_found_and_unknown_ones_are_looked_up_each_time(service):
+    record_local_check(service, "ada", "conv_matrix", "0", "")
+    lookups = statements_run(service.store, lambda: service.get_test_input("ada", "conv_matrix"))
+    assert not any("FROM users" in sql for sql in lookups)
+    for _ in range(2):
+        with pytest.raises(ProtocolError, match="user 'cy' is not registered"):
+            service.get_test_input("cy", "conv_matrix")
+    service.store.add_users([Student("cy", "Cy", "")], now=0)   # the roster imported again
+    assert service.get_test_input("cy", "conv_matrix").startswith('{"username": "cy"')
+    assert '"name": "Cy"' in service.get_progress("cy")
+
+
 def test_records_never_touch_the_hidden_checks_window(service):
     assert service.store.seconds_left("ada", service.clock.now) == 0
     record_local_check(service, "ada", "conv_matrix", "0", FLIPPED)
