@@ -1,4 +1,6 @@
-"""grader/server/http.py's speed change: a response's head and body leave in one write.
+"""grader/server/http.py's speed changes: a response's head and body leave in one write, and
+AutoMark's endpoints are answered in the parser's callback (grader/server/direct.py), byte for
+byte as the ASGI way answers them.
 
 The protocol is driven in-process with a transport that records its writes, so the test
 counts what the kernel would be asked to send; the limits and refusals of the same module
@@ -78,20 +80,22 @@ async def plain_app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
-def served(requests: bytes) -> Recorder:
+def served(requests: bytes, app=plain_app, recorder=None) -> Recorder:
     """What the protocol writes for ``requests`` on one connection."""
     async def run() -> Recorder:
-        config = uvicorn.Config(plain_app, lifespan="off", access_log=False)
+        config = uvicorn.Config(app, lifespan="off", access_log=False)
         config.load()
-        protocol = BoundedHttpToolsProtocol(config=config, server_state=ServerState(),
+        state = ServerState()
+        state.default_headers = [(b"date", b"Sun, 06 Dec 2026 17:00:00 GMT")]
+        protocol = BoundedHttpToolsProtocol(config=config, server_state=state,
                                             app_state={}, _loop=asyncio.get_running_loop())
-        recorder = Recorder()
         protocol.connection_made(recorder)
         protocol.data_received(requests)
         for _ in range(20):
             await asyncio.sleep(0)
         protocol.connection_lost(None)
         return recorder
+    recorder = recorder or Recorder()
     return asyncio.run(run())
 
 
@@ -119,3 +123,129 @@ def test_a_head_request_gets_its_head_and_no_body():
     (write,) = served(b"HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n").writes
     head, _, body = write.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"content-length: 17" in head and body == b""
+
+
+class EndpointApp:
+    """Answers ``/fast/<n>`` at once when ``direct`` (as AutoMarkApp answers its endpoints) and
+    anything else through ASGI, after a few turns of the loop; records which way each went."""
+
+    def __init__(self, direct: bool = True):
+        self.direct, self.ways = direct, []
+
+    @staticmethod
+    def answer(raw_path: bytes) -> tuple[int, bytes, bytes]:
+        status = 300 if raw_path.endswith(b"/refused") else 200
+        return status, b'{"path": "%s"}' % raw_path, b"application/json"
+
+    def answer_now(self, method: bytes, raw_path: bytes):
+        if not self.direct or method != b"GET" or not raw_path.startswith(b"/fast/"):
+            return None
+        self.ways.append(("direct", raw_path))
+        return self.answer(raw_path)
+
+    async def __call__(self, scope, receive, send):
+        for _ in range(3):
+            await asyncio.sleep(0)
+        self.ways.append(("asgi", scope["raw_path"]))
+        status, body, content_type = self.answer(scope["raw_path"])
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.mark.parametrize("requests", [
+    b"GET /fast/1 HTTP/1.1\r\nHost: t\r\n\r\n",
+    b"GET /fast/refused HTTP/1.1\r\nHost: t\r\n\r\n",
+    b"GET /fast/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    b"GET /fast/1 HTTP/1.0\r\n\r\n",
+    b"GET /fast/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET /fast/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /fast/2 HTTP/1.1\r\nHost: t\r\n\r\n",
+    b"GET /fast/%41%2Fb?q=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+])
+def test_an_endpoint_answered_in_the_callback_is_what_the_asgi_way_sends(requests):
+    fast, slow = EndpointApp(direct=True), EndpointApp(direct=False)
+    direct_writes, asgi_writes = served(requests, fast), served(requests, slow)
+    assert [way for way, _ in fast.ways] == ["direct"] * len(fast.ways)
+    assert [way for way, _ in slow.ways] == ["asgi"] * len(slow.ways)
+    assert direct_writes.writes == asgi_writes.writes and direct_writes.writes
+    assert direct_writes.closed == asgi_writes.closed
+
+
+def test_a_request_after_one_still_in_flight_waits_its_turn():
+    """The first request goes the ASGI way (a staff page, a busy database): the endpoint
+    pipelined behind it is answered after it, not before."""
+    app = EndpointApp()
+    recorder = served(b"GET /page HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /fast/1 HTTP/1.1\r\nHost: t\r\n\r\n", app)
+    assert app.ways == [("asgi", b"/page"), ("asgi", b"/fast/1")]
+    assert [w.partition(b"\r\n\r\n")[2] for w in recorder.writes] == [
+        b'{"path": "/page"}', b'{"path": "/fast/1"}']
+
+
+class Unread(Recorder):
+    """A client that has not read what was sent to it yet."""
+
+    def get_write_buffer_size(self) -> int:
+        return 1 << 20
+
+
+def test_nothing_is_answered_in_the_callback_while_earlier_bytes_are_unsent():
+    app = EndpointApp()
+    served(b"GET /fast/1 HTTP/1.1\r\nHost: t\r\n\r\n", app, Unread())
+    assert app.ways == [("asgi", b"/fast/1")]
+
+
+@pytest.mark.parametrize("method", [b"HEAD", b"POST", b"DELETE"])
+def test_only_a_get_is_answered_in_the_callback(method):
+    app = EndpointApp()
+    served(method + b" /fast/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", app)
+    assert app.ways == [("asgi", b"/fast/1")]
+
+
+@pytest.fixture
+def automark_app(tmp_path):
+    from starlette.applications import Starlette
+
+    from grader.client.roster import Student
+    from grader.server.app import AutoMarkApp, open_state
+    from grader.server.settings import ServerSettings
+    starlette = Starlette()
+    store = open_state(starlette, ServerSettings(data=str(tmp_path), roster=""))
+    store.add_users([Student("ada", "Ada", "")], now=0)
+    yield AutoMarkApp(starlette)
+    starlette.state.lane.close()
+    starlette.state.checkpointer.close()
+    store.close()
+
+
+@pytest.mark.parametrize("method, path", [
+    (b"HEAD", b"/check_sum/x"), (b"POST", b"/get_progress/ada"), (b"GET", b"/"),
+    (b"GET", b"/admin/progress.csv"), (b"GET", b"/nothing/here"),
+    (b"GET", b"/check_answer/ada/conv_matrix/1/" + b"1" * (70 << 10)),   # the heavy lane's
+])
+def test_the_app_leaves_to_asgi_what_is_not_a_short_get_of_an_endpoint(automark_app, method,
+                                                                       path):
+    assert automark_app.answer_now(method, path) is None
+
+
+def test_the_app_answers_its_endpoints_at_once(automark_app):
+    status, body, content_type = automark_app.answer_now(b"GET", b"/get_progress/ada")
+    assert (status, content_type) == (200, b"application/json") and b'"name": "Ada"' in body
+    status, body, _ = automark_app.answer_now(b"GET", b"/get_progress/zed")
+    assert (status, body) == (300, b'{"error": "user \'zed\' is not registered."}')
+
+
+def test_a_busy_database_goes_the_asgi_way_and_a_bug_answers_json(automark_app, monkeypatch):
+    import sqlite3
+
+    from grader.server import app as app_module
+    def busy(service, raw_path):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(app_module, "respond", busy)
+    assert automark_app.answer_now(b"GET", b"/get_progress/ada") is None
+    def bug(service, raw_path):
+        raise ZeroDivisionError
+    monkeypatch.setattr(app_module, "respond", bug)
+    assert automark_app.answer_now(b"GET", b"/get_progress/ada") == (
+        500, app_module.INTERNAL_ERROR, app_module.JSON)
