@@ -35,6 +35,12 @@ def percent_decode(raw: bytes) -> bytes:
     """
     if b"%" not in raw:
         return raw
+    # An answer as the course's client sends it (requests' requote_uri) escapes only its
+    # spaces: when every % begins a %20, one replace is the whole decoding (a 5-number answer
+    # 0.5 us against 12, a 432-number one 16 against 26).
+    spaces = raw.replace(b"%20", b" ")
+    if b"%" not in spaces:
+        return spaces
     data = np.frombuffer(raw, dtype=np.uint8)
     marks = np.flatnonzero(data[:-2] == PERCENT)            # (n_marks,) with two bytes after
     values = PAIR_VALUE[data[marks + 1], data[marks + 2]]   # (n_marks,)
