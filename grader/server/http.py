@@ -21,7 +21,10 @@ second on this machine, and has no head timeout either):
   closed by uvicorn's ``timeout_keep_alive`` (``request_seconds`` too).
 - Count: a worker keeps at most ``max_connections`` open; one more is answered
   503 and closed at once, so memory stays below ``max_connections`` x
-  ``MAX_HEAD_BYTES``.
+  ``MAX_HEAD_BYTES``. A connection queues at most :data:`MAX_PIPELINED` requests behind
+  the one being answered (uvicorn queued every pipelined request, about 2 KB each, and a
+  red team's few megabytes of tiny requests took a worker to 2.4 GB); one more is refused
+  (429) and the connection closed. AutoMark's clients never pipeline.
 
 Two more changes fit AutoMark's long lines: ``httptools.parse_url`` refuses any
 URL past 64 KiB, so a longer target is split here (path ``?`` query) and uvicorn
@@ -51,6 +54,7 @@ from grader.server.percent import percent_decode
 from grader.server.settings import ServerSettings
 
 PARSE_URL_LIMIT = 65535       # httptools.parse_url's largest URL
+MAX_PIPELINED = 8             # requests a connection may queue behind the one being answered
 RESPONSE_TIME_FACTOR = 10     # a response may take this many times request_seconds to be read
 
 
@@ -159,8 +163,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.abort()
 
     def on_response_complete(self) -> None:
-        if self.cycle is not None and type(self.cycle.transport) is HeadHeldTransport:
-            self.cycle.transport.flush()      # a HEAD response has no body to carry the head
         self._watch_drain()
         self._cancel_timer()
         super().on_response_complete()  # uvicorn's keep-alive timeout now covers the idle time
@@ -180,6 +182,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._timer is None:  # the first bytes of a request after an idle keep-alive
             self._expect_head()
         self._head_bytes += len(data)
+        self._direct_left = 1        # one answer in the parser's callback per read (direct.py)
         super().data_received(data)  # one read of the transport at most past the bound
         if self._head_bytes > self.max_head and not self.transport.is_closing():
             self.refuse(431, f"the request head is longer than {self.max_head} bytes.")
@@ -219,6 +222,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if len(self.pipeline) >= MAX_PIPELINED:
+            self._refusal = (429, f"more than {MAX_PIPELINED} requests were sent before their "
+                                  "answers; send each after the previous one's answer.")
+            raise Refused
         self._cancel_timer()
         self._head_bytes = 0
         self._head_started = False
@@ -249,7 +256,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Answer the request here, in one write, when the application can
         (:mod:`grader.server.direct`); False leaves it to the ASGI cycle."""
         answerer = direct.answerer_of(self.app)
-        if (answerer is None or (self.cycle is not None and not self.cycle.response_complete)
+        if (answerer is None or not self._direct_left
+                or (self.cycle is not None and not self.cycle.response_complete)
                 or self.flow.write_paused or self.transport.get_write_buffer_size()
                 or self.parser.should_upgrade()):
             return False
@@ -261,15 +269,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(direct.response(*answer, self.server_state.default_headers,
                                              keep_alive))
         self.cycle = direct.ANSWERED
+        self._direct_left -= 1
         if not keep_alive:
             self.transport.close()
         self.on_response_complete()
         return True
 
     def _hold_head(self) -> None:
-        """The new request's cycle writes its head with its body (:class:`HeadHeldTransport`)."""
-        if self.cycle is not None and self.cycle.transport is self.transport:
-            self.cycle.transport = HeadHeldTransport(self.transport)
+        """The new request's cycle writes its head with its body (:class:`HeadHeldTransport`);
+        whatever is still held when that cycle's response completes (a HEAD's head, which no
+        body follows) is sent then, by that cycle: a red team's HEAD with a request pipelined
+        behind it lost its response when the flush went through the current cycle instead."""
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            held = cycle.transport = HeadHeldTransport(self.transport)
+            cycle.on_response = functools.partial(self._response_sent, held)
+
+    def _response_sent(self, held: HeadHeldTransport) -> None:
+        held.flush()
+        self.on_response_complete()
 
     # -- refusals ------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:

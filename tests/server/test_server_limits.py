@@ -262,3 +262,56 @@ def test_long_requests_are_answered_off_the_event_loop(tmp_path, monkeypatch):
     assert short[0] == 200 and long[0] in (200, server_app.ERROR_STATUS)
     assert seen[0] == ("MainThread", True)
     assert seen[1][0].startswith("heavy") and seen[1][1] is False   # its own connection
+
+
+# -- pipelining ----------------------------------------------------------------------------------
+def flood_pipelined(server, request: bytes, seconds: float, rcvbuf: int | None = None) -> int:
+    """Send ``request`` pipelined in 256 KiB writes for ``seconds``, connecting again whenever
+    the server closes; the connections it took."""
+    chunk = request * ((256 << 10) // len(request))
+    deadline, connections = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        connection = socket.socket()
+        if rcvbuf:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        connection.settimeout(WAIT)
+        connection.connect(("127.0.0.1", server.port))
+        connections += 1
+        try:
+            while time.monotonic() < deadline:
+                connection.sendall(chunk)
+                if rcvbuf is None:
+                    connection.recv(1 << 20)
+        except OSError:
+            pass
+        finally:
+            connection.close()
+    return connections
+
+
+def test_pipelined_requests_neither_hold_a_worker_nor_fill_its_memory(start_server):
+    """A red team's two attacks: thousands of pipelined GETs of an endpoint per read, each
+    read, answered in the parser's callback one after another while the worker served no one
+    else (8 s for a student's four requests); and megabytes of tiny pipelined requests never
+    read, each queued (2.4 GB). A connection now queues a few requests at most and is refused
+    past that."""
+    import threading
+    server = start_server()
+    before = peak_rss_bytes(server.process.pid)
+    floods = [threading.Thread(target=flood_pipelined, args=(server, request, 4.0, rcvbuf))
+              for request, rcvbuf in [(b"GET /check_sum/0 HTTP/1.1\r\n\r\n", None),
+                                      (b"GET /x HTTP/1.1\r\n\r\n", 1024)]]
+    for flood in floods:
+        flood.start()
+    time.sleep(1.0)
+    slowest = 0.0
+    for _ in range(5):
+        start = time.monotonic()
+        assert requests.get(server.url + "check_sum/x", timeout=WAIT).json() == {"success": False}
+        slowest = max(slowest, time.monotonic() - start)
+        time.sleep(0.2)
+    for flood in floods:
+        flood.join()
+    grown = peak_rss_bytes(server.process.pid) - before
+    assert slowest < 1.0, f"a request took {slowest:.2f} s during the flood"
+    assert grown < 64 << 20, f"grew {grown >> 20} MiB"
