@@ -71,7 +71,8 @@ def test_the_checkpointer_survives_a_busy_database_and_stops(tmp_path):
 def test_the_log_stays_bounded_under_writes_that_never_pause(tmp_path):
     """Under a class's sustained load a PASSIVE checkpoint never finds a moment with every
     frame copied, so the log was never started again: 1.2 GB after 40 s of the student-like
-    loop. Past ``restart_bytes`` the checkpointer starts the log again from its beginning."""
+    loop. Past ``restart_bytes`` the checkpointer has the log written from its beginning
+    again, so the file stays near that size."""
     path = tmp_path / "db.sqlite"
     with ServerStore(path) as store:
         store.add_users([Student("ada")], now=0)
