@@ -46,7 +46,8 @@ BUSY_DELAYS = [0.0002 * 2 ** min(i, 6) for i in range(400)]  # 0.2 ms doubling t
 HEAVY_PATH_BYTES = 64 << 10  # a request longer than this is answered by the HeavyLane
 METHOD_NOT_ALLOWED = b'{"error": "AutoMark\'s endpoints take GET requests only."}'
 OTHER_REQUEST_BYTES = 8 << 10   # path and query of a staff page (a token, a few parameters), a 404
-TOO_LONG = b'{"error": "the request is longer than any staff page or endpoint takes."}'
+TOO_LONG_TEXT = "the request is longer than any staff page or endpoint takes."
+TOO_LONG = json.dumps({"error": TOO_LONG_TEXT}).encode("ascii")
 ENDPOINTS = {  # name: (its parameters, the method of AutoMarkService)
     "check_sum": (("md5",), "check_sum"),
     "load_tests": (("username",), "load_tests"),

@@ -298,3 +298,45 @@ def test_a_head_request_keeps_its_response_when_another_is_pipelined_behind_it(s
     assert first[0].startswith(b"HTTP/1.1 200") and first[2] == b""
     assert then[0].startswith(b"HTTP/1.1 200")
     assert then[2] == (b"" if second.startswith(b"HEAD") else b'{"path": "%s"}' % second[4:])
+
+
+# -- long targets are never decoded on the loop ---------------------------------------------------
+@pytest.fixture
+def decodes(monkeypatch):
+    """The lengths of every percent-decoding of a target in the HTTP layer (uvicorn's; the
+    kit's own decoder is no longer imported there)."""
+    import urllib.parse
+
+    from uvicorn.protocols.http import httptools_impl
+    assert not hasattr(http, "percent_decode")
+    seen = []
+    unquote = urllib.parse.unquote
+
+    def counted_unquote(text, *args, **kwargs):
+        seen.append(len(text))
+        return unquote(text, *args, **kwargs)
+    monkeypatch.setattr(httptools_impl.urllib.parse, "unquote", counted_unquote)
+    return seen
+
+
+def test_a_long_target_that_is_no_endpoint_is_refused_before_it_is_decoded(decodes):
+    """A red team's 64 KiB paths of % escapes cost 15-22 ms of the loop each in uvicorn's
+    unquote (3 MiB ones 40-79 ms in the kit's decoder) before the application refused them:
+    four connections kept every check_sum waiting 220 ms."""
+    app = EndpointApp()
+    for size in (9 << 10, 60 << 10, 3 << 20):
+        recorder = served(b"GET /x" + b"%41" * (size // 3) + b" HTTP/1.1\r\nHost: t\r\n\r\n", app)
+        (write,) = recorder.writes
+        assert write.startswith(b"HTTP/1.1 414") and recorder.closed
+    assert app.ways == [] and max(decodes, default=0) <= 8 << 10
+
+
+@pytest.mark.parametrize("method", [b"HEAD", b"GET"])
+@pytest.mark.parametrize("size", [9 << 10, 60 << 10, 1 << 20])
+def test_a_long_endpoint_target_reaches_the_app_undecoded(decodes, method, size):
+    app = EndpointApp(direct=False)
+    path = b"/check_answer/ada/conv_matrix/1/" + b"%20" * (size // 3)
+    recorder = served(method + b" " + path + b"?q=1 HTTP/1.1\r\nHost: t\r\n\r\n", app)
+    assert app.ways == [("asgi", path)]
+    assert recorder.writes[0].startswith(b"HTTP/1.1 200")
+    assert max(decodes, default=0) <= 8 << 10
