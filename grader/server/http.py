@@ -116,6 +116,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._head_started = False
         self._timer = self._drain_timer = None
+        self._direct_left = 0   # answers still allowed in the parser's callback during this read
         if len(self.connections) > limits().max_connections:
             self.refuse(503, "the server has too many open connections; try again in a moment.")
             return
