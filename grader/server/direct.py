@@ -11,9 +11,11 @@ heavy lane, a database busy with another worker's write, which the ASGI way answ
 again after an awaited pause) takes the ASGI way as before.
 
 A request is answered here only when nothing is in flight on its connection (no earlier
-request still being answered: pipelined requests keep their order) and nothing is left
+request still being answered: pipelined requests keep their order), nothing is left
 unsent (a client that does not read its responses meets uvicorn's flow control on the
-ASGI way instead of a growing buffer).
+ASGI way instead of a growing buffer), and no other request of the same read of the
+connection was answered here (a red team's thousands of pipelined requests per read, all
+answered in one callback, kept a worker from everyone else for seconds).
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ statement, so the bound holds across workers. Records are only ever added, so a 
 found past the bound stays past it until the oldest of those records is
 :data:`RATE_SECONDS` old: until then this worker refuses from memory
 (``AutoMarkService.records_held_until``), without a statement (the kit's client sends a
-record before every hidden check, so most records of a busy student are refused). Each refusal is counted in
-:data:`refused` (per worker process; the staff page shows the rate-limit ones). The
+record before every hidden check, so most records of a busy student are refused). Each
+refusal is counted in :data:`refused` (per worker process; the staff page shows the
+rate-limit ones). The
 endpoint never reads or opens the hidden check's window (``check_answer``'s rate limit).
 
 AutoMark has no authentication: the username is the key. Whoever knows a
