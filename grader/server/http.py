@@ -232,11 +232,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_timer()
         self._head_bytes = 0
         self._head_started = False
-        if len(self.url) <= PARSE_URL_LIMIT and self._answered_now(bytes(self.url)):
+        url = bytes(self.url)
+        if len(url) <= PARSE_URL_LIMIT and self._answered_now(url):
             return
         self._timer = self.loop.call_later(limits().request_seconds * RESPONSE_TIME_FACTOR,
                                            self._response_timed_out)
-        url = bytes(self.url)
         path, _, query = url.partition(b"#")[0].partition(b"?")
         if len(path) + len(query) <= OTHER_REQUEST_BYTES:
             self.url = url
