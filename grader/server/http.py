@@ -117,6 +117,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_started = False
         self._timer = self._drain_timer = None
         self._direct_left = 0   # answers still allowed in the parser's callback during this read
+        self._asgi_cycles: list = []   # this connection's ASGI cycles, running or queued
         if len(self.connections) > limits().max_connections:
             self.refuse(503, "the server has too many open connections; try again in a moment.")
             return
@@ -127,6 +128,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._drain_timer is not None:
             self._drain_timer.cancel()
             self._drain_timer = None
+        # uvicorn tells only the newest cycle (a queued one, when requests were pipelined):
+        # the running one went on to write to the closed transport, which uvloop answers with
+        # an exception and a traceback in the log (a red team's pipelining client that left).
+        for cycle in self._asgi_cycles:
+            if not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
         super().connection_lost(exc)
 
     # -- deadlines -----------------------------------------------------------------------------
@@ -294,6 +302,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None and cycle.transport is self.transport:
             held = cycle.transport = HeadHeldTransport(self.transport)
             cycle.on_response = functools.partial(self._response_sent, held)
+            self._asgi_cycles = [c for c in self._asgi_cycles if not c.response_complete]
+            self._asgi_cycles.append(cycle)
 
     def _response_sent(self, held: HeadHeldTransport) -> None:
         held.flush()

@@ -8,6 +8,7 @@ are tested against a real server in test_server_limits.py and test_server_hostil
 """
 
 import asyncio
+import logging
 
 import pytest
 import uvicorn
@@ -298,6 +299,57 @@ def test_a_head_request_keeps_its_response_when_another_is_pipelined_behind_it(s
     assert first[0].startswith(b"HTTP/1.1 200") and first[2] == b""
     assert then[0].startswith(b"HTTP/1.1 200")
     assert then[2] == (b"" if second.startswith(b"HEAD") else b'{"path": "%s"}' % second[4:])
+
+
+class Logged(logging.Handler):
+    """The messages of the records it is given."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class ClosedRaises(Recorder):
+    """A transport that refuses writes once closed, as uvloop's does ("the handler is
+    closed")."""
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            raise RuntimeError("unable to perform operation on a TCPTransport: the handler is closed")
+        super().write(data)
+
+
+@pytest.mark.parametrize("pipelined", [0, 1, 3])
+def test_a_client_that_leaves_mid_response_stops_every_cycle_quietly(pipelined):
+    """uvicorn marks only its newest cycle disconnected: with a request pipelined behind the
+    running one, the running one wrote to the closed transport, and uvloop's exception left a
+    traceback in the log for every such client (a red team's)."""
+    async def run():
+        app = EndpointApp()
+        config = uvicorn.Config(app, lifespan="off", access_log=False)
+        config.load()
+        logged = Logged()   # after the config, which sets up uvicorn's loggers
+        logging.getLogger("uvicorn.error").addHandler(logged)
+        state = ServerState()
+        state.default_headers = []
+        protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={},
+                                            _loop=asyncio.get_running_loop())
+        transport = ClosedRaises()
+        protocol.connection_made(transport)
+        protocol.data_received(b"".join(b"GET /page/%d HTTP/1.1\r\nHost: t\r\n\r\n" % i
+                                        for i in range(1 + pipelined)))
+        transport.closed = True                      # the client resets the connection
+        protocol.connection_lost(ConnectionResetError())
+        for _ in range(50):
+            await asyncio.sleep(0)
+        logging.getLogger("uvicorn.error").removeHandler(logged)
+        return app, transport, logged.messages
+    app, transport, messages = asyncio.run(run())
+    assert messages == []
+    assert transport.writes == [] and app.ways == [("asgi", b"/page/0")]
 
 
 # -- long targets are never decoded on the loop ---------------------------------------------------
