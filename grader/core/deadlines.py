@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 DAY_SECONDS = 86400.0
 MAX_EXTENSION_DAYS = 3650   # ten years: more is a typo, and would overflow a calendar date
@@ -34,6 +34,8 @@ EXAMPLE_DEADLINE = "2026-12-11T23:59+01:00"
 POLICY_EXAMPLES = "'count', 'ignore' or 'penalty:10%/day,max 50%'"
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
 _DAYS = re.compile(rf"{_NUMBER}\s*d?", re.IGNORECASE)
+_OFFSET_TAIL = re.compile(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+_ODD_SEPARATOR = re.compile(r"\d{4}-?\d{2}-?\d{2}[^Tt ]")   # ISO 8601 has T (or a space)
 _PENALTY = re.compile(rf"penalty\s*:\s*{_NUMBER}\s*%\s*/\s*day\s*(?:,\s*max\s*{_NUMBER}\s*%)?",
                       re.IGNORECASE)
 
@@ -48,18 +50,66 @@ def parse_deadline(text: str) -> float:
         Seconds since the epoch.
 
     Raises:
-        ValueError: the text is not an ISO 8601 time, or has no UTC offset.
+        ValueError: the text is not an ISO 8601 time, or has no UTC offset; its suggestion
+            (:func:`suggest_deadline`) is one this function accepts.
     """
     cleaned = str(text).strip()
     try:
+        if _ODD_SEPARATOR.match(cleaned):   # Python reads 2026-12-11+01:00 as 1 a.m.
+            raise ValueError(cleaned)
         moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise ValueError(f"deadline {text!r} is not an ISO 8601 time: write it like "
-                         f"{EXAMPLE_DEADLINE!r}") from None
+                         f"{suggest_deadline(cleaned)!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"deadline {text!r} has no UTC offset, so it means a different moment "
-                         f"in every time zone: add one, e.g. {cleaned}+01:00 (or Z for UTC)")
+        lacks = ("is a date with no time and no UTC offset" if _date(cleaned) else
+                 "has no UTC offset")
+        day_end = "the end of that day; " if _date(cleaned) else ""
+        raise ValueError(f"deadline {text!r} {lacks}, so it means a different moment in every "
+                         f"time zone: write e.g. {suggest_deadline(cleaned)!r} ({day_end}Z for "
+                         "UTC)") from None
     return _in_range(moment.timestamp(), f"deadline {text!r}")
+
+
+def suggest_deadline(text: str) -> str:
+    """A deadline :func:`parse_deadline` accepts, as near ``text`` as can be: its date and time
+    (the end of the day, 23:59, for a date alone) at its own UTC offset, else at +01:00; else
+    :data:`EXAMPLE_DEADLINE`."""
+    cleaned = str(text).strip()
+    tail = _OFFSET_TAIL.search(cleaned)
+    tried = ([(cleaned[:tail.start()], tail.group(1).upper())] if tail else [])
+    for body, offset in tried + [(cleaned, "+01:00")]:
+        moment = _date(body) or _naive_time(body)
+        if moment is None:
+            continue
+        spec = "seconds" if moment.second else "minutes"
+        candidate = moment.isoformat(timespec=spec) + offset
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if parsed.utcoffset() is not None and EARLIEST <= parsed.timestamp() <= LATEST:
+            return candidate
+    return EXAMPLE_DEADLINE
+
+
+def _date(text: str) -> datetime | None:
+    """23:59 on the date ``text`` is, alone (``2026-12-11``, ``20261211``), else None."""
+    try:
+        return datetime.combine(date.fromisoformat(text.strip()), time(23, 59))
+    except ValueError:
+        return None
+
+
+def _naive_time(text: str) -> datetime | None:
+    """The date and time ``text`` gives, without offset or fraction, else None."""
+    cleaned = text.strip()
+    if _ODD_SEPARATOR.match(cleaned):
+        return None
+    try:
+        return datetime.fromisoformat(cleaned).replace(tzinfo=None, microsecond=0)
+    except ValueError:
+        return None
 
 
 def _in_range(at: float, what: str) -> float:

@@ -1,5 +1,6 @@
 """The late policy: deadlines with offsets, extensions, started days late, what late work is worth."""
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -163,3 +164,49 @@ def test_every_accepted_extension_can_be_written():
         assert format_deadline(own_deadline(cell, DEADLINE))
     with pytest.raises(ValueError, match="outside 1970-9998"):
         own_deadline("3650d", parse_deadline("9998-01-01T00:00Z"))
+
+
+# a refusal's suggestions: the values quoted after "e.g." or "like" (and "or" after them)
+SUGGESTED = re.compile(r"(?:e\.g\.|like) '([^']*)'(?: or '([^']*)')?")
+
+
+def suggestions(message: str) -> list[str]:
+    return [value for pair in SUGGESTED.findall(message) for value in pair if value]
+
+
+@pytest.mark.parametrize("text, want", [
+    # a date alone: the end of that day (its suggestion was "2026-12-11+01:00", refused too)
+    ("2026-12-11", "2026-12-11T23:59+01:00"),
+    ("20261211", "2026-12-11T23:59+01:00"),
+    # an offset-like tail already there: kept, never a second one appended
+    ("2026-12-11+01:00", "2026-12-11T23:59+01:00"),     # Python reads "+" as a separator
+    ("2026-12-11-05:00", "2026-12-11T23:59-05:00"),
+    ("2026-12-11+01:00+01:00", "2026-12-11T23:59+01:00"),
+    ("2026-12-11 +01:00", "2026-12-11T23:59+01:00"),
+    ("2026-12-11Z", "2026-12-11T23:59Z"),
+    # a time without an offset: the same time, with one
+    ("2026-12-11T23:59", "2026-12-11T23:59+01:00"),
+    ("2026-12-11 23:59:30", "2026-12-11T23:59:30+01:00"),
+    # nothing to build on, or a suggestion outside 1970-9998: the example
+    ("9999-12-31", "2026-12-11T23:59+01:00"),
+    ("9999-12-31T23:59-12:00", "2026-12-11T23:59+01:00"),
+    ("2026-13-01T00:00+01:00", "2026-12-11T23:59+01:00"),
+    ("next friday", "2026-12-11T23:59+01:00"),
+    ("", "2026-12-11T23:59+01:00"),
+])
+def test_every_suggestion_of_a_refused_deadline_parses(text, want):
+    with pytest.raises(ValueError) as refused:
+        parse_deadline(text)
+    offered = suggestions(str(refused.value))
+    assert offered[0] == want, str(refused.value)
+    for value in offered:
+        parse_deadline(value)
+    if not text or text.isdigit():   # in a roster cell: no extension, and days
+        return
+    # the same deadline in a roster's extension cell: each suggestion is a valid cell
+    with pytest.raises(ValueError) as refused:
+        check_extension(text)
+    offered = suggestions(str(refused.value))
+    assert want in offered and "3d" in offered, str(refused.value)
+    for value in offered:
+        check_extension(value)
