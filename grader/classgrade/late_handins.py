@@ -101,16 +101,44 @@ def zone_words(settings: dict) -> str:
             "change: give a zone name, e.g. --lms-timezone Europe/Amsterdam)")
 
 
-def check_layout(lms: str | None) -> None:
-    """Refuse a deadline for submissions that carry no time (``<username>`` folders).
+def check_layout(lms: str | None, deadline: str = "") -> None:
+    """Refuse a deadline given on the command line for submissions that carry no time
+    (``<username>`` folders).
 
     Raises:
-        ValueError: saying which downloads carry one.
+        ValueError: naming the deadline, where it came from, and which downloads carry a time.
     """
     if lms is None:
-        raise ValueError("--deadline needs an LMS download that says when each student handed "
-                         "in (--lms canvas|moodle|brightspace): <username> folders carry no "
-                         "time (a file's date on this disk is when it was copied)")
+        raise ValueError(f"--deadline {deadline}, given on the command line, needs an LMS "
+                         "download that says when each student handed in (--lms "
+                         "canvas|moodle|brightspace): <username> folders carry no time (a "
+                         "file's date on this disk is when it was copied); leave --deadline "
+                         "out to grade them without one")
+
+
+NO_TIMES = ("these hand-ins carry no submission times (<username> folders: a file's date on "
+            "this disk is when it was copied); to apply it, grade the LMS's download of "
+            "submissions with --lms canvas|moodle|brightspace")
+
+
+def not_applied(course, *, deadline: str | None, lms: str | None) -> dict:
+    """The run record's deadline settings when ``course.toml``'s deadline is not applied
+    (submissions without times, no ``--deadline``), else ``{}``.
+
+    Returns:
+        ``{"not_applied": deadline, "source": course file, "why": ...}``, with no
+        ``deadline`` key, so that no reader of the record takes it for one applied.
+    """
+    if lms is not None or deadline is not None or not course.deadline:
+        return {}
+    return {"not_applied": course.deadline, "source": course.source or "course.toml",
+            "why": NO_TIMES}
+
+
+def not_applied_words(record: dict) -> str:
+    """One line for the terminal and the report from a :func:`not_applied` record."""
+    return (f"the deadline {record['not_applied']} of {record['source']} was not applied: "
+            f"{record['why']}")
 
 
 def checked(students: dict, deadlines: Deadlines | None) -> dict:
@@ -158,39 +186,44 @@ def lateness(submissions, roster, deadlines: Deadlines, lms: str):
             own = own_deadline(extension, course)
         except ValueError as error:
             raise ValueError(f"the roster's extension of {username}: {error}") from None
-        late, note = _judge(submission, own, deadlines.policy, zone, lms, bool(extension.strip()))
+        late, note = _judge(submission, own, deadlines.policy, zone, lms, extension.strip())
         found[username] = late
-        if note:
-            notes[username] = (note,)
-            lines.append(f"{username}: {note}")
+        if note:  # the feedback speaks to the student, the run's lines about them
+            notes[username] = (note[0],)
+            lines.append(f"{username}: {note[1]}")
     return found, notes, lines
 
 
 def _judge(submission, own: float, policy: LatePolicy, zone, lms: str,
-           extended: bool) -> tuple[Lateness, str]:
-    deadline = format_deadline(own)
+           extension: str) -> tuple[Lateness, tuple[str, str] | None]:
+    """The submission's :class:`Lateness`, and a note when the download leaves it unjudged:
+    ``(for the student's feedback, for the instructor)``, else None."""
+    deadline, who = format_deadline(own), submission.username
+    on_time = Lateness("", deadline, 0, 1.0, "")
     if lms in TIMED and submission.handed_in:
         try:
             at = unix_time(submission.handed_in, zone)
         except ValueError as error:   # outside 1970-9998: no real hand-in time
-            return (Lateness("", deadline, 0, 1.0, ""),
-                    f"{error}, so when you handed in is not known; counted as on time")
+            return on_time, (f"{error}, so when you handed in is not known; counted as on time",
+                             f"{error}, so when {who} handed in is not known; counted as on time")
         days = days_late(at, own)
         late = Lateness(format_deadline(at), deadline, days, factor(policy, at, own), "")
-        return _worded(late, policy, f"handed in {_days(days)} late"), ""
+        return _worded(late, policy, f"handed in {_days(days)} late"), None
     if lms in TIMED:  # the download has no time for this one
-        return (Lateness("", deadline, 0, 1.0, ""),
-                "when you handed in is not in the download; counted as on time")
+        return on_time, ("when you handed in is not in the download; counted as on time",
+                         f"the download has no hand-in time for {who}; counted as on time")
     if not submission.marked_late:
-        return Lateness("", deadline, 0, 1.0, ""), ""
-    if extended:
-        return (Lateness("", deadline, 0, 1.0, ""),
-                "Canvas marks this submission late, but you have an extension and Canvas's "
-                "download gives no time to compare with it: not penalised (your instructor "
-                "checks the time in Canvas)")
+        return on_time, None
+    if extension:
+        gives = "Canvas's download gives no time to compare with it: not penalised"
+        return on_time, (
+            f"Canvas marks this submission late, but you have an extension and {gives} (your "
+            "instructor checks the time in Canvas)",
+            f"Canvas marks {who}'s submission late, but {who} has an extension ({extension} on "
+            f"the roster) and {gives}; check {who}'s hand-in time in Canvas")
     late = Lateness("", deadline, 1, factor(policy, own + DAY_SECONDS, own), "")
     return _worded(late, policy, "marked late by Canvas (its download gives no time: counted "
-                   "as 1 day late, the least it can be)"), ""
+                   "as 1 day late, the least it can be)"), None
 
 
 def _worded(late: Lateness, policy: LatePolicy, said: str) -> Lateness:
@@ -226,19 +259,25 @@ def worth(late: dict, points) -> dict:
 
 def for_run(course, *, deadline: str | None, late_policy: str | None,
             lms_timezone: str | None, lms: str | None) -> Deadlines | None:
-    """This run's :class:`Deadlines`: each given setting over the course's, or None when
-    neither gives a deadline.
+    """This run's :class:`Deadlines`: each given setting over the course's ("" clears it), or
+    None when neither gives a deadline, or when the course's meets submissions that carry no
+    time (:func:`not_applied` says so).
 
     Raises:
-        ValueError: a bad setting, a policy or zone without a deadline, or a deadline for
-            submissions that carry no time (:func:`check_layout`).
+        ValueError: a bad setting, a policy or zone without a deadline, or a deadline given
+            for submissions that carry no time (:func:`check_layout`).
     """
-    given = deadline or course.deadline
+    def chosen(given: str | None, course_value: str) -> str:
+        return (course_value if given is None else given).strip()
+
+    given = chosen(deadline, course.deadline)
+    policy, zone = chosen(late_policy, course.late_policy), chosen(lms_timezone, course.lms_timezone)
     if not given:
         if late_policy or lms_timezone:
             raise ValueError("--late-policy and --lms-timezone need a deadline (--deadline, or "
                              "deadline in course.toml)")
         return None
-    check_layout(lms)
-    return Deadlines.read(given, late_policy or course.late_policy or None,
-                          lms_timezone or course.lms_timezone or None)
+    if lms is None and deadline is None:   # course.toml's: the run grades without it
+        return None
+    check_layout(lms, given)
+    return Deadlines.read(given, policy or None, zone or None)

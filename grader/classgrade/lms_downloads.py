@@ -205,11 +205,11 @@ def add_flags(parser, library: dict) -> None:
                         help="hand-in deadline with its UTC offset, e.g. 2026-12-11T23:59+01:00, "
                         "for an --lms download; the roster's extension column moves a student's "
                         "own; late work is graded, its score weighed by --late-policy (default: "
-                        "the course's, else none)")
+                        "the course's, for an --lms download only; --deadline '' for none)")
     parser.add_argument("--late-policy", default=library["late_policy"], metavar="POLICY",
                         help="count, ignore (late work earns 0) or penalty:10%%/day[,max 50%%] "
-                        "(default: the course's, else ignore)")
+                        "(default: the course's, else ignore; '' for ignore)")
     parser.add_argument("--lms-timezone", default=library["lms_timezone"], metavar="ZONE",
                         help="time zone of the download's dates (Brightspace's folder names, "
                         "Moodle's grading worksheet), e.g. Europe/Amsterdam or +01:00 (default: "
-                        "the course's, else the deadline's UTC offset)")
+                        "the course's, else the deadline's UTC offset; '' for the latter)")

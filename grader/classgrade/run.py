@@ -163,8 +163,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
         log: where progress and warnings go (default: ``sys.stderr`` at the time of the call).
         deadline, late_policy, lms_timezone: the hand-in deadline (ISO 8601 with its offset),
             what late work is worth (``count``, ``ignore``, ``penalty:10%/day,max 50%``) and
-            the zone of the download's times (default: the course's, :mod:`.late_handins`);
-            with ``lms`` only. Late work is graded, its score multiplied by the policy.
+            the zone of the download's times (default: the course's, "" for none:
+            :mod:`.late_handins`); with ``lms`` only (else course.toml's is not applied, said
+            so). Late work is graded, its score multiplied by the policy.
 
     Returns:
         A :class:`ClassRun`.
@@ -185,6 +186,9 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     course = course if isinstance(course, Course) else load_course(course)
     deadlines = late_handins.for_run(course, deadline=deadline, late_policy=late_policy,
                                      lms_timezone=lms_timezone, lms=lms)
+    skipped = late_handins.not_applied(course, deadline=deadline, lms=lms)
+    if skipped:  # course.toml's deadline, hand-ins without times: graded, said once
+        print(f"warning: {late_handins.not_applied_words(skipped)}", file=log)
     chosen = choose_sandbox(sandbox)
     if chosen.mode == "plain":
         print(PLAIN_WARNING, file=log)
@@ -195,7 +199,7 @@ def grade_class(*, submissions_dir, out_dir, jobs: int | None = None, sandbox: s
     points = points or course.points_for([t for t in TASKS if t.name in task_names])
     info = RunInfo.now(sandbox_mode=chosen.mode, sandbox=chosen.describe(), tasks=task_names,
                        limits=limits.for_worker(), points=points,
-                       deadlines=deadlines.to_dict() if deadlines else None)
+                       deadlines=deadlines.to_dict() if deadlines else skipped)
     roster_path = Path(roster_path) if roster_path else Path(submissions_dir) / "students.csv"
     roster = read_roster(roster_path)
     ignored += roster.problems if roster else ()

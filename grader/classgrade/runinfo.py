@@ -37,7 +37,10 @@ class RunInfo:
         limits: the sandbox limits, ``{name: value}``.
         points: ``{task: points}``.
         deadlines: the deadline settings (``deadline``, ``late_policy``, ``lms_timezone``),
-            ``{}`` for a run without a deadline. Like points, they only weigh verdicts.
+            ``{}`` for a run without a deadline, ``{"not_applied": ..., "source": ...,
+            "why": ...}`` for one whose course.toml deadline met hand-ins without times
+            (:func:`~grader.classgrade.late_handins.not_applied`). Like points, they only
+            weigh verdicts.
     """
 
     started_at: str
@@ -71,7 +74,7 @@ class RunInfo:
 
     def describe(self) -> list[str]:
         """Lines for a report or a feedback file, deterministic for a given run."""
-        from grader.classgrade.late_handins import zone_words
+        from grader.classgrade.late_handins import not_applied_words, zone_words
         limits = ", ".join(f"{name} {value:g}" if isinstance(value, (int, float)) else
                            f"{name} {value or '-'}" for name, value in self.limits.items())
         return [f"Graded on {self.started_at} by grader {self.grader_version}",
@@ -81,7 +84,9 @@ class RunInfo:
                     f"Deadline: {self.deadlines.get('deadline')}, late policy "
                     f"{self.deadlines.get('late_policy')}, download times read in "
                     f"{zone_words(self.deadlines)}"]
-                    if self.deadlines else [])
+                    if self.deadlines.get("deadline") else
+                    [f"Deadline: none applied ({not_applied_words(self.deadlines)})"]
+                    if self.deadlines.get("not_applied") else [])
 
     def to_dict(self) -> dict:
         """JSON-ready, with the settings key."""

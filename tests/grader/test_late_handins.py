@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 
@@ -192,15 +193,31 @@ def test_lateness(lms, username, handed_in, marked, policy, zone, want):
     assert any("--lms-timezone" in line for line in lines) is warned
 
 
-def test_the_student_is_told_when_the_time_is_unknown_and_when_the_extension_saves_them():
-    deadlines = late_handins.Deadlines.read(DEADLINE, PENALTY)
+@pytest.mark.parametrize("submission, lms, for_student, for_instructor", [
+    (Submission("cy", None), "moodle",
+     "when you handed in is not in the download; counted as on time",
+     "cy: the download has no hand-in time for cy; counted as on time"),
+    (Submission("cy", None, handed_in="0001-01-01T00:00:00"), "brightspace",
+     "the download's hand-in time 0001-01-01T00:00:00 lies outside 1970-9998, so when you "
+     "handed in is not known; counted as on time",
+     "cy: the download's hand-in time 0001-01-01T00:00:00 lies outside 1970-9998, so when cy "
+     "handed in is not known; counted as on time"),
+    (Submission("ben", None, marked_late=True), "canvas",
+     "Canvas marks this submission late, but you have an extension and Canvas's download gives "
+     "no time to compare with it: not penalised (your instructor checks the time in Canvas)",
+     "ben: Canvas marks ben's submission late, but ben has an extension (3d on the roster) and "
+     "Canvas's download gives no time to compare with it: not penalised; check ben's hand-in "
+     "time in Canvas"),
+])
+def test_the_student_is_told_in_the_feedback_and_the_instructor_about_the_student(
+        submission, lms, for_student, for_instructor):
+    """The feedback speaks to the student; the terminal's line names them (it said "you")."""
     found, notes, lines = late_handins.lateness(
-        [Submission("cy", None)], ROSTER, deadlines, "moodle")
-    assert notes == {"cy": ("when you handed in is not in the download; counted as on time",)}
-    assert lines == ["cy: when you handed in is not in the download; counted as on time"]
-    found, notes, _ = late_handins.lateness(
-        [Submission("ben", None, marked_late=True)], ROSTER, deadlines, "canvas")
-    assert "you have an extension" in notes["ben"][0] and found["ben"].factor == 1.0
+        [submission], ROSTER, late_handins.Deadlines.read(DEADLINE, PENALTY, "UTC"), lms)
+    assert notes == {submission.username: (for_student,)}
+    assert lines == [for_instructor]
+    assert found[submission.username].factor == 1.0
+    assert not re.search(r"\byour?\b", for_instructor)
 
 
 def test_the_recorded_times_are_utc_and_the_deadline_is_the_students_own():
@@ -219,7 +236,19 @@ def test_the_recorded_times_are_utc_and_the_deadline_is_the_students_own():
      "brightspace", (DEADLINE, PENALTY, "Europe/Amsterdam")),
     ({"late_policy": "count"}, Course(deadline=DEADLINE, late_policy=PENALTY), "canvas",
      (DEADLINE, "count", "")),
-    ({"deadline": DEADLINE}, Course(), None, "--deadline needs an LMS download"),
+    # an explicit --deadline for plain folders stops, saying where the deadline came from
+    ({"deadline": DEADLINE}, Course(), None, "--deadline 2026-12-11T23:59.01:00, given on the "
+     "command line, needs an LMS download"),
+    ({"deadline": DEADLINE}, Course(deadline=DEADLINE), None, "given on the command line"),
+    # course.toml's deadline for plain folders: not applied (not_applied says so), no error
+    ({}, Course(deadline=DEADLINE, late_policy=PENALTY), None, None),
+    # an empty flag clears course.toml's value, for this run
+    ({"deadline": ""}, Course(deadline=DEADLINE, late_policy=PENALTY), "moodle", None),
+    ({"deadline": ""}, Course(deadline=DEADLINE), None, None),
+    ({"late_policy": ""}, Course(deadline=DEADLINE, late_policy=PENALTY), "moodle",
+     (DEADLINE, "ignore", "")),
+    ({"lms_timezone": ""}, Course(deadline=DEADLINE, lms_timezone="UTC"), "moodle",
+     (DEADLINE, "ignore", "")),
     ({"late_policy": "count"}, Course(), "moodle", "--late-policy and --lms-timezone need a"),
     ({"deadline": "2026-12-11T23:59"}, Course(), "moodle", "has no UTC offset"),
     ({"deadline": DEADLINE, "late_policy": "half"}, Course(), "moodle",
@@ -255,6 +284,22 @@ def test_course_file_deadline_keys(tmp_path, text, want):
     assert (course.deadline, course.late_policy, course.lms_timezone) == want
 
 
+@pytest.mark.parametrize("given, course, lms, want", [
+    ({}, Course(deadline=DEADLINE, source="/c/course.toml"), None,
+     {"not_applied": DEADLINE, "source": "/c/course.toml"}),
+    ({}, Course(deadline=DEADLINE), None, {"not_applied": DEADLINE, "source": "course.toml"}),
+    ({}, Course(deadline=DEADLINE), "canvas", {}),          # applied
+    ({"deadline": ""}, Course(deadline=DEADLINE), None, {}),   # cleared: nothing to say
+    ({}, Course(), None, {}),
+])
+def test_a_course_deadline_not_applied_is_recorded(given, course, lms, want):
+    found = late_handins.not_applied(course, lms=lms, **{"deadline": None, **given})
+    assert {key: found[key] for key in want} == want and set(found) <= {*want, "why"}
+    assert ("why" in found) is bool(want)
+    if want:  # the why says what is missing and how to apply it
+        assert "carry no submission times" in found["why"] and "--lms" in found["why"]
+
+
 def test_grade_flags_reach_grade_class(monkeypatch):
     from grader import cli
     from grader.classgrade import run as classrun
@@ -271,10 +316,31 @@ def test_grade_flags_reach_grade_class(monkeypatch):
 def test_a_deadline_for_plain_folders_is_refused_before_anything_is_written(tmp_path):
     from grader.classgrade.run import grade_class
     make(tmp_path / "class", {"ada/assignment.ipynb": "{}"})
-    with pytest.raises(ValueError, match="--deadline needs an LMS download"):
+    with pytest.raises(ValueError, match="given on the command line, needs an LMS download"):
         grade_class(submissions_dir=tmp_path / "class", out_dir=tmp_path / "out",
                     sandbox="plain", deadline=DEADLINE, log=open(os.devnull, "w"))
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.sandbox
+def test_plain_folders_are_graded_without_course_tomls_deadline_and_the_run_says_so(tmp_path):
+    """course.toml's deadline (as docs/grading-a-class.md shows it) for <username> folders:
+    graded, one warning line, and the run's record claims no deadline (it used to stop with
+    "--deadline needs an LMS download", a flag never given)."""
+    from grader.classgrade.run import grade_class
+    make(tmp_path / "class", {"ada/assignment.ipynb": "{}", "ben/assignment.ipynb": "{}"})
+    course = Course(deadline=DEADLINE, late_policy=PENALTY, source=str(tmp_path / "course.toml"))
+    log = io.StringIO()
+    run = grade_class(submissions_dir=tmp_path / "class", out_dir=tmp_path / "out", jobs=1,
+                      course=course, task_names=["conv_matrix"], log=log)
+    assert run.graded == ("ada", "ben") and run.late == {}
+    warned = [line for line in log.getvalue().splitlines() if DEADLINE in line]
+    assert len(warned) == 1 and "not applied" in warned[0] and "--lms" in warned[0]
+    assert str(tmp_path / "course.toml") in warned[0]
+    record = json.loads((tmp_path / "out" / "gradebook.run.json").read_text())["deadlines"]
+    assert "deadline" not in record and record["not_applied"] == DEADLINE
+    assert "Deadline: none applied" in (tmp_path / "out" / "report.html").read_text()
+    assert "days_late" not in rows(tmp_path / "out" / "gradebook.csv")[0]
 
 
 # -- what the exports say and score ------------------------------------------------------------
