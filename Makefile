@@ -27,6 +27,7 @@ help:
 	@echo "                 (SERVER=http://HOST:1234/ builds it for a server: no remote vectors)"
 	@echo "make bench       speed ratios against SciPy/PyTorch baselines -> bench/results.json"
 	@echo "make serve       the AutoMark server on port 1234 (example roster, data in server-data/)"
+	@echo "                 (ROSTER=students.csv for a class, DEADLINE=2026-12-11T23:59+01:00)"
 	@echo "make data        download full MNIST into data/mnist (verified by MD5)"
 	@echo "make sample      rebuild the bundled MNIST sample from full MNIST"
 
@@ -69,7 +70,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 serve: $(STAMP)
-	$(PY) -m grader serve
+	$(PY) -m grader serve --roster $(or $(ROSTER),examples/submissions/students.csv) $(if $(DEADLINE),--deadline $(DEADLINE))
 
 data: $(STAMP)
 	$(PY) -m scripts.download_mnist --dest data/mnist

@@ -58,10 +58,14 @@ class Roster:
         students: by username, in the file's order.
         problems: one line per row left out (or extension cell not kept), naming the file,
             the row (as a spreadsheet numbers it: the header is row 1) and why.
+        columns: the header's column names (stripped, lower case): a column the file does not
+            have is not a column of empty cells (re-importing a list without ``extension``
+            keeps the extensions granted).
     """
 
     students: dict[str, Student]
     problems: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
 
 
 def read_roster(path: Path | None = None) -> Roster | None:
@@ -79,9 +83,13 @@ def read_roster(path: Path | None = None) -> Roster | None:
     problems = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames or "username" not in reader.fieldnames:
+        found = reader.fieldnames or []
+        reader.fieldnames = columns = [(name or "").strip().lower() for name in found]
+        if "username" not in columns:
+            hint = ("; the file separates its columns with ';': save it as comma-separated CSV"
+                    if any(";" in name for name in columns) else "")
             raise ValueError(f"{path}: the roster needs a 'username' column, "
-                             f"found columns {reader.fieldnames}")
+                             f"found columns {found}{hint}")
         for row_number, row in enumerate(reader, start=2):
             username = (row.get("username") or "").strip()
             cells = {key: _text(row.get(key)) for key in ("name", "email", *LMS_COLUMNS.values())}
@@ -97,7 +105,7 @@ def read_roster(path: Path | None = None) -> Roster | None:
                 students[username] = Student(username, **cells)
                 lms_ids.update({(column, cells[column]): username for column in LMS_COLUMNS.values()
                                 if cells[column]})
-    return Roster(students, tuple(problems))
+    return Roster(students, tuple(problems), tuple(columns))
 
 
 def _text(cell) -> str:

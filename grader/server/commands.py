@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from grader.core.deadlines import LatePolicy
 from grader.docstrings import attribute_docs  # every settings docstring is read the same way
 from grader.server.settings import ServerSettings
 
@@ -18,6 +19,12 @@ FLAGS = {  # setting: (type, metavar)
     "rate_limit_seconds": (float, "N"), "admin_token": (str, "T"),
     "admin_token_file": (str, "PATH"), "workers": (int, "N"), "request_seconds": (float, "S"),
     "max_connections": (int, "N"), "deadline": (str, "ISO"), "late_policy": (str, "POLICY"),
+}
+DEADLINE_FLAGS = {  # serve's and export's: not given is None, then the database, course.toml
+    "deadline": " (default: the one this server's database was last started with, else "
+                "course.toml's, else none; --deadline '' for none)",
+    "late_policy": " (default: the one recorded with that deadline, else course.toml's, "
+                   f"else {LatePolicy()})",
 }
 TOKEN_ON_COMMAND_LINE = ("Warning: --admin-token is visible to every user of this machine "
                          "(ps, /proc/<pid>/cmdline); set $AUTOMARK_ADMIN_TOKEN or use "
@@ -30,40 +37,61 @@ def setting_docs() -> dict[str, str]:
 
 
 def cmd_serve(args) -> int:
+    from grader.classgrade.course import load_course
+    from grader.server import course_deadline
     from grader.server.run import serve
-    settings = ServerSettings(**{name: getattr(args, name) for name in FLAGS})
+    chosen = course_deadline.in_force(
+        deadline_flag=args.deadline, policy_flag=args.late_policy,
+        recorded=course_deadline.recorded(args.data), course=load_course(args.course))
+    values = {name: getattr(args, name) for name in FLAGS}
+    settings = ServerSettings(**values | {"deadline": chosen.deadline or None,
+                                          "late_policy": chosen.late_policy})
     if args.admin_token is not None:
         print(TOKEN_ON_COMMAND_LINE, file=sys.stderr, flush=True)
-    serve(settings)
+    serve(settings, notes=chosen.notes, deadline_source=chosen.source)
     return 0
 
 
 def cmd_add_users(args) -> int:
     from grader.server.run import add_users
+    database = ServerSettings(data=args.data).database
+    existed = database.is_file()
     roster = add_users(args.file, data=args.data)
     for problem in roster.problems:
         print(problem, file=sys.stderr)
-    print(f"Added or updated {len(roster.students)} user(s) in "
-          f"{ServerSettings(data=args.data).database}")
+    if not existed:   # a mistyped --data would otherwise feed a database no server reads
+        print(f"Warning: there was no server database in {args.data}: a new one was created. "
+              "If the server runs with another --data, import into that folder instead.",
+              file=sys.stderr)
+    if "extension" not in roster.columns:
+        print(f"{args.file} has no extension column: the extensions already granted are kept.")
+    print(f"Added or updated {len(roster.students)} user(s) in {database}")
     return 0
 
 
 def cmd_export(args) -> int:
     from grader.classgrade.course import load_course
     from grader.client.roster import read_roster
-    from grader.core.deadlines import LatePolicy, parse_deadline, parse_late_policy
+    from grader.core.deadlines import parse_deadline, parse_late_policy
+    from grader.server import course_deadline
     from grader.server.export import export_grades
     roster = read_roster(args.roster) if args.roster else None
     if args.roster and roster is None:
         raise ValueError(f"{args.roster}: no such roster file")
     tasks = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
-    course = load_course(args.course)   # its deadline and policy, as grade reads them
-    deadline = args.deadline or course.deadline
-    policy = args.late_policy or course.late_policy or str(LatePolicy())
+    course = load_course(args.course)
+    chosen = course_deadline.in_force(   # as serve chooses: the flags, the database, the course
+        deadline_flag=args.deadline, policy_flag=args.late_policy,
+        recorded=course_deadline.recorded(args.data), course=course)
     done = export_grades(args.data, args.out,
-                         deadline=parse_deadline(deadline) if deadline else None,
-                         policy=parse_late_policy(policy), course=course,
+                         deadline=parse_deadline(chosen.deadline) if chosen.deadline else None,
+                         policy=parse_late_policy(chosen.late_policy), course=course,
                          task_names=tasks, roster=roster.students if roster else None)
+    print(f"deadline: {chosen.deadline or 'none'} (from {chosen.source}), late policy: "
+          f"{chosen.late_policy}", file=sys.stderr)
+    for line in [*chosen.notes, course_deadline.not_yet_passed(chosen.deadline)]:
+        if line:
+            print(f"Warning: {line}", file=sys.stderr)
     for line in [*(roster.problems if roster else ()), *done.problems]:
         print(line, file=sys.stderr)
     for user, function, days, worth in done.late:
@@ -87,9 +115,17 @@ def add_commands(sub, command) -> None:
     for field in dataclasses.fields(ServerSettings):
         kind, metavar = FLAGS[field.name]
         text = docs[field.name].rstrip(".").replace("%", "%%")
+        if field.name in DEADLINE_FLAGS:   # None: not given (grader/server/course_deadline.py)
+            serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=None,
+                               metavar=metavar, help=text.split(" (default")[0]
+                               + DEADLINE_FLAGS[field.name])
+            continue
         serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default,
                            metavar=metavar,
                            help=text + (SHOW_DEFAULT if field.default is not None else ""))
+    serve.add_argument("--course", default=None, metavar="TOML",
+                       help="the course file whose deadline and late policy apply when neither "
+                       "the flags nor the database give one (default: course.toml beside the kit)")
     server = command(sub, "server", None, "manage the server's database")
     actions = server.add_subparsers(dest="server_command", required=True, metavar="ACTION",
                                     help="add-users: import students.csv (username,name,email); "
@@ -111,10 +147,10 @@ def _add_export(command, actions, docs) -> None:
                         + SHOW_DEFAULT)
     export.add_argument("--out", required=True, metavar="DIR",
                         help="the folder to write gradebook.csv and lms/ into")
-    for name, default in (("deadline", "none"), ("late_policy", ServerSettings.late_policy)):
+    for name, default in DEADLINE_FLAGS.items():
         export.add_argument("--" + name.replace("_", "-"), default=None, metavar=FLAGS[name][1],
                             help=docs[name].split(" (default")[0].rstrip(".").replace("%", "%%")
-                            + f" (default: course.toml's {name}, else {default})")
+                            + default)
     export.add_argument("--course", default=None, metavar="TOML",
                         help="the course file whose points and LMS item name the files use "
                         "(default: course.toml beside the kit, as grade reads it)")

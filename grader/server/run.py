@@ -10,7 +10,9 @@ many processes on one socket; each opens the same database.
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
 
 from grader.client.roster import Roster
 from grader.server.settings import SETTINGS_ENV, ServerSettings
@@ -32,14 +34,16 @@ def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dic
             "timeout_keep_alive": max(1, round(settings.request_seconds)), "server_header": False}
 
 
-def describe(settings: ServerSettings) -> list[str]:
-    """What ``serve`` prints before it starts: where, who, what is stored, the staff page."""
+def describe(settings: ServerSettings, *, deadline_source: str = "") -> list[str]:
+    """What ``serve`` prints before it starts: where, who, what is stored, the staff page, the
+    deadline (and where it came from, when ``deadline_source`` says)."""
     url = f"http://{settings.host}:{settings.port}/"
     limit = (f"{settings.rate_limit_seconds:g} s after each check_answer"
              if settings.rate_limit_seconds > 0 else "off")
     staff = (f"{url}?token=<token>" if settings.token else
              "disabled (no $AUTOMARK_ADMIN_TOKEN, no --admin-token-file)")
-    deadline = (f"{settings.deadline}, extensions from the roster's extension column; late "
+    origin = f" (from {deadline_source})" if deadline_source else ""
+    deadline = (f"{settings.deadline}{origin}, extensions from the roster's extension column; late "
                 f"attempts are recorded and answered, and worth: {settings.late_policy}"
                 if settings.deadline else "none (late attempts: --deadline ISO --late-policy ...)")
     return [f"AutoMark server on {url} ({settings.workers} worker(s))",
@@ -51,20 +55,45 @@ def describe(settings: ServerSettings) -> list[str]:
             f"  staff page: {staff}"]
 
 
-def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+def serve(settings: ServerSettings, *, log_level: str = "info", notes=(),
+          deadline_source: str = "") -> None:
     """Run until interrupted.
 
+    Args:
+        settings: the server's settings (its deadline and policy already chosen:
+            :mod:`grader.server.course_deadline`).
+        notes: lines to print before it starts (the choice's notes).
+        deadline_source: where the deadline came from, for the banner.
+
     Raises:
-        FileNotFoundError, ValueError: a missing or bad roster, a bad database (checked
-            here, before uvicorn starts, so the CLI can say so in one line).
+        FileNotFoundError, ValueError: a port already in use, a missing or bad roster, a bad
+            database (checked here, before uvicorn starts and before anything is written, so
+            the CLI can say so in one line).
     """
     import uvicorn
+    check_port_free(settings.host, settings.port)
     problems = ()
     with ServerStore(settings.database) as store:
         if settings.roster:
             problems = import_users(store, settings.roster).problems
-    print("\n".join([*problems, *describe(settings)]), file=sys.stderr, flush=True)
+        store.record_course_settings(deadline=settings.deadline or "",
+                                     late_policy=settings.late_policy, now=time.time())
+    banner = describe(settings, deadline_source=deadline_source)
+    print("\n".join([*problems, *(f"Warning: {note}" for note in notes), *banner]),
+          file=sys.stderr, flush=True)
     uvicorn.run(APP, **uvicorn_options(settings, log_level=log_level))
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ValueError when ``host:port`` cannot be listened on (another server holds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ValueError(f"cannot listen on {host}:{port}: {error.strerror or error} "
+                             "(is another server running there? choose another --port)") from None
 
 
 def add_users(roster, *, data: str = ServerSettings.data) -> Roster:

@@ -1,7 +1,8 @@
 """The server database's SQL: the schema of each version and the progress upsert.
 
 Version 1 is the first; version 2 adds the index of unanswered inputs; version 3 the local
-checks' outcomes; version 4 each student's deadline extension. A later
+checks' outcomes; version 4 each student's deadline extension; version 5 the deadline and late policy the
+server was last started with. A later
 version adds ``MIGRATIONS[n]`` (the SQL that brings a version n - 1 file to
 version n) and raises :data:`grader.server.store.SCHEMA_VERSION`, so every file
 is migrated in place when the store opens it.
@@ -85,8 +86,18 @@ CREATE INDEX local_checks_by_user ON local_checks(username, function, at);
 SCHEMA_V4 = """
 ALTER TABLE users ADD COLUMN extension TEXT NOT NULL DEFAULT '';
 """
+# Version 5: the course's deadline and late policy as the server was last started with them
+# (``name`` 'deadline' or 'late_policy'; '' for no deadline), so that a restart without the
+# flags keeps them and the export after the week grades with what the staff page showed.
+SCHEMA_V5 = """
+CREATE TABLE course (
+    name   TEXT PRIMARY KEY CHECK (name IN ('deadline', 'late_policy')),
+    value  TEXT NOT NULL,
+    set_at REAL NOT NULL
+);
+"""
 # version -> the SQL that brings version - 1 to it
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4, 5: SCHEMA_V5}
 
 RAISE_PROGRESS = """
 INSERT INTO progress (username, function, state, first_at, completed_at)

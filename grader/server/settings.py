@@ -31,7 +31,8 @@ class ServerSettings:
     Attributes:
         host: the address to listen on (loopback by default; 0.0.0.0 for a class).
         port: the TCP port (AutoMark's was 1234).
-        roster: students.csv (username,name,email) imported at start-up; "" for none.
+        roster: students.csv (username,name,email) imported at start-up (default: none; the
+            users already in the database stay; ``make serve`` passes the example class's).
         data: the folder of the SQLite database (created when missing).
         rate_limit_seconds: the window each check_answer opens for its user; 0 disables it.
         admin_token: the token of the staff pages (GET / and /admin/progress.csv); without
@@ -52,7 +53,7 @@ class ServerSettings:
 
     host: str = "127.0.0.1"
     port: int = 1234
-    roster: str | None = str(paths.KIT_ROOT / "examples" / "submissions" / "students.csv")
+    roster: str | None = None
     data: str = str(paths.KIT_ROOT / "server-data")
     rate_limit_seconds: float = 30.0
     admin_token: str | None = None

@@ -18,6 +18,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
     progress  (username, function) PK, state ('attempted' | 'completed'), first_at, completed_at
     windows   username PK, until (Unix time the rate-limit window closes)
     local_checks id PK, username, function, at, passed, mistake ('' or the mistake's name) (v3)
+    course    name PK ('deadline' | 'late_policy'), value, set_at: as the server last started (v5)
 
 Times are Unix seconds (``time.time()``).
 """
@@ -33,10 +34,11 @@ from grader.classgrade.gradebook_schema import Transaction  # the gradebook's: o
 from grader.client.roster import Student
 from grader.server.schema import MIGRATIONS, RAISE_PROGRESS, statements
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x414D5356  # "AMSV": an AutoMark server database
 BUSY_TIMEOUT = 30.0
 ATTEMPTED, COMPLETED = "attempted", "completed"
+USER_FIELDS = ("name", "email", "extension")   # what a roster can update of a known user
 
 class WindowOpen(Exception):
     """A rate-limit window is open for the user; ``seconds_left`` > 0."""
@@ -121,16 +123,18 @@ class ServerStore:
         self.close()
 
     # -- users ---------------------------------------------------------------------------------
-    def add_users(self, students: Iterable[Student], *, now: float) -> int:
-        """Insert students, or update the name, email and extension of known ones; returns how
-        many."""
+    def add_users(self, students: Iterable[Student], *, now: float,
+                  update: Iterable[str] = USER_FIELDS) -> int:
+        """Insert students, or update known ones' fields named in ``update`` (of
+        :data:`USER_FIELDS`: the columns the roster has); returns how many."""
+        fields = [name for name in USER_FIELDS if name in set(update)]
         rows = [(s.username, s.name or "", s.email or "", now, s.extension or "") for s in students]
+        on_conflict = ("DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in fields)
+                       if fields else "DO NOTHING")
         with Transaction(self.db):
             self.db.executemany(
                 "INSERT INTO users (username, name, email, added_at, extension) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
-                "name = excluded.name, email = excluded.email, extension = excluded.extension",
-                rows)
+                f"VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) {on_conflict}", rows)
         return len(rows)
 
     def user(self, username: str) -> Student | None:
@@ -141,6 +145,20 @@ class ServerStore:
     def users(self) -> list[Student]:
         return [Student(*row) for row in
                 self.db.execute("SELECT username, name, email FROM users ORDER BY username")]
+
+    # -- the course's deadline -----------------------------------------------------------------
+    def course_settings(self) -> dict[str, str]:
+        """``{"deadline": ISO or "", "late_policy": text}`` as the server last started with
+        them; empty when it never recorded any."""
+        return dict(self.db.execute("SELECT name, value FROM course"))
+
+    def record_course_settings(self, *, deadline: str, late_policy: str, now: float) -> None:
+        """Record the deadline ("" for none) and the late policy the server runs with."""
+        with Transaction(self.db):
+            self.db.executemany(
+                "INSERT INTO course (name, value, set_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET value = excluded.value, set_at = excluded.set_at",
+                [("deadline", deadline, now), ("late_policy", late_policy, now)])
 
     # -- rate limit ----------------------------------------------------------------------------
     def seconds_left(self, username: str, now: float) -> float:

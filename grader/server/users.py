@@ -3,7 +3,8 @@
 The kit's roster reader decides who is on the list: a row whose username is not a
 safe name (letters, digits and ``. _ @ + -``, as everywhere in the kit) or that
 repeats an earlier one is left out and reported, so no path or ``..`` is ever a
-user. Importing again updates names and emails and keeps every user's progress.
+user. Importing again updates names, emails and extensions (those the file has a column
+for) and keeps every user's progress.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from grader.client import paths
 from grader.client.roster import Roster, read_roster
-from grader.server.store import ServerStore
+from grader.server.store import USER_FIELDS, ServerStore
 
 
 def read_students(path) -> Roster:
@@ -32,7 +33,10 @@ def read_students(path) -> Roster:
 
 
 def add_users(store: ServerStore, path) -> Roster:
-    """Import the roster at ``path`` into ``store``; returns what was read."""
+    """Import the roster at ``path`` into ``store``; returns what was read. Of a known user,
+    only the fields the file has a column for are updated: a class list without the
+    ``extension`` column keeps every extension granted."""
     roster = read_students(path)
-    store.add_users(roster.students.values(), now=time.time())
+    store.add_users(roster.students.values(), now=time.time(),
+                    update=[name for name in USER_FIELDS if name in roster.columns])
     return roster

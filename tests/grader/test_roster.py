@@ -40,8 +40,9 @@ def test_load_roster(tmp_path, text, want):
 @pytest.mark.parametrize("text, want", [
     ("user,name\nalice,Alice\n", "the roster needs a 'username' column, found columns "
                                  "['user', 'name']"),
-    ("", "the roster needs a 'username' column, found columns None"),
-    ("Username,Name\nalice,Alice\n", "needs a 'username' column"),
+    ("", "the roster needs a 'username' column, found columns []"),
+    ("username;name;email\nalice;Alice;a@x.org\n", "separates its columns with ';': save it as "
+                                                  "comma-separated CSV"),   # a spreadsheet's
 ])
 def test_bad_roster_is_a_clear_value_error(tmp_path, text, want):
     path = tmp_path / "students.csv"
@@ -79,8 +80,19 @@ def test_bad_rows_are_left_out_and_reported(tmp_path, text, want_students, want_
 def test_a_clean_roster_reports_nothing(tmp_path):
     path = tmp_path / "students.csv"
     path.write_text("username,name\nalice,Alice\n", encoding="utf-8")
-    assert read_roster(path) == Roster({"alice": Student("alice", "Alice")}, ())
+    assert read_roster(path) == Roster({"alice": Student("alice", "Alice")}, (),
+                                       ("username", "name"))
     assert read_roster(tmp_path / "missing.csv") is None
+
+
+@pytest.mark.parametrize("header", ["Username,Name", " username , NAME ", "USERNAME,name"])
+def test_column_names_are_read_whatever_their_case_and_spaces(tmp_path, header):
+    """An LMS or a spreadsheet capitalises the header: the columns are the same ones."""
+    path = tmp_path / "students.csv"
+    path.write_text(f"{header}\nalice,Alice\n", encoding="utf-8")
+    roster = read_roster(path)
+    assert roster.students == {"alice": Student("alice", "Alice")}
+    assert roster.columns == ("username", "name")
 
 
 # Optional LMS id columns: one per LMS, read when present, repeated ids refused.

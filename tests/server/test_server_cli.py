@@ -8,6 +8,7 @@ import pytest
 from server_fixtures import ROOT, write_roster
 
 from grader import cli
+from grader.server.commands import DEADLINE_FLAGS
 from grader.server.settings import ServerSettings
 from grader.server.store import ServerStore
 
@@ -18,9 +19,15 @@ def run(*argv, timeout=60):
 
 
 def test_serve_defaults_are_the_librarys():
+    """Every default is the library's, but the deadline's two: not given is None there, and
+    grader/server/course_deadline.py chooses (the database, then course.toml)."""
     args = cli.build_parser().parse_args(["serve"])
-    assert {f.name: getattr(args, f.name) for f in dataclasses.fields(ServerSettings)} == \
-        dataclasses.asdict(ServerSettings())
+    chosen_later = set(DEADLINE_FLAGS)
+    assert {f.name: getattr(args, f.name) for f in dataclasses.fields(ServerSettings)
+            if f.name not in chosen_later} == \
+        {name: value for name, value in dataclasses.asdict(ServerSettings()).items()
+         if name not in chosen_later}
+    assert all(getattr(args, name) is None for name in chosen_later)
 
 
 @pytest.mark.parametrize("argv, want", [
@@ -71,12 +78,17 @@ def test_unsafe_usernames_are_left_out_and_reported(tmp_path):
                                                        ("a/b", "", "")])
     done = run("server", "add-users", str(roster), "--data", str(tmp_path / "data"))
     assert done.returncode == 0 and "Added or updated 1 user(s)" in done.stdout
-    assert [line.split(": ")[1].split(" is ")[0] for line in done.stderr.splitlines()] == [
+    rows = [line for line in done.stderr.splitlines() if not line.startswith("Warning:")]
+    assert [line.split(": ")[1].split(" is ")[0] for line in rows] == [
         "username '../x'", "username 'a/b'"]
     with ServerStore(tmp_path / "data" / "server.sqlite") as store:
         assert [s.username for s in store.users()] == ["ada"]
 
 
 def test_make_serve_starts_the_server_on_the_bundled_defaults():
+    """``make serve`` names the example class itself: ``serve`` alone imports no roster, so
+    an instructor who forgets ``--roster`` does not get twenty example students for good."""
     makefile = (ROOT / "Makefile").read_text()
-    assert "serve: $(STAMP)\n\t$(PY) -m grader serve\n" in makefile
+    assert ("serve: $(STAMP)\n\t$(PY) -m grader serve --roster "
+            "$(or $(ROSTER),examples/submissions/students.csv)") in makefile
+    assert ServerSettings().roster is None

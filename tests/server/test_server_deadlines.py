@@ -151,8 +151,9 @@ def version_3_file(path) -> None:
 def test_a_version_3_file_is_migrated_in_place(tmp_path):
     version_3_file(tmp_path / "old.sqlite")
     with ServerStore(tmp_path / "old.sqlite") as store:
-        assert SCHEMA_VERSION == 4
-        assert store.db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert SCHEMA_VERSION == 5
+        assert store.db.execute("PRAGMA user_version").fetchone() == (5,)
+        assert store.course_settings() == {}                         # v5: nothing recorded yet
         assert store.db.execute("SELECT username, email, extension FROM users").fetchall() == [
             ("ada", "ada@example.org", "")]                          # kept, no extension
         assert [a.at for a in attempts(store, 2e9)] == [1e9]          # the history is kept

@@ -295,3 +295,25 @@ def test_a_real_server_with_a_past_deadline_answers_as_ever_and_exports(start_se
                  str(tmp_path / "out"), "--deadline", "2020-01-01T00:00Z"]) == 0
     rows = gradebook(tmp_path / "out")
     assert (rows["ada"]["conv_matrix"], rows["bob"]["conv_matrix"]) == ("0", "1")
+
+
+def test_the_export_after_a_served_week_takes_the_deadline_the_server_ran_with(start_server,  # noqa: F811
+                                                                               tmp_path, capsys):
+    """The course's week as the docs tell it: the server started with --deadline and a policy,
+    the export typed without them. The export used no deadline at all, and every late
+    completion counted in full without a word; the server records what it ran with."""
+    server = start_server("--rate-limit-seconds", "0", "--deadline", "2020-01-01T00:00Z",
+                          "--late-policy", "ignore", roster=[("ada", "Ada", "")])
+    task = get_task("conv_matrix")
+    function = functools.partial(task.reference)
+    function.__name__ = task.name
+    client = ProtocolClient(server.url, tmp_path / "ada")
+    client.test_student_function("ada", function, list(task.arg_names))
+    assert client.printed[-1] == "Test was successful. Congratulations!"
+    assert main(["server", "export", "--data", str(server.folder / "data"), "--out",
+                 str(tmp_path / "out")]) == 0
+    assert "deadline: 2020-01-01T00:00Z (from the server's database), late policy: ignore" in \
+        capsys.readouterr().err
+    assert gradebook(tmp_path / "out")["ada"]["conv_matrix"] == "0"    # late, and not counted
+    run = json.loads((tmp_path / "out" / "gradebook.run.json").read_text())
+    assert (run["deadline"], run["late_policy"]) == ("2020-01-01T00:00:00+00:00", "ignore")
