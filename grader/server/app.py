@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from grader.core.tasks import TASKS
-from grader.server import admin, cases, checkpoints, local_checks, users
+from grader.server import admin, cases, checkpoints, local_checks, log_bounds, users
 from grader.server.limits import MAX_PARAM_BYTES
 from grader.server.service import AutoMarkService, ProtocolError
 from grader.server.settings import ServerSettings
@@ -250,6 +250,7 @@ async def internal_error(request: Request, exc: Exception) -> Response:
 
 def open_state(app: Starlette, settings: ServerSettings) -> ServerStore:
     """Open the database, import the roster, build the local tests; attach them to ``app``."""
+    log_bounds.bound_client_lines()
     store = ServerStore(settings.database)
     if settings.roster:
         users.add_users(store, settings.roster)

@@ -26,6 +26,12 @@ second on this machine, and has no head timeout either):
   red team's few megabytes of tiny requests took a worker to 2.4 GB); one more is refused
   (429) and the connection closed. AutoMark's clients never pipeline.
 
+No upgrade: a request with an ``Upgrade`` header is refused (400) before uvicorn reads it
+(which, with wsproto installed, switched to WebSocket, outside every bound here: a red team
+leaked a slot per bad handshake; the server also runs with ``ws="none"``). A ``Connection``
+header past :data:`MAX_CONNECTION_HEADER` is refused (431: uvicorn splits it into tokens
+several times, 11 ms for 64 KiB). A target's ``#fragment`` is dropped on arrival.
+
 Two more changes fit AutoMark's long lines: a target past
 :data:`~grader.server.app.OTHER_REQUEST_BYTES` is split here (path ``?`` query), refused
 (414) unless it names an endpoint, and otherwise parsed by uvicorn as a one-character
@@ -57,6 +63,7 @@ from grader.server.settings import ServerSettings
 
 PARSE_URL_LIMIT = 65535       # httptools.parse_url's largest URL
 MAX_PIPELINED = 8             # requests a connection may queue behind the one being answered
+MAX_CONNECTION_HEADER = 256   # AutoMark's clients send "keep-alive" or "close"
 RESPONSE_TIME_FACTOR = 10     # a response may take this many times request_seconds to be read
 
 
@@ -226,9 +233,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refusal = (431, f"the headers are larger than {MAX_HEADER_BYTES} bytes "
                                   f"or more than {MAX_HEADERS}.")
             raise Refused
-        if name.lower() == b"transfer-encoding" or (
-                name.lower() == b"content-length" and value.strip() not in (b"0", b"")):
+        name = name.lower()
+        if name == b"transfer-encoding" or (
+                name == b"content-length" and value.strip() not in (b"0", b"")):
             self._refusal = (413, "AutoMark's requests are GETs without a body.")
+            raise Refused
+        if name == b"upgrade":   # before uvicorn reads it: see the module's docstring
+            self._refusal = (400, "this server speaks HTTP/1.1 only: protocol upgrades "
+                                  "(WebSocket, h2c) are refused.")
+            raise Refused
+        if name == b"connection" and len(value) > MAX_CONNECTION_HEADER:
+            self._refusal = (431, f"the Connection header is longer than {MAX_CONNECTION_HEADER} "
+                                  "bytes.")
             raise Refused
         super().on_header(name, value)
 
@@ -240,12 +256,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_timer()
         self._head_bytes = 0
         self._head_started = False
-        url = bytes(self.url)
+        url = bytes(self.url).partition(b"#")[0]   # a fragment is the client's: never used,
+        self.url = url                              # never decoded, never logged
         if len(url) <= PARSE_URL_LIMIT and self._answered_now(url):
             return
         self._timer = self.loop.call_later(limits().request_seconds * RESPONSE_TIME_FACTOR,
                                            self._response_timed_out)
-        path, _, query = url.partition(b"#")[0].partition(b"?")
+        path, _, query = url.partition(b"?")
         if len(path) + len(query) <= OTHER_REQUEST_BYTES:
             self.url = url
             super().on_headers_complete()

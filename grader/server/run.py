@@ -29,7 +29,8 @@ def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dic
     from grader.server.http import BoundedHttpToolsProtocol
     os.environ[SETTINGS_ENV] = settings.to_env()
     return {"factory": True, "host": settings.host, "port": settings.port,
-            "workers": settings.workers, "http": BoundedHttpToolsProtocol, "loop": "auto",
+            "workers": settings.workers, "http": BoundedHttpToolsProtocol, "ws": "none",
+            "loop": "auto",
             "lifespan": "on", "access_log": False, "log_level": log_level,
             "timeout_keep_alive": max(1, round(settings.request_seconds)), "server_header": False}
 
