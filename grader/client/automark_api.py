@@ -52,9 +52,19 @@ class Config:
 
 
 def server_url() -> str | None:
-    """The server in force, ending with ``/``; None to check offline."""
-    url = (Config.host or os.environ.get(SERVER_ENV)
-           or (BUILT_FOR.read_text(encoding="utf-8").strip() if BUILT_FOR.is_file() else ""))
+    """The server in force, ending with ``/``; None to check offline.
+
+    Raises:
+        CheckRefused: an address without ``http://`` or ``https://``, naming where it was set.
+    """
+    built = BUILT_FOR.read_text(encoding="utf-8").strip() if BUILT_FOR.is_file() else ""
+    source, url = next(((where, str(url)) for where, url in (
+        ("am.Config.host", Config.host), (f"${SERVER_ENV}", os.environ.get(SERVER_ENV)),
+        (str(BUILT_FOR), built)) if url), ("", ""))
+    if url and not url.lower().startswith(("http://", "https://")):  # a slip, not a server down
+        raise CheckRefused(f"{source} is {url[:200]!r}: give the server's address with its "
+                           f"scheme, e.g. 'http://{url[:200].split('://')[-1]}'; nothing was "
+                           "checked")
     return url.rstrip("/") + "/" if url else None
 
 

@@ -231,3 +231,21 @@ def test_without_the_server_get_progress_is_one_line(dead_address, monkeypatch, 
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"cannot reach the AutoMark server at {url}: " + lines[0].split(": ", 1)[1]]
     assert reason in lines[0]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:18234", "localhost:1234/", "ftp://host:1/",
+                                  "HOST:1234"])
+@pytest.mark.parametrize("call", ["check", "progress"])
+def test_an_address_without_its_scheme_is_a_slip_not_a_server_that_is_down(host, call,
+                                                                          monkeypatch, capsys):
+    """``am.Config.host = "127.0.0.1:18234"`` read as a server that was down: "run this check
+    again when it is back", which it never would be."""
+    monkeypatch.setattr(automark_api.Config, "host", host)
+    if call == "check":
+        automark_api.test_student_function("ada", get_task("conv_matrix").reference,
+                                           ["matrix", "kernel"])
+    else:
+        automark_api.get_progress("ada")
+    out = capsys.readouterr().out.strip()
+    assert out == (f"am.Config.host is {host!r}: give the server's address with its scheme, "
+                   f"e.g. 'http://{host.split('://')[-1]}'; nothing was checked")
