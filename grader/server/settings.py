@@ -135,6 +135,9 @@ def read_token_file(path: str) -> str:
         with open(path, "rb") as handle:
             mode = os.fstat(handle.fileno()).st_mode
             text = handle.read(4096).decode("utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"the admin token file {path} does not exist: make one with "
+                         f"openssl rand -hex 16 > {path} && chmod 600 {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read the admin token file {path}: {error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):

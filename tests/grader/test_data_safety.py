@@ -198,6 +198,15 @@ def grade(subs, out, **kwargs):
                            log=open(os.devnull, "w"), **kwargs)
 
 
+def test_an_output_folder_that_is_a_file_is_refused_in_words(tmp_path):
+    """``server export --out grades.csv`` said "[Errno 17] File exists"."""
+    (tmp_path / "grades.csv").write_text("x")
+    with pytest.raises(ValueError, match="grades.csv is a file, not a folder: give the folder"):
+        with exports.locked_folder(tmp_path / "grades.csv"):
+            pass
+    assert (tmp_path / "grades.csv").read_text() == "x"
+
+
 def test_a_second_run_on_the_same_folder_is_refused(tmp_path, fake_grading):
     subs, out = make_class(tmp_path / "subs", ["alice", "bob"]), tmp_path / "out"
     with exports.locked_folder(out):  # a first run, still grading

@@ -53,7 +53,9 @@ def run_serve(*argv, env=None):
 def test_a_missing_file_is_a_one_line_error(tmp_path):
     done = run_serve("--admin-token-file", str(tmp_path / "nowhere"), "--data", str(tmp_path))
     assert done.returncode == 1
-    assert done.stderr.startswith(f"Error: cannot read the admin token file {tmp_path / 'nowhere'}")
+    nowhere = tmp_path / "nowhere"
+    assert done.stderr.startswith(f"Error: the admin token file {nowhere} does not exist: make "
+                                  f"one with openssl rand -hex 16 > {nowhere} && chmod 600")
     assert len(done.stderr.strip().splitlines()) == 1
 
 

@@ -76,9 +76,13 @@ def locked_folder(folder):
     """Hold ``folder``'s lock file (created if needed) for the ``with`` block, or refuse.
 
     Raises:
-        ValueError: another process (another ``grade`` run) holds it, naming the folder.
+        ValueError: another process (another ``grade`` run) holds it, naming the folder; or
+            ``folder`` is a file.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder: give the folder to write the "
+                         "gradebook and the LMS files into")
     folder.mkdir(parents=True, exist_ok=True)
     if fcntl is None:
         yield
