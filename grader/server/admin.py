@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from grader.classgrade.exports.table import cell
-from grader.core.tasks import ordered_for_progress
+from grader.core.tasks import ordered_for_progress, this_week_names
 from grader.server import deadlines, local_checks, stuck
 from grader.server.store import ServerStore
 
@@ -44,11 +44,13 @@ _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).wi
 class ClassView:
     """What both staff views show: every user's state of every graded function."""
 
-    functions: list[str]
-    rows: list[dict]           # username, name, email, states {function: state}, completed,
-                               # attempts, late (attempts after their own deadline), deadline (text)
-    per_function: list[dict]   # function, label, counts {state: n}, percent (completed)
+    functions: list[str]       # this week's first (what the export grades), then last week's
+    rows: list[dict]           # username, name, email, states {function: state}, completed
+                               # (this week's), earlier (last week's completed), attempts, late
+                               # (attempts after their own deadline), deadline (text)
+    per_function: list[dict]   # function, label, this_week, counts {state: n}, percent (completed)
     by_hour: list[dict]        # hour (text), attempts, successful, width (percent of the busiest)
+    this_week: tuple[str, ...] = ()   # the functions the export grades by default
 
 
 def class_view(store: ServerStore, deadline: float | None = None) -> ClassView:
@@ -56,6 +58,7 @@ def class_view(store: ServerStore, deadline: float | None = None) -> ClassView:
     deadline and how many of their attempts came after it."""
     tasks = ordered_for_progress()
     functions = [task.name for task in tasks]
+    this_week = this_week_names()
     progress, attempts = store.class_progress(), store.attempt_counts()
     late = deadlines.late_counts(store, deadline) if deadline is not None else {}
     own = deadlines.own_deadlines(store, deadline) if deadline is not None else {}
@@ -65,7 +68,9 @@ def class_view(store: ServerStore, deadline: float | None = None) -> ClassView:
                   for name in functions}
         rows.append({"username": student.username, "name": student.name, "email": student.email,
                      "states": states,
-                     "completed": sum(state == "completed" for state in states.values()),
+                     "completed": sum(states[name] == "completed" for name in this_week),
+                     "earlier": sum(states[name] == "completed" for name in functions
+                                    if name not in this_week),
                      "attempts": attempts.get(student.username, (0, 0))[0],
                      "late": late.get(student.username, 0),
                      "deadline": _utc(own.get(student.username))})
@@ -74,12 +79,12 @@ def class_view(store: ServerStore, deadline: float | None = None) -> ClassView:
         counts = {state: sum(row["states"][task.name] == state for row in rows) for state in STATES}
         percent = 100.0 * counts["completed"] / len(rows) if rows else 0.0
         per_function.append({"function": task.name, "label": task.label, "counts": counts,
-                             "percent": percent})
+                             "percent": percent, "this_week": task.name in this_week})
     hours = store.attempts_by_hour()
     busiest = max((n for _, n, _ in hours), default=1)
     by_hour = [{"hour": time.strftime("%Y-%m-%d %H:00 UTC", time.gmtime(hour)), "attempts": n,
                 "successful": ok, "width": 100.0 * n / busiest} for hour, n, ok in hours]
-    return ClassView(functions, rows, per_function, by_hour)
+    return ClassView(functions, rows, per_function, by_hour, this_week)
 
 
 def _utc(at: float | None) -> str:
@@ -141,11 +146,12 @@ def progress_csv_text(view: ClassView, *, with_deadlines: bool = False) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     late = ["deadline", "late attempts"] if with_deadlines else []
-    writer.writerow(["username", "name", "email", *view.functions, "completed", "attempts", *late])
+    writer.writerow(["username", "name", "email", *view.functions, "completed",
+                     "completed last week", "attempts", *late])
     for row in view.rows:
         writer.writerow([_cell(row["username"]), _cell(row["name"]), _cell(row["email"]),
                          *(row["states"][name] for name in view.functions),
-                         row["completed"], row["attempts"],
+                         row["completed"], row["earlier"], row["attempts"],
                          *([row["deadline"], row["late"]] if with_deadlines else [])])
     return out.getvalue()
 

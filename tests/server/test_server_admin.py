@@ -11,7 +11,7 @@ import pytest
 import requests
 from server_fixtures import TOKEN, server, start_server  # noqa: F401
 
-from grader.core.tasks import TASKS, get_task, ordered_for_progress
+from grader.core.tasks import TASKS, get_task, ordered_for_progress, this_week_names
 from grader.server.admin import DISABLED, NEEDS_TOKEN
 
 FUNCTIONS = [task.name for task in ordered_for_progress()]
@@ -67,13 +67,33 @@ def test_the_csv_has_a_row_per_student_and_a_column_per_function(class_with_prog
                             params={"token": TOKEN}, timeout=30)
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert list(rows[0]) == ["username", "name", "email", *FUNCTIONS, "completed", "attempts"]
+    assert list(rows[0]) == ["username", "name", "email", *FUNCTIONS, "completed",
+                             "completed last week", "attempts"]
     by_user = {row["username"]: row for row in rows}
     assert sorted(by_user) == ["ada", "bob", "cy", "dee"]
     assert (by_user["ada"]["conv_matrix"], by_user["ada"]["box_blur"]) == ("completed", "attempted")
     assert (by_user["ada"]["completed"], by_user["ada"]["attempts"]) == ("1", "2")
+    assert by_user["ada"]["completed last week"] == "0"
     assert by_user["bob"]["conv_matrix"] == "attempted"
     assert all(by_user["cy"][name] == "not attempted" for name in FUNCTIONS)
+
+
+def test_completed_counts_this_weeks_functions_as_the_export_grades(start_server):
+    """A new instructor's TA compared the page ("completed" over all 18 functions, last week's
+    too) with the export (this week's 5) and could not make them agree."""
+    server = start_server("--rate-limit-seconds", "0", "--admin-token", TOKEN)
+    last_week = next(task.name for task in ordered_for_progress()
+                     if task.name not in this_week_names())
+    assert answer(server, "ada", "conv_matrix") == {"success": True}
+    assert answer(server, "ada", last_week) == {"success": True}
+    text = requests.get(server.url + "admin/progress.csv", params={"token": TOKEN}, timeout=30).text
+    ada = next(row for row in csv.DictReader(io.StringIO(text)) if row["username"] == "ada")
+    assert (ada["completed"], ada["completed last week"]) == ("1", "1")
+    html = requests.get(server.url, params={"token": TOKEN}, timeout=30).text
+    assert f"this week's {len(this_week_names())} functions (what the export grades" in html
+    week_rows = html.split('id="per-function"')[1].split("</table>")[0]
+    assert week_rows.index("this week's") < week_rows.index('data-function="conv_matrix"') < \
+        week_rows.index("last week's") < week_rows.index(f'data-function="{last_week}"')
 
 
 def test_the_page_escapes_names(class_with_progress):
