@@ -130,6 +130,8 @@ async def page(request: Request) -> Response:
         deadline=_utc(settings.deadline_at), late_policy=settings.late_policy,
         view=view, stuck=stuck_now, when=stuck.when,
         refused_records=local_checks.refused["rate"], refresh=REFRESH_SECONDS,
+        unknown=sorted(request.app.state.service.unknown_users.items(),
+                       key=lambda item: -item[1][1]),
         token=request.query_params.get("token", ""),
         now=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     return HTMLResponse(html, headers=PAGE_HEADERS)

@@ -39,7 +39,7 @@ import functools
 import json
 
 from grader.core.mistakes import known_mistakes
-from grader.server.service import AutoMarkService, ProtocolError, not_found, not_registered
+from grader.server.service import AutoMarkService, ProtocolError, not_found
 from grader.server.store import ServerStore
 
 NAME = "record_local_check"
@@ -127,7 +127,8 @@ def record_local_check(service: AutoMarkService, username: str, function: str, p
         ProtocolError: the refusals listed in the module's docstring; nothing is written.
     """
     if not service.is_registered(username):
-        raise _refuse("user", not_registered(username))
+        refused["user"] += 1
+        raise service.unregistered(username)
     if function not in service.tasks:
         raise _refuse("function", not_found(function))
     if passed not in ("0", "1"):

@@ -27,6 +27,7 @@ from grader.server.store import AlreadyAnswered, Issued, ServerStore, WindowOpen
 NOT_ATTEMPTED = "not attempted"
 SHOWN_CHARS = 100            # longer values are cut in error texts
 MAX_ISSUE_TRIES = 5
+UNKNOWN_KEPT = 50            # usernames not on the roster a worker remembers for the staff page
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _IPD = re.compile(r"[0-9]{1,18}")
 
@@ -80,6 +81,18 @@ class AutoMarkService:
         # The kit's local-check records: a user past their bound, and until when (this worker's
         # knowledge; see grader.server.local_checks).
         self.records_held_until: dict[str, float] = {}
+        self.unknown_users: dict[str, tuple[int, float]] = {}   # see unregistered()
+
+    def unregistered(self, username: str) -> "ProtocolError":
+        """The refusal of ``username``, remembered for the staff page (a student who typed
+        "Bob" for "bob" is otherwise seen by no one): the :data:`UNKNOWN_KEPT` names last
+        refused by this worker, with how often and when."""
+        name = shown(username)
+        count = self.unknown_users.pop(name, (0, 0.0))[0]
+        self.unknown_users[name] = (count + 1, self.clock())
+        while len(self.unknown_users) > UNKNOWN_KEPT:
+            self.unknown_users.pop(next(iter(self.unknown_users)))
+        return ProtocolError(not_registered(username))
 
     def is_registered(self, username: str) -> bool:
         """Whether ``username`` is in the database's users. A user once found is remembered:
@@ -95,7 +108,7 @@ class AutoMarkService:
     def _admit(self, username: str, function: str | None = None, *, limited: bool) -> Task | None:
         """Refuse an unknown user, an open window (when ``limited``), an unknown function."""
         if not self.is_registered(username):
-            raise ProtocolError(not_registered(username))
+            raise self.unregistered(username)
         if limited and self.rate_limit_seconds > 0:
             left = self.store.seconds_left(username, self.clock())
             if left > 0:
@@ -185,7 +198,7 @@ class AutoMarkService:
         """Name, mail and the state of every graded function; never rate limited."""
         student = self.store.user(username)
         if student is None:
-            raise ProtocolError(not_registered(username))
+            raise self.unregistered(username)
         states = self.store.progress(username)
         progress = {task.name: states.get(task.name, NOT_ATTEMPTED)
                     for task in ordered_for_progress() if task.name in self.tasks}

@@ -146,3 +146,31 @@ def test_the_page_in_a_real_browser(class_with_progress, tmp_path):
 def test_every_function_has_a_column(class_with_progress):
     html = requests.get(class_with_progress.url, params={"token": TOKEN}, timeout=30).text
     assert all(f'<th class="fn">{task.name}</th>' in html for task in TASKS)
+
+
+def test_a_username_not_on_the_roster_is_seen_by_the_staff(start_server):
+    """A student who types "Ada" or "adaa" is told "not registered" and seen by no one: the
+    stuck view cannot know them. The page names what this worker refused, latest first."""
+    server = start_server("--rate-limit-seconds", "0", "--admin-token", TOKEN)
+    for path in ("get_progress/Ada", "get_test_input/adaa/conv_matrix", "get_progress/Ada",
+                 "record_local_check/x%3Cb%3E/conv_matrix/0/"):
+        requests.get(server.url + path, timeout=30)
+    html = requests.get(server.url, params={"token": TOKEN}, timeout=30).text
+    unknown = html.split('id="unknown"')[1].split("</span>.")[0]
+    assert unknown.index('data-username="x&lt;b&gt;"') < unknown.index('data-username="Ada"') \
+        < unknown.index('data-username="adaa"')
+    assert "Ada (2x, " in unknown and "<b>" not in unknown
+
+
+def test_a_worker_remembers_a_bounded_number_of_unknown_names(tmp_path):
+    from grader.server import cases, service
+    from grader.server.store import ServerStore
+    with ServerStore(tmp_path / "s.sqlite") as store:
+        automark = service.AutoMarkService(store, cases.build_local_tests(TASKS[:1]),
+                                           rate_limit_seconds=0)
+        for number in range(service.UNKNOWN_KEPT + 30):
+            with pytest.raises(service.ProtocolError, match="is not registered"):
+                automark.get_progress(f"nobody{number}" + "x" * 500)
+        assert len(automark.unknown_users) == service.UNKNOWN_KEPT
+        assert all(len(name) <= service.SHOWN_CHARS + 3 for name in automark.unknown_users)
+        assert "nobody0" + "x" * 93 + "..." not in automark.unknown_users     # the oldest went
