@@ -236,3 +236,23 @@ def test_matplotlibs_font_list_is_staged_so_no_sandbox_builds_its_own(tmp_path):
     write_bin(tmp_path / "bin", WORKER)
     staged = tmp_path / "bin" / cached[0].name
     assert staged.read_bytes() == cached[0].read_bytes()
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_a_python_reached_through_a_symlinked_folder_still_grades(tmp_path):
+    """The sandbox binds folders at their real paths but ran ``sys.executable`` as given: with
+    the venv (or the kit's folder) behind a symlink (a home on another disk, a worktree whose
+    .venv links to another), bwrap found no Python and every submission was "not graded"."""
+    import subprocess
+    import sys
+    linked = tmp_path / "linked-venv"
+    linked.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    python = linked / "bin" / Path(sys.executable).name
+    shutil.copytree(paths.KIT_ROOT / "examples" / "submissions" / "ada_correct",
+                    tmp_path / "class" / "ada_correct")
+    done = subprocess.run([str(python), "-m", "grader", "grade", str(tmp_path / "class"),
+                           "--out", str(tmp_path / "out"), "--sandbox", "bwrap"],
+                          cwd=paths.KIT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "the grader failed" not in done.stdout and "100.0%" in done.stdout, done.stdout[-2000:]

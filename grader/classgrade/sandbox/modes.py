@@ -96,7 +96,7 @@ def probe_bwrap(binary: str) -> str:
         return f"bubblewrap needs Linux, this is {sys.platform}"
     try:
         probe = subprocess.run([binary, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
-                                "--die-with-parent", sys.executable, "-c", ""],
+                                "--die-with-parent", sandbox_python(), "-c", ""],
                                capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"{binary} did not start ({type(error).__name__}: {error})"
@@ -185,6 +185,15 @@ def check_plain_as_root() -> None:
                 f"cannot reach this Python ({blocked} is closed to other users); student code "
                 "never runs as root. Grade with bubblewrap (the default), or install Python and "
                 "the kit where other users can read them")
+
+
+def sandbox_python() -> str:
+    """This interpreter as the sandbox can run it: its folder at its real path (folders are
+    bound at their real paths; ``sys.executable`` may go through a symlinked folder, a venv or
+    a home on another disk), its own name kept, so a venv's ``python`` still finds its
+    ``pyvenv.cfg``."""
+    folder, name = os.path.split(sys.executable)
+    return os.path.join(os.path.realpath(folder), name)
 
 
 def forget_sandboxes() -> None:
@@ -303,7 +312,7 @@ def staged_command(workdir: Path, script: str, tmp_mb: int = 64,
     shown too."""
     mounts = [(workdir / "bin", "/sandbox/bin", False), (workdir / "code", "/sandbox/code", False),
               (workdir / "io", "/sandbox/io", writable_io)]
-    return bwrap_command(mounts, [sys.executable, "-I", f"/sandbox/bin/{script}", "/sandbox/code",
+    return bwrap_command(mounts, [sandbox_python(), "-I", f"/sandbox/bin/{script}", "/sandbox/code",
                                   "/sandbox/io"], chdir="/sandbox/code", tmp_mb=tmp_mb, hide=workdir,
                           packages=packages, execute=True)
 

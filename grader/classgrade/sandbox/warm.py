@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from grader.classgrade.sandbox import cgroups
-from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env
+from grader.classgrade.sandbox.modes import bwrap_command, python_dirs_in_tmp, sandbox_env, sandbox_python
 from grader.classgrade.sandbox.processes import die_with_parent, kill_uid, pump
 from grader.classgrade.sandbox.staging import INSIDE, preload_names, write_bin
 from grader.core import wire
@@ -107,7 +107,7 @@ class WarmSandbox:
     def _command(self, settings: str, tmp_mb: int) -> tuple[list, dict]:
         """The zygote's command line, and ``Popen``'s environment and folder (plain mode)."""
         if self.mode == "bwrap":
-            argv = [sys.executable, "-I", "/sandbox/bin/zygote.py", SPOOL_INSIDE, settings]
+            argv = [sandbox_python(), "-I", "/sandbox/bin/zygote.py", SPOOL_INSIDE, settings]
             mounts = [(self.home / "bin", "/sandbox/bin", False),
                       (self.spool, SPOOL_INSIDE, False)]
             if self.cgroup is not None:
