@@ -58,53 +58,22 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from grader.server import direct
 from grader.server.app import ENDPOINT_BYTES, OTHER_REQUEST_BYTES, TOO_LONG_TEXT
+from grader.server.held_head import HeadHeldTransport
 from grader.server.limits import MAX_HEAD_BYTES, MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
 from grader.server.settings import ServerSettings
 
 PARSE_URL_LIMIT = 65535       # httptools.parse_url's largest URL
 MAX_PIPELINED = 8             # requests a connection may queue behind the one being answered
 MAX_CONNECTION_HEADER = 256   # AutoMark's clients send "keep-alive" or "close"
+HEADERS_SHARE = MAX_HEAD_BYTES - MAX_TARGET_BYTES   # a head's bytes that are not its target
 RESPONSE_TIME_FACTOR = 10     # a response may take this many times request_seconds to be read
+LINGER_SECONDS, LINGER_BYTES = 2.0, 1 << 20   # what a refused client may still send, dropped
 
 
 @functools.cache
 def limits() -> ServerSettings:
     """This worker's settings (from the environment), read once."""
     return ServerSettings.from_env()
-
-
-class HeadHeldTransport:
-    """The transport as one response cycle sees it: its first write (the response head) is
-    held and sent with the next one (the body), or when the response completes or the
-    connection is closed; everything else is the transport's own."""
-
-    __slots__ = ("transport", "head", "started")
-
-    def __init__(self, transport):
-        self.transport = transport
-        self.head: bytes | None = None
-        self.started = False
-
-    def write(self, data: bytes) -> None:
-        if not self.started:
-            self.started, self.head = True, data
-        elif self.head is not None:
-            head, self.head = self.head, None
-            self.transport.write(head + data)
-        else:
-            self.transport.write(data)
-
-    def flush(self) -> None:
-        if self.head is not None:
-            head, self.head = self.head, None
-            self.transport.write(head)
-
-    def close(self) -> None:
-        self.flush()
-        self.transport.close()
-
-    def __getattr__(self, name: str):
-        return getattr(self.transport, name)
 
 
 class Refused(Exception):
@@ -124,9 +93,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_started = False
         self._timer = self._drain_timer = None
         self._direct_left = 0   # answers still allowed in the parser's callback during this read
+        self._lingering: int | None = None   # refused: bytes still to read and drop (refuse())
         self._asgi_cycles: list = []   # this connection's ASGI cycles, running or queued
         if len(self.connections) > limits().max_connections:
-            self.refuse(503, "the server has too many open connections; try again in a moment.")
+            self.refuse(503, "the server has too many open connections; try again in a moment.",
+                        linger=False)
             return
         self._expect_head()
 
@@ -197,13 +168,22 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
             return
+        if self._lingering is not None:   # refused: what still comes is read and dropped
+            self._lingering -= len(data)
+            if self._lingering < 0:
+                self.transport.abort()
+            return
         if self._timer is None:  # the first bytes of a request after an idle keep-alive
             self._expect_head()
         self._head_bytes += len(data)
         self._direct_left = 1        # one answer in the parser's callback per read (direct.py)
         super().data_received(data)  # one read of the transport at most past the bound
-        if self._head_bytes > self.max_head and not self.transport.is_closing():
-            self.refuse(431, f"the request head is longer than {self.max_head} bytes.")
+        if self.transport.is_closing() or self._lingering is not None:   # refused already
+            return
+        if self._head_bytes > self.max_head or (   # the headers' share, as they come: httptools
+                self._head_bytes - len(self.url or b"") > HEADERS_SHARE):  # gathers a value by +=
+            self.refuse(431, f"the request head is longer than {self.max_head} bytes, or its "
+                             f"headers than {MAX_HEADER_BYTES}.")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -318,12 +298,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is not None and cycle.transport is self.transport:
             held = cycle.transport = HeadHeldTransport(self.transport)
-            cycle.on_response = functools.partial(self._response_sent, held)
-            self._asgi_cycles = [c for c in self._asgi_cycles if not c.response_complete]
+            cycle.on_response = functools.partial(self._response_sent, held, cycle)
             self._asgi_cycles.append(cycle)
 
-    def _response_sent(self, held: HeadHeldTransport) -> None:
+    def _response_sent(self, held: HeadHeldTransport, cycle) -> None:
         held.flush()
+        self._asgi_cycles.remove(cycle)   # a finished cycle (and its target) is not kept
         self.on_response_complete()
 
     # -- refusals ------------------------------------------------------------------------------
@@ -331,8 +311,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Every refusal of the parser as JSON ``{"error": ...}``, then close."""
         self.refuse(*(self._refusal or (400, "invalid HTTP request.")))
 
-    def refuse(self, status: int, text: str) -> None:
-        """Answer ``{"error": text}`` with ``status`` and close the connection."""
+    def refuse(self, status: int, text: str, *, linger: bool = True) -> None:
+        """Answer ``{"error": text}`` with ``status`` and close the connection (after reading
+        and dropping what the client still sends, unless not ``linger``); once."""
+        if self._lingering is not None:
+            return
         self._cancel_timer()
         body = json.dumps({"error": text}).encode("ascii")
         content = [STATUS_LINE[status]]
@@ -342,5 +325,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                         b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
                         b"connection: close\r\n", b"\r\n", body])
         self.transport.write(b"".join(content))
-        self.transport.close()
         self._watch_drain()
+        if not linger:
+            self.transport.close()
+            return
+        # Close without a reset: a refusal can come while the client still sends (a head past
+        # its bound), and closing with bytes unread makes the kernel reset the connection,
+        # which drops the refusal unread. Stop writing, drop what still comes (at most
+        # LINGER_BYTES, LINGER_SECONDS), then close.
+        self._lingering = LINGER_BYTES
+        try:
+            self.transport.write_eof()
+        except (AttributeError, NotImplementedError, RuntimeError):
+            self.transport.close()
+            return
+        self._timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
