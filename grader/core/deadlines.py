@@ -156,7 +156,7 @@ def own_deadline(extension: str, deadline: float | None) -> float | None:
 
     Returns:
         Unix seconds, or None when there is no deadline (none for the course and no time
-        of the student's own: days extend nothing).
+        of the student's own: days extend nothing); never before the course's deadline.
 
     Raises:
         ValueError: the extension is not one of the forms above.
@@ -168,7 +168,21 @@ def own_deadline(extension: str, deadline: float | None) -> float | None:
     if days:
         return None if deadline is None else _in_range(
             deadline + float(days.group(1)) * DAY_SECONDS, f"the deadline extended by {cell!r}")
-    return parse_deadline(cell)
+    own = parse_deadline(cell)
+    # An extension never shortens: a date before the course's is a slip (a year typo made a
+    # right answer "352 days late"); callers name such cells (shortens()).
+    return own if deadline is None else max(own, deadline)
+
+
+def shortens(extension: str, deadline: float | None) -> bool:
+    """Whether the roster cell ``extension`` names a time before the course's ``deadline``
+    (which :func:`own_deadline` then ignores): worth telling whoever typed it."""
+    try:
+        cell = check_extension(extension)
+    except ValueError:
+        return False
+    return bool(cell) and deadline is not None and not _DAYS.fullmatch(cell) \
+        and parse_deadline(cell) < deadline
 
 
 @dataclass(frozen=True)

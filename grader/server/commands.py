@@ -89,7 +89,8 @@ def cmd_export(args) -> int:
                          task_names=tasks, roster=roster.students if roster else None)
     print(f"deadline: {chosen.deadline or 'none'} (from {chosen.source}), late policy: "
           f"{chosen.late_policy}", file=sys.stderr)
-    for line in [*chosen.notes, course_deadline.not_yet_passed(chosen.deadline)]:
+    for line in [*chosen.notes, course_deadline.not_yet_passed(chosen.deadline),
+                 *course_deadline.shortening_extensions(args.data, chosen.deadline)]:
         if line:
             print(f"Warning: {line}", file=sys.stderr)
     for line in [*(roster.problems if roster else ()), *done.problems]:

@@ -23,7 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.core.deadlines import LatePolicy, format_deadline, parse_deadline, parse_late_policy
+from grader.core.deadlines import (
+    LatePolicy,
+    format_deadline,
+    parse_deadline,
+    parse_late_policy,
+    shortens,
+)
 from grader.server.settings import DATABASE_NAME
 from grader.server.store import ServerStore
 
@@ -77,9 +83,10 @@ def in_force(*, deadline_flag: str | None, policy_flag: str | None, recorded: di
         deadline, source = kept_deadline, "the server's database"
     else:
         deadline, source = course_deadline, "course.toml"
+    same_as_kept = bool(kept_deadline) and _same_text(deadline, kept_deadline)
     if policy_flag is not None:
         policy = policy_flag
-    elif source == "the server's database":   # the policy goes with its deadline
+    elif source == "the server's database" or same_as_kept:   # the policy goes with its deadline
         policy = kept_policy or course_policy
     else:
         policy = course_policy or kept_policy
@@ -99,9 +106,30 @@ def in_force(*, deadline_flag: str | None, policy_flag: str | None, recorded: di
     if source == "--deadline" and "deadline" in recorded and not _same(kept_deadline, deadline):
         notes.append(f"the deadline changes from {kept_deadline or 'none'} (as the server last "
                      f"ran) to {deadline or 'none'}")
+    if source == "course.toml" and deadline and "deadline" in recorded and not kept_deadline:
+        notes.append(f"the server last ran without a deadline; course.toml's {deadline} applies "
+                     "(pass --deadline '' for none)")
+    if deadline and same_as_kept and kept_policy and policy != kept_policy:
+        notes.append(f"the late policy changes from {kept_policy} (as the server last ran with "
+                     f"this deadline) to {policy}")
     if not deadline and policy_flag:
         notes.append(f"--late-policy {policy_flag} has no effect without a deadline")
     return InForce(deadline, policy, source if deadline else "none", tuple(notes))
+
+
+def shortening_extensions(data, deadline: str) -> list[str]:
+    """One line per user of the server with data folder ``data`` whose roster extension names
+    a time before ``deadline`` (ignored: an extension never shortens; likely a typo)."""
+    database = Path(data) / DATABASE_NAME
+    if not deadline or not database.is_file():
+        return []
+    at = parse_deadline(deadline)
+    with ServerStore(database) as store:
+        rows = store.db.execute("SELECT username, extension FROM users WHERE extension <> '' "
+                                "ORDER BY username").fetchall()
+    return [f"{username}'s extension {extension} is before the course's deadline {deadline}: "
+            "the course's deadline applies to them (fix the roster's cell and run add-users)"
+            for username, extension in rows if shortens(extension, at)]
 
 
 def not_yet_passed(deadline: str, now: float | None = None) -> str:
@@ -110,6 +138,14 @@ def not_yet_passed(deadline: str, now: float | None = None) -> str:
         return (f"the deadline {format_deadline(parse_deadline(deadline))} has not passed yet: "
                 "these grades are as of now, not final")
     return ""
+
+
+def _same_text(one: str, other: str) -> bool:
+    """:func:`_same`, False (rather than an error) when either cannot be read."""
+    try:
+        return _same(one, other)
+    except ValueError:
+        return False
 
 
 def _same(one: str, other: str) -> bool:

@@ -9,18 +9,23 @@ many processes on one socket; each opens the same database.
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import os
 import socket
 import sys
 import time
+from pathlib import Path
 
 from grader.client.roster import Roster
+from grader.server import course_deadline
 from grader.server.settings import SETTINGS_ENV, ServerSettings
 from grader.server.store import ServerStore
 from grader.server.users import add_users as import_users
 from grader.server.users import read_students
 
 APP = "grader.server.app:create_app"
+LOCK_NAME = "server.lock"
 
 
 def uvicorn_options(settings: ServerSettings, *, log_level: str = "info") -> dict:
@@ -73,16 +78,44 @@ def serve(settings: ServerSettings, *, log_level: str = "info", notes=(),
     """
     import uvicorn
     check_port_free(settings.host, settings.port)
+    hold_data_folder(settings.data)
     problems = ()
     with ServerStore(settings.database) as store:
         if settings.roster:
             problems = import_users(store, settings.roster).problems
         store.record_course_settings(deadline=settings.deadline or "",
                                      late_policy=settings.late_policy, now=time.time())
+    notes = [*notes, *course_deadline.shortening_extensions(settings.data, settings.deadline or "")]
     banner = describe(settings, deadline_source=deadline_source)
     print("\n".join([*problems, *(f"Warning: {note}" for note in notes), *banner]),
           file=sys.stderr, flush=True)
-    uvicorn.run(APP, **uvicorn_options(settings, log_level=log_level))
+    # The roster is imported here, once: a worker that uvicorn starts again (after a crash, a
+    # reload) imported it anew and undid every add-users since (a red team's finding).
+    uvicorn.run(APP, **uvicorn_options(dataclasses.replace(settings, roster=None),
+                                       log_level=log_level))
+
+
+_held: list = []   # the data folder's lock file, open for as long as this process serves
+
+
+def hold_data_folder(data) -> None:
+    """Hold ``data``'s lock (``server.lock``, ``flock``) until this process ends; uvicorn's
+    workers inherit it. A second server on the same folder wrote the same database and
+    replaced the deadline the first one ran with.
+
+    Raises:
+        ValueError: another server holds it.
+    """
+    folder = Path(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / LOCK_NAME, "a+b")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise ValueError(f"another server runs on {data} (it holds {folder / LOCK_NAME}): stop "
+                         "it first, or give this one another --data") from None
+    _held.append(lock)
 
 
 def check_port_free(host: str, port: int) -> None:

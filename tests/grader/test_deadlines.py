@@ -15,6 +15,7 @@ from grader.core.deadlines import (
     own_deadline,
     parse_deadline,
     parse_late_policy,
+    shortens,
 )
 
 CET = timezone(timedelta(hours=1))
@@ -54,11 +55,13 @@ def test_format_deadline_reads_back():
     ("0.5D", DEADLINE, DEADLINE + 0.5 * DAY_SECONDS),
     ("2026-12-20T12:00+01:00", DEADLINE, datetime(2026, 12, 20, 12, tzinfo=CET).timestamp()),
     ("2026-12-20T12:00+01:00", None, datetime(2026, 12, 20, 12, tzinfo=CET).timestamp()),
+    ("2025-12-20T12:00+01:00", DEADLINE, DEADLINE),   # a year typo never shortens
     ("3d", None, None),     # days extend no deadline
     ("", None, None),
 ])
 def test_own_deadline_moves_the_course_deadline_by_the_extension(cell, course, want):
     assert own_deadline(cell, course) == want
+    assert shortens(cell, course) is (cell.startswith("2025") and course is not None)
 
 
 @pytest.mark.parametrize("cell, want", [

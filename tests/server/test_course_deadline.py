@@ -36,9 +36,15 @@ class CourseFile:
     # the same moment written another way is no difference
     ((None, None), {"deadline": "2026-12-11T22:59Z", "late_policy": "count"}, CourseFile(DL),
      ("2026-12-11T22:59Z", "count", "the server's database"), []),
-    # a start without a deadline recorded none: course.toml's applies, with its policy
+    # a start without a deadline recorded none: course.toml's applies, with its policy, said
     ((None, None), {"deadline": "", "late_policy": "count"}, CourseFile(DL, "ignore"),
-     (DL, "ignore", "course.toml"), []),
+     (DL, "ignore", "course.toml"), ["the server last ran without a deadline"]),
+    # the same deadline repeated: the policy it ran with, not course.toml's (a red team's)
+    ((DL, None), {"deadline": DL, "late_policy": "count"}, CourseFile(DL, "penalty:10%/day"),
+     (DL, "count", "--deadline"), []),
+    # a policy that changes for the same deadline is said
+    ((DL, "ignore"), {"deadline": DL, "late_policy": "count"}, CourseFile(),
+     (DL, "ignore", "--deadline"), ["the late policy changes from count"]),
     # the flags win, and a change from what the server ran with is said
     ((OTHER, "count"), {"deadline": DL, "late_policy": "ignore"}, CourseFile(),
      (OTHER, "count", "--deadline"), ["the deadline changes from"]),
@@ -136,3 +142,74 @@ def test_the_store_updates_only_the_fields_asked(tmp_path):
         store.add_users([Student("ada", "Ada L.", "", extension="")], now=2, update=["name"])
         assert store.db.execute("SELECT name, email, extension, added_at FROM users").fetchone() \
             == ("Ada L.", "a@x.org", "2d", 0)
+
+
+def test_a_worker_started_again_does_not_undo_add_users(tmp_path):
+    """Every worker imported the start-up roster: one that uvicorn started again after a crash
+    put back the extensions of that file, undoing every add-users since (a red team's)."""
+    import os
+    import signal
+    import time
+
+    import requests
+    from server_fixtures import Server
+    (tmp_path / "old.csv").write_text("username,name,email,extension\nbob,Bob,,3d\n")
+    (tmp_path / "new.csv").write_text("username,name,email,extension\nbob,Bob,,7d\n")
+    server = Server(tmp_path, ["--roster", str(tmp_path / "old.csv"), "--workers", "2"]).start()
+    try:
+        assert add_users_file(tmp_path, "new.csv").returncode == 0
+        workers = [int(pid) for pid in subprocess.run(
+            ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True
+        ).stdout.split()]
+        os.kill(max(workers), signal.SIGKILL)           # uvicorn starts another one
+        started = server.log().count("Application startup complete")
+        deadline = time.monotonic() + 60
+        while server.log().count("Application startup complete") == started:   # the new one
+            assert time.monotonic() < deadline, server.log()[-2000:]
+            time.sleep(0.2)
+        assert requests.get(server.url + "check_sum/x", timeout=10).ok
+        with ServerStore(server.database) as store:
+            assert store.db.execute("SELECT extension FROM users WHERE username = 'bob'"
+                                    ).fetchone() == ("7d",)
+    finally:
+        server.stop()
+
+
+def add_users_file(tmp_path, name: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "server", "add-users",
+                           str(tmp_path / name), "--data", str(tmp_path / "data")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path):
+    """Two servers on one --data (two ports) both wrote the same database, and the second one's
+    deadline replaced the first's while the first still ran with its own (a red team's)."""
+    from server_fixtures import Server, free_port
+    (tmp_path / "r.csv").write_text("username,name,email\nada,Ada,\n")
+    first = Server(tmp_path, ["--roster", str(tmp_path / "r.csv"), "--deadline", DL]).start()
+    try:
+        done = subprocess.run([sys.executable, "-m", "grader", "serve", "--port", str(free_port()),
+                               "--data", str(tmp_path / "data"), "--deadline", OTHER], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"Error: another server runs on {tmp_path / 'data'}")
+        assert course_deadline.recorded(tmp_path / "data")["deadline"] == DL
+    finally:
+        first.stop()
+    again = Server(tmp_path, ["--roster", "", "--deadline", OTHER]).start()   # once it stopped
+    again.stop()
+    assert course_deadline.recorded(tmp_path / "data")["deadline"] == OTHER
+
+
+def test_an_extension_before_the_course_deadline_is_named_and_never_shortens(tmp_path):
+    """A year typo in a roster's extension cell made a right answer "352 days late" without a
+    word (a red team's): the course's deadline applies, and export and serve say whose cell."""
+    assert add_users(tmp_path, "username,name,email,extension\nada,Ada,,2025-12-20T12:00+01:00\n"
+                               "bob,Bob,,3d\n").returncode == 0
+    done = subprocess.run([sys.executable, "-m", "grader", "server", "export", "--data",
+                           str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--deadline",
+                           DL], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert ("Warning: ada's extension 2025-12-20T12:00+01:00 is before the course's deadline "
+            f"{DL}: the course's deadline applies") in done.stderr
+    assert "bob's extension" not in done.stderr
