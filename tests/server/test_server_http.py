@@ -82,16 +82,22 @@ async def plain_app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
+def protocol_for(app, transport) -> BoundedHttpToolsProtocol:
+    """A protocol on ``transport``, in the running loop, as uvicorn makes one per connection."""
+    config = uvicorn.Config(app, lifespan="off", access_log=False)
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Sun, 06 Dec 2026 17:00:00 GMT")]
+    protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={},
+                                        _loop=asyncio.get_running_loop())
+    protocol.connection_made(transport)
+    return protocol
+
+
 def served(requests: bytes, app=plain_app, recorder=None) -> Recorder:
     """What the protocol writes for ``requests`` on one connection."""
     async def run() -> Recorder:
-        config = uvicorn.Config(app, lifespan="off", access_log=False)
-        config.load()
-        state = ServerState()
-        state.default_headers = [(b"date", b"Sun, 06 Dec 2026 17:00:00 GMT")]
-        protocol = BoundedHttpToolsProtocol(config=config, server_state=state,
-                                            app_state={}, _loop=asyncio.get_running_loop())
-        protocol.connection_made(recorder)
+        protocol = protocol_for(app, recorder)
         protocol.data_received(requests)
         for _ in range(200):
             await asyncio.sleep(0)
@@ -329,17 +335,10 @@ def test_a_client_that_leaves_mid_response_stops_every_cycle_quietly(pipelined):
     running one, the running one wrote to the closed transport, and uvloop's exception left a
     traceback in the log for every such client (a red team's)."""
     async def run():
-        app = EndpointApp()
-        config = uvicorn.Config(app, lifespan="off", access_log=False)
-        config.load()
+        app, transport = EndpointApp(), ClosedRaises()
+        protocol = protocol_for(app, transport)
         logged = Logged()   # after the config, which sets up uvicorn's loggers
         logging.getLogger("uvicorn.error").addHandler(logged)
-        state = ServerState()
-        state.default_headers = []
-        protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={},
-                                            _loop=asyncio.get_running_loop())
-        transport = ClosedRaises()
-        protocol.connection_made(transport)
         protocol.data_received(b"".join(b"GET /page/%d HTTP/1.1\r\nHost: t\r\n\r\n" % i
                                         for i in range(1 + pipelined)))
         transport.closed = True                      # the client resets the connection
@@ -402,13 +401,7 @@ def test_a_finished_cycle_is_not_kept_by_its_connection():
     connections."""
     async def run():
         app = EndpointApp()
-        config = uvicorn.Config(app, lifespan="off", access_log=False)
-        config.load()
-        state = ServerState()
-        state.default_headers = []
-        protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={},
-                                            _loop=asyncio.get_running_loop())
-        protocol.connection_made(Recorder())
+        protocol = protocol_for(app, Recorder())
         protocol.data_received(b"GET /page HTTP/1.1\r\nHost: t\r\n\r\n")
         for _ in range(20):
             await asyncio.sleep(0)
@@ -431,13 +424,7 @@ def test_a_header_sent_slowly_is_refused_once_past_the_headers_bound():
     recorder = Recorder()
 
     async def run():
-        config = uvicorn.Config(plain_app, lifespan="off", access_log=False)
-        config.load()
-        state = ServerState()
-        state.default_headers = []
-        protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={},
-                                            _loop=asyncio.get_running_loop())
-        protocol.connection_made(recorder)
+        protocol = protocol_for(plain_app, recorder)
         protocol.data_received(b"GET /check_sum/x HTTP/1.1\r\nHost: t\r\nX-Pad: ")
         sent = 0
         while not recorder.closed and sent < 4 * MAX_HEADER_BYTES:
