@@ -1,51 +1,37 @@
 """uvicorn's httptools protocol, bounded for hostile clients, refusing in JSON.
 
-AutoMark puts the student's answer in the path: request lines of tens of KB
-are normal and 256 KiB must work. uvicorn's httptools protocol has no limit on
-the request head and no timeout while one is being received, so this subclass
-adds them (httptools offers no such knobs; uvicorn's h11 protocol has
-``h11_max_incomplete_event_size`` but serves about half as many requests per
-second on this machine, and has no head timeout either):
+AutoMark puts the student's answer in the path: request lines of tens of KB are normal and
+256 KiB must work. uvicorn's httptools protocol has no limit on the request head and no
+timeout while one arrives (its h11 protocol has a size bound but serves about half as many
+requests per second here, and no head timeout), so this subclass adds them
+(docs/server.md, "Hostile clients", has each one's story):
 
-- Size: a request target past :data:`~grader.server.limits.MAX_TARGET_BYTES`
-  (the longest answer AutoMark accepts, percent-encoded) is refused with a 414 as
-  soon as its bytes exceed it, before anything is decoded; headers past
-  :data:`~grader.server.limits.MAX_HEADER_BYTES` or :data:`~grader.server.limits.MAX_HEADERS`
-  with a 431; and every byte received while a head is incomplete is counted, so
-  the parser's own buffers cannot grow past
-  :data:`~grader.server.limits.MAX_HEAD_BYTES` either. AutoMark's requests are
-  ``GET``s without a body: a request announcing one is refused (413) and closed.
-- Time: a request head must arrive within ``request_seconds`` of its first byte
-  (or of the connection), else 408 and close; a response must be read within ten
-  times that, else the connection is dropped. Idle keep-alive connections are
-  closed by uvicorn's ``timeout_keep_alive`` (``request_seconds`` too).
-- Count: a worker keeps at most ``max_connections`` open; one more is answered
-  503 and closed at once, so memory stays below ``max_connections`` x
-  ``MAX_HEAD_BYTES``. A connection queues at most :data:`MAX_PIPELINED` requests behind
-  the one being answered (uvicorn queued every pipelined request, about 2 KB each, and a
-  red team's few megabytes of tiny requests took a worker to 2.4 GB); one more is refused
-  (429) and the connection closed. AutoMark's clients never pipeline.
+- Size: a target past :data:`~grader.server.limits.MAX_TARGET_BYTES` is refused (414) as
+  soon as its bytes pass it; the head's other bytes are counted as they come (431 past
+  :data:`~grader.server.limits.MAX_HEADER_BYTES`: httptools copies a header value whole on
+  every read), every byte of an unfinished head too (:data:`~grader.server.limits.MAX_HEAD_BYTES`);
+  a request announcing a body is refused (413), a ``CONNECT`` (405).
+- Time: a head must arrive within ``request_seconds``, else 408; a response must be read
+  within ten times that, else the connection is dropped; idle keep-alive connections close
+  after ``request_seconds`` (uvicorn's ``timeout_keep_alive``).
+- Count: at most ``max_connections`` a worker (one more: 503, closed at once); at most
+  :data:`MAX_PIPELINED` requests queued behind the one being answered, and none past
+  :data:`~grader.server.app.OTHER_REQUEST_BYTES` (429). AutoMark's clients never pipeline.
+- No upgrade: an ``Upgrade`` header is refused (400) before uvicorn reads it (with wsproto
+  installed it switched to WebSocket, outside every bound here; the server also runs with
+  ``ws="none"``); a ``Connection`` header past :data:`MAX_CONNECTION_HEADER` (431); a
+  ``#fragment`` is dropped on arrival.
 
-No upgrade: a request with an ``Upgrade`` header is refused (400) before uvicorn reads it
-(which, with wsproto installed, switched to WebSocket, outside every bound here: a red team
-leaked a slot per bad handshake; the server also runs with ``ws="none"``). A ``Connection``
-header past :data:`MAX_CONNECTION_HEADER` is refused (431: uvicorn splits it into tokens
-several times, 11 ms for 64 KiB). A target's ``#fragment`` is dropped on arrival.
+A refusal is JSON ``{"error": ...}`` like the application's, sent after the answers still
+owed to earlier requests, then the connection half-closes and drops what still comes
+(:data:`LINGER_BYTES`, :data:`LINGER_SECONDS`) before it closes, so no reset loses it.
+A target past ``OTHER_REQUEST_BYTES`` is refused (414) unless it names an endpoint, whose
+raw path goes to the application undecoded (never percent-decoded on the event loop); the
+target is gathered in a ``bytearray`` (uvicorn's ``bytes +=`` is quadratic).
 
-Two more changes fit AutoMark's long lines: a target past
-:data:`~grader.server.app.OTHER_REQUEST_BYTES` is split here (path ``?`` query), refused
-(414) unless it names an endpoint, and otherwise parsed by uvicorn as a one-character
-stand-in whose scope then gets the real path as ``raw_path`` (what the application reads;
-``path`` names the endpoint only), so a long target is never percent-decoded on the event
-loop (``httptools.parse_url`` also refuses any URL past 64 KiB); the target is gathered in
-a ``bytearray`` (uvicorn's ``bytes +=`` is quadratic). Every refusal is JSON
-``{"error": ...}`` like the application's, and closes the connection.
-
-Two changes for speed: AutoMark's endpoints are answered in the parser's callback,
-without an ASGI cycle (:mod:`grader.server.direct`); and uvicorn writes a response's head
-and its body separately, two sends (two system calls, two wake-ups of the client) per
-response, so the response cycle here writes through :class:`HeadHeldTransport`, which
-holds the head back until the body's first bytes, so a response leaves in one send.
+For speed, AutoMark's endpoints are answered in the parser's callback, without an ASGI
+cycle (:mod:`grader.server.direct`), and every ASGI response leaves in one send
+(:class:`~grader.server.held_head.HeadHeldTransport`).
 """
 
 from __future__ import annotations
@@ -94,6 +80,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._timer = self._drain_timer = None
         self._direct_left = 0   # answers still allowed in the parser's callback during this read
         self._lingering: int | None = None   # refused: bytes still to read and drop (refuse())
+        self._refusal_waits: tuple[int, str] | None = None   # until the answers owed are sent
         self._asgi_cycles: list = []   # this connection's ASGI cycles, running or queued
         if len(self.connections) > limits().max_connections:
             self.refuse(503, "the server has too many open connections; try again in a moment.",
@@ -229,9 +216,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if len(self.pipeline) >= MAX_PIPELINED:
-            self._refusal = (429, f"more than {MAX_PIPELINED} requests were sent before their "
-                                  "answers; send each after the previous one's answer.")
+        if len(self.pipeline) >= MAX_PIPELINED or (len(self.url) > OTHER_REQUEST_BYTES
+                                                   and self._answers_owed()):
+            self._refusal = (429, f"more than {MAX_PIPELINED} requests, or a long one, were "
+                                  "sent before the previous answers; send each after the "
+                                  "previous one's answer.")
+            raise Refused
+        if self.parser.get_method() == b"CONNECT":   # llhttp stops parsing after one
+            self._refusal = (405, "AutoMark's requests are GETs.")
             raise Refused
         self._cancel_timer()
         self._head_bytes = 0
@@ -305,6 +297,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         held.flush()
         self._asgi_cycles.remove(cycle)   # a finished cycle (and its target) is not kept
         self.on_response_complete()
+        if self._refusal_waits is not None and not self._answers_owed():
+            (status, text), self._refusal_waits = self._refusal_waits, None
+            self._lingering = None
+            self.refuse(status, text)
+
+    def _answers_owed(self) -> bool:
+        """Whether a request before now still waits for its answer (an ASGI cycle)."""
+        return bool(self.pipeline) or any(not c.response_complete for c in self._asgi_cycles)
 
     # -- refusals ------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:
@@ -313,8 +313,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def refuse(self, status: int, text: str, *, linger: bool = True) -> None:
         """Answer ``{"error": text}`` with ``status`` and close the connection (after reading
-        and dropping what the client still sends, unless not ``linger``); once."""
+        and dropping what the client still sends, unless not ``linger``); once, and after the
+        answers still owed to the requests before it (their ASGI cycles)."""
         if self._lingering is not None:
+            return
+        self._lingering = LINGER_BYTES   # from now on what comes is dropped
+        if linger and self._answers_owed():
+            self._refusal_waits = (status, text)   # sent by _response_sent
             return
         self._cancel_timer()
         body = json.dumps({"error": text}).encode("ascii")
@@ -333,7 +338,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # its bound), and closing with bytes unread makes the kernel reset the connection,
         # which drops the refusal unread. Stop writing, drop what still comes (at most
         # LINGER_BYTES, LINGER_SECONDS), then close.
-        self._lingering = LINGER_BYTES
         try:
             self.transport.write_eof()
         except (AttributeError, NotImplementedError, RuntimeError):

@@ -435,3 +435,44 @@ def test_a_header_sent_slowly_is_refused_once_past_the_headers_bound():
     sent = asyncio.run(run())
     assert recorder.closed and sent <= MAX_HEADER_BYTES + 2048
     assert recorder.writes[-1].startswith(b"HTTP/1.1 431")
+
+
+class HalfClosable(Recorder):
+    """A transport with uvloop's rule: no write after ``write_eof``."""
+
+    eof = False
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def write(self, data: bytes) -> None:
+        if self.eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        super().write(data)
+
+
+@pytest.mark.parametrize("second", [
+    b"GARBAGE\r\n\r\n",                                                       # the parser's 400
+    b"GET /x HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n",             # refused upgrade
+    b"GET /check_answer/" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",   # long, pipelined
+])
+def test_a_refusal_waits_for_the_answers_already_owed(second):
+    """A request answered through ASGI, then one refused in the same read: the refusal went
+    out first (read by the client as the first request's answer), and the first answer's
+    write after the half-close raised, a traceback in the log (red team round 3)."""
+    async def run():
+        app, transport = EndpointApp(), HalfClosable()
+        protocol = protocol_for(app, transport)
+        logged = Logged()
+        logging.getLogger("uvicorn.error").addHandler(logged)
+        protocol.data_received(b"GET /page HTTP/1.1\r\nHost: t\r\n\r\n" + second)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        logging.getLogger("uvicorn.error").removeHandler(logged)
+        protocol.connection_lost(None)
+        return transport, logged.messages
+    transport, messages = asyncio.run(run())
+    assert [w.split(b" ", 2)[1] for w in transport.writes][:1] == [b"200"]
+    assert transport.writes[0].endswith(b'{"path": "/page"}')
+    assert len(transport.writes) == 2 and transport.writes[1].split(b" ", 2)[1] in (b"400", b"429")
+    assert transport.eof and not [m for m in messages if "Exception" in m or "failure" in m]

@@ -86,3 +86,14 @@ def test_what_a_client_can_make_the_server_log_is_bounded(small_server):
     grown = small_server.log()[before:]
     assert "Traceback" not in grown
     assert len(grown) < 4000 and grown.count("\n") < 20, grown[-2000:]
+
+
+def test_connect_is_refused_and_closed_not_left_idle(small_server):
+    """llhttp stops parsing after a CONNECT: the request pipelined behind it got no answer and
+    the connection idled until the keep-alive close (red team round 3)."""
+    import time
+    started = time.monotonic()
+    answer = exchange(small_server.port, b"CONNECT example.org:443 HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /check_sum/x HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 405") and b"AutoMark's requests are GETs" in answer
+    assert time.monotonic() - started < 4      # closed at once, not after 5 s idle
