@@ -54,6 +54,8 @@ MAX_CONNECTION_HEADER = 256   # AutoMark's clients send "keep-alive" or "close"
 HEADERS_SHARE = MAX_HEAD_BYTES - MAX_TARGET_BYTES   # a head's bytes that are not its target
 RESPONSE_TIME_FACTOR = 10     # a response may take this many times request_seconds to be read
 LINGER_SECONDS, LINGER_BYTES = 2.0, 1 << 20   # what a refused client may still send, dropped
+TOO_MANY_AHEAD = (f"more than {MAX_PIPELINED} requests, or a long one, were sent before the "
+                  "previous answers; send each after the previous one's answer.")
 
 
 @functools.cache
@@ -189,6 +191,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self.url = bytearray(self.url)
             self.url += url
             size = len(self.url)
+        if size > OTHER_REQUEST_BYTES and self._answers_owed():   # one long target a
+            self._refusal = (429, TOO_MANY_AHEAD)                   # connection, as it comes
+            raise Refused
         if size > self.max_target:
             self._refusal = (414, f"the request line is longer than {self.max_target} bytes "
                                   "(AutoMark's longest answer, percent-encoded).")
@@ -216,11 +221,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if len(self.pipeline) >= MAX_PIPELINED or (len(self.url) > OTHER_REQUEST_BYTES
-                                                   and self._answers_owed()):
-            self._refusal = (429, f"more than {MAX_PIPELINED} requests, or a long one, were "
-                                  "sent before the previous answers; send each after the "
-                                  "previous one's answer.")
+        if len(self.pipeline) >= MAX_PIPELINED:
+            self._refusal = (429, TOO_MANY_AHEAD)
             raise Refused
         if self.parser.get_method() == b"CONNECT":   # llhttp stops parsing after one
             self._refusal = (405, "AutoMark's requests are GETs.")
@@ -318,8 +320,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._lingering is not None:
             return
         self._lingering = LINGER_BYTES   # from now on what comes is dropped
+        self.url = b""                   # and what came of this request's target too
         if linger and self._answers_owed():
-            self._refusal_waits = (status, text)   # sent by _response_sent
+            self._refusal_waits = (status, text)   # sent by _response_sent; the answers owed
+            if self._timer is None:                # have their deadline (a 408 took it)
+                self._timer = self.loop.call_later(
+                    limits().request_seconds * RESPONSE_TIME_FACTOR, self._response_timed_out)
             return
         self._cancel_timer()
         body = json.dumps({"error": text}).encode("ascii")
@@ -334,10 +340,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not linger:
             self.transport.close()
             return
-        # Close without a reset: a refusal can come while the client still sends (a head past
-        # its bound), and closing with bytes unread makes the kernel reset the connection,
-        # which drops the refusal unread. Stop writing, drop what still comes (at most
-        # LINGER_BYTES, LINGER_SECONDS), then close.
+        # No reset: closing with bytes unread (a head past its bound) loses the refusal unread.
         try:
             self.transport.write_eof()
         except (AttributeError, NotImplementedError, RuntimeError):

@@ -476,3 +476,47 @@ def test_a_refusal_waits_for_the_answers_already_owed(second):
     assert transport.writes[0].endswith(b'{"path": "/page"}')
     assert len(transport.writes) == 2 and transport.writes[1].split(b" ", 2)[1] in (b"400", b"429")
     assert transport.eof and not [m for m in messages if "Exception" in m or "failure" in m]
+
+
+def test_a_refusal_that_waits_keeps_a_deadline():
+    """A head timing out (408) behind an answer still owed: the refusal waits for that answer,
+    and the 408 had used up the connection's only timer. With a client that never reads the
+    answer, nothing would have closed the connection; the response's deadline is armed."""
+    async def never_answers(scope, receive, send):
+        await asyncio.Event().wait()
+
+    async def run():
+        protocol = protocol_for(never_answers, Recorder())
+        protocol.data_received(b"GET /page HTTP/1.1\r\nHost: t\r\n\r\nGET /pa")   # 2nd unfinished
+        await asyncio.sleep(0)
+        protocol._cancel_timer()
+        protocol._head_timed_out()            # as the head's timer would, 5 s later
+        armed = protocol._timer and protocol._timer._callback
+        protocol.connection_lost(None)
+        return protocol, armed
+    protocol, armed = asyncio.run(run())
+    assert protocol._refusal_waits is not None and protocol._refusal_waits[0] == 408
+    assert armed == protocol._response_timed_out
+
+
+def test_a_long_target_behind_an_owed_answer_is_refused_as_it_comes():
+    """The 429 for a long target pipelined behind an owed answer came only once the whole
+    target was read, and the deferred refusal kept it: two 3 MiB targets per connection for
+    50 s (red team round 4). The target is refused past 8 KiB, and dropped."""
+    async def never_answers(scope, receive, send):
+        await asyncio.Event().wait()
+
+    async def run():
+        recorder = Recorder()
+        protocol = protocol_for(never_answers, recorder)
+        protocol.data_received(b"GET /page HTTP/1.1\r\nHost: t\r\n\r\nGET /check_answer/")
+        await asyncio.sleep(0)
+        fed = 0
+        while protocol._lingering is None and fed < 1 << 20:
+            protocol.data_received(b"a" * 4096)
+            fed += 4096
+        kept = len(protocol.url or b"")
+        protocol.connection_lost(None)
+        return protocol, fed, kept
+    protocol, fed, kept = asyncio.run(run())
+    assert protocol._refusal_waits[0] == 429 and fed <= 16 << 10 and kept == 0
