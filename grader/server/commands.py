@@ -116,14 +116,12 @@ def add_commands(sub, command) -> None:
     for field in dataclasses.fields(ServerSettings):
         kind, metavar = FLAGS[field.name]
         text = docs[field.name].rstrip(".").replace("%", "%%")
-        if field.name in DEADLINE_FLAGS:   # None: not given (grader/server/course_deadline.py)
-            serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=None,
-                               metavar=metavar, help=text.split(" (default")[0]
-                               + DEADLINE_FLAGS[field.name])
+        if field.name in DEADLINE_FLAGS:
             continue
         serve.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default,
                            metavar=metavar,
                            help=text + (SHOW_DEFAULT if field.default is not None else ""))
+    _add_deadline_flags(serve, docs)
     serve.add_argument("--course", default=None, metavar="TOML",
                        help="the course file whose deadline and late policy apply when neither "
                        "the flags nor the database give one (default: course.toml beside the kit)")
@@ -139,6 +137,15 @@ def add_commands(sub, command) -> None:
     _add_export(command, actions, docs)
 
 
+def _add_deadline_flags(parser, docs) -> None:
+    """``--deadline`` and ``--late-policy``, None when not given (serve and export then choose:
+    grader/server/course_deadline.py)."""
+    for name, default in DEADLINE_FLAGS.items():
+        parser.add_argument("--" + name.replace("_", "-"), default=None, metavar=FLAGS[name][1],
+                            help=docs[name].split(" (default")[0].rstrip(".").replace("%", "%%")
+                            + default)
+
+
 def _add_export(command, actions, docs) -> None:
     export = command(actions, "export", cmd_export,
                      "write the grades as of each student's deadline: gradebook.csv and the LMS "
@@ -148,10 +155,7 @@ def _add_export(command, actions, docs) -> None:
                         + SHOW_DEFAULT)
     export.add_argument("--out", required=True, metavar="DIR",
                         help="the folder to write gradebook.csv and lms/ into")
-    for name, default in DEADLINE_FLAGS.items():
-        export.add_argument("--" + name.replace("_", "-"), default=None, metavar=FLAGS[name][1],
-                            help=docs[name].split(" (default")[0].rstrip(".").replace("%", "%%")
-                            + default)
+    _add_deadline_flags(export, docs)
     export.add_argument("--course", default=None, metavar="TOML",
                         help="the course file whose points and LMS item name the files use "
                         "(default: course.toml beside the kit, as grade reads it)")

@@ -83,17 +83,17 @@ def in_force(*, deadline_flag: str | None, policy_flag: str | None, recorded: di
         deadline, source = kept_deadline, "the server's database"
     else:
         deadline, source = course_deadline, "course.toml"
-    same_as_kept = bool(kept_deadline) and _same_text(deadline, kept_deadline)
-    if policy_flag is not None:
-        policy = policy_flag
-    elif source == "the server's database" or same_as_kept:   # the policy goes with its deadline
-        policy = kept_policy or course_policy
-    else:
-        policy = course_policy or kept_policy
-    policy = policy or str(LatePolicy())
     try:
         if deadline:
             parse_deadline(deadline)
+        same_as_kept = bool(kept_deadline) and _same(deadline, kept_deadline)
+        if policy_flag is not None:
+            policy = policy_flag
+        elif source == "the server's database" or same_as_kept:   # it goes with its deadline
+            policy = kept_policy or course_policy
+        else:
+            policy = course_policy or kept_policy
+        policy = policy or str(LatePolicy())
         parse_late_policy(policy)
     except ValueError as error:
         raise ValueError(f"{error} (the deadline and policy came from {source})") from None
@@ -138,14 +138,6 @@ def not_yet_passed(deadline: str, now: float | None = None) -> str:
         return (f"the deadline {format_deadline(parse_deadline(deadline))} has not passed yet: "
                 "these grades are as of now, not final")
     return ""
-
-
-def _same_text(one: str, other: str) -> bool:
-    """:func:`_same`, False (rather than an error) when either cannot be read."""
-    try:
-        return _same(one, other)
-    except ValueError:
-        return False
 
 
 def _same(one: str, other: str) -> bool:
