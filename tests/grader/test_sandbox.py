@@ -256,3 +256,14 @@ def test_a_python_reached_through_a_symlinked_folder_still_grades(tmp_path):
                           cwd=paths.KIT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "the grader failed" not in done.stdout and "100.0%" in done.stdout, done.stdout[-2000:]
+
+
+def test_a_venv_made_in_the_kit_folder_never_binds_the_kit(monkeypatch):
+    """``python -m venv .`` in the kit made sys.prefix the kit, and the kit folder itself was
+    kept as the venv's: every student could read solutions/ (a red team's 5/5 from a copied
+    reference). Grading then fails loudly (no Python in the sandbox) instead."""
+    kit = str(paths.KIT_ROOT)
+    monkeypatch.setattr(modes.sys, "prefix", kit)
+    monkeypatch.setattr(modes.sys, "exec_prefix", kit)
+    bound = modes._python_dirs()
+    assert not any(kit == folder or kit.startswith(folder + "/") for folder in bound), bound

@@ -227,8 +227,8 @@ def _python_dirs(workdir: Path | None = None) -> list[str]:
         inside_kit = folder == kit or folder.startswith(kit + os.sep)
         holds_kit = kit.startswith(folder + os.sep) or folder == os.sep
         holds_run = bool(run) and (run == folder or run.startswith(folder + os.sep))
-        if (inside_kit and not folder.startswith(venv)) or holds_kit or holds_run \
-                or folder == "/tmp":
+        in_venv = (folder == venv or folder.startswith(venv + os.sep)) and venv != kit
+        if (inside_kit and not in_venv) or holds_kit or holds_run or folder == "/tmp":
             continue
         if not any(folder.startswith(k + os.sep) for k in keep):
             keep.append(folder)
